@@ -1,0 +1,32 @@
+# The two commands a newcomer needs (see README.md):
+#   make demo   set everything up and run the edge node on a local chain with SQLite
+#   make test   set everything up and run the gate: lint, types and the whole test suite
+.PHONY: setup demo test lint types pytest bench contracts
+
+VENV := .venv/bin
+
+setup:
+	@./scripts/setup
+
+demo: setup
+	$(VENV)/edge-node demo $(ARGS)
+
+test: setup lint types pytest
+
+lint:
+	$(VENV)/ruff check .
+	$(VENV)/ruff format --check .
+
+types:
+	$(VENV)/mypy
+
+pytest:
+	$(VENV)/pytest $(ARGS)
+
+# Benchmarks print one JSON object each; they are not part of the gate (timings are not tests).
+bench: setup
+	$(VENV)/python tests/benchmarks/bench_ingest.py
+
+# Recompile the Solidity sources into the committed artifacts (needs npm tools).
+contracts: setup
+	$(VENV)/python -m edge_node.devchain.solc --write
