@@ -1,0 +1,253 @@
+"""Typed configuration of the edge node, shared with the functions that read it.
+
+A config file is TOML. Every field is validated here, so a bad file fails at load time with the
+field's path and the problem, never later in the hot loop. Secrets (the API token, the database
+URL when it carries a password) can come from the environment instead of the file:
+``EDGE_API_TOKEN`` and ``EDGE_DATABASE_URL`` override the file's values.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+# Chain ids of public networks: a local development chain must never use one of them, so that
+# nothing signed in development is valid anywhere real.
+PUBLIC_CHAIN_IDS = frozenset({1, 56, 97, 5, 17000, 11155111})
+CANDLE_INTERVALS: dict[str, int] = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14400}
+
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+MIN_API_TOKEN_LENGTH = 16
+
+
+class ConfigError(Exception):
+    """The configuration is unusable; the caller must fix it and start again.
+
+    ``problems`` lists one ``"field.path: what is wrong"`` line per problem.
+    """
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: " + "; ".join(problems))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EndpointConfig(_Model):
+    """One RPC endpoint. Endpoints are tried in the order listed (the first is preferred)."""
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    ws_url: str | None = None
+    http_url: str | None = None
+
+    @field_validator("ws_url")
+    @classmethod
+    def _ws_scheme(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("ws://", "wss://")):
+            raise ValueError("must start with ws:// or wss://")
+        return v
+
+    @field_validator("http_url")
+    @classmethod
+    def _http_scheme(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return v
+
+    @model_validator(mode="after")
+    def _has_url(self) -> EndpointConfig:
+        if self.ws_url is None and self.http_url is None:
+            raise ValueError("needs ws_url, http_url or both")
+        return self
+
+
+class ChainConfig(_Model):
+    """The chain followed and how to follow it."""
+
+    name: str = Field(default="bsc", min_length=1, max_length=32)
+    chain_id: int = Field(gt=0)
+    # Blocks kept with undo records; a reorg deeper than this cannot be rolled back.
+    reorg_window: int = Field(default=64, ge=2, le=1024)
+    # No new head for this long means the stream is dead, even if the socket looks open.
+    liveness_timeout_s: float = Field(default=15.0, gt=0)
+    request_timeout_s: float = Field(default=10.0, gt=0)
+    getlogs_max_range: int = Field(default=2000, ge=1, le=100_000)
+    batch_max_requests: int = Field(default=100, ge=1, le=1000)
+    backoff_initial_s: float = Field(default=0.25, gt=0)
+    backoff_max_s: float = Field(default=30.0, gt=0)
+    poll_interval_s: float = Field(default=1.0, gt=0)
+    probe_interval_s: float = Field(default=5.0, gt=0)
+    # An endpoint more than this many blocks behind the best known head is not used.
+    max_head_lag_blocks: int = Field(default=5, ge=0)
+    # First block to follow when the store has no checkpoint; None means the current head.
+    start_block: int | None = Field(default=None, ge=0)
+    local: bool = False
+
+    @model_validator(mode="after")
+    def _local_chain_id(self) -> ChainConfig:
+        if self.local and self.chain_id in PUBLIC_CHAIN_IDS:
+            raise ValueError(
+                f"chain_id {self.chain_id} belongs to a public network; a local chain needs its own"
+            )
+        if self.backoff_max_s < self.backoff_initial_s:
+            raise ValueError("backoff_max_s must be at least backoff_initial_s")
+        return self
+
+
+class PoolConfig(_Model):
+    """A DEX pool to follow. Prices are quoted as ``quote per base``."""
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    address: str
+    kind: Literal["v2", "v3"] = "v2"
+    token0: str = Field(min_length=1, max_length=16)
+    token1: str = Field(min_length=1, max_length=16)
+    decimals0: int = Field(ge=0, le=36)
+    decimals1: int = Field(ge=0, le=36)
+    base: Literal["token0", "token1"] = "token0"
+    fee_bps: int = Field(default=25, ge=0, lt=10_000)
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, v: str) -> str:
+        if not _ADDRESS.match(v):
+            raise ValueError("must be a 0x-prefixed 20-byte hex address")
+        return v.lower()
+
+
+class StoreConfig(_Model):
+    url: str = "sqlite:///data/edge.db"
+    # Blocks coalesced into one write transaction at most.
+    batch_max_blocks: int = Field(default=500, ge=1)
+    # Commits waiting for the database; beyond this the node stops taking new blocks.
+    queue_max: int = Field(default=20_000, ge=10)
+    auto_migrate: bool = True
+
+    @field_validator("url")
+    @classmethod
+    def _scheme(cls, v: str) -> str:
+        if not v.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://", "postgres://")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return v
+
+
+class ApiConfig(_Model):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    token: SecretStr | None = None
+
+    @field_validator("token")
+    @classmethod
+    def _token(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and len(v.get_secret_value()) < MIN_API_TOKEN_LENGTH:
+            raise ValueError(f"must be at least {MIN_API_TOKEN_LENGTH} characters")
+        return v
+
+
+class HealthConfig(_Model):
+    # /healthz is "not ok" once the last processed block is older than this (chain time).
+    max_block_age_s: float = Field(default=30.0, gt=0)
+
+
+class CandleConfig(_Model):
+    intervals: Annotated[list[str], Field(min_length=1)] = ["1m", "5m", "1h"]
+
+    @field_validator("intervals")
+    @classmethod
+    def _known(cls, v: list[str]) -> list[str]:
+        unknown = [i for i in v if i not in CANDLE_INTERVALS]
+        if unknown:
+            raise ValueError(f"unknown intervals {unknown}; known: {sorted(CANDLE_INTERVALS)}")
+        if len(set(v)) != len(v):
+            raise ValueError("intervals must not repeat")
+        return v
+
+
+class NodeConfig(_Model):
+    chain: ChainConfig
+    endpoints: Annotated[list[EndpointConfig], Field(min_length=1)]
+    pools: Annotated[list[PoolConfig], Field(min_length=1)]
+    store: StoreConfig = StoreConfig()
+    api: ApiConfig = ApiConfig()
+    health: HealthConfig = HealthConfig()
+    candles: CandleConfig = CandleConfig()
+    websocket: bool = True
+
+    @model_validator(mode="after")
+    def _consistent(self) -> NodeConfig:
+        for field, values in (
+            ("endpoints", [e.name for e in self.endpoints]),
+            ("pools", [p.name for p in self.pools]),
+            ("pools", [p.address for p in self.pools]),
+        ):
+            dupes = sorted({v for v in values if values.count(v) > 1})
+            if dupes:
+                raise ValueError(f"{field}: duplicate names or addresses {dupes}")
+        if self.websocket and not any(e.ws_url for e in self.endpoints):
+            raise ValueError("websocket mode needs at least one endpoint with ws_url")
+        if not self.websocket and not any(e.http_url for e in self.endpoints):
+            raise ValueError("polling mode (websocket = false) needs an endpoint with http_url")
+        return self
+
+    def api_token(self) -> str | None:
+        return self.api.token.get_secret_value() if self.api.token else None
+
+
+def _format_error(err: ValidationError) -> list[str]:
+    problems = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        msg = e["msg"].removeprefix("Value error, ")
+        problems.append(f"{loc}: {msg}")
+    return problems
+
+
+def parse_config(
+    data: Mapping[str, Any], source: str = "config", env: Mapping[str, str] | None = None
+) -> NodeConfig:
+    """Validate a config mapping, applying environment overrides for secrets."""
+    env = os.environ if env is None else env
+    merged: dict[str, Any] = {
+        k: (dict(v) if isinstance(v, Mapping) else v) for k, v in data.items()
+    }
+    if env.get("EDGE_API_TOKEN"):
+        merged.setdefault("api", {})["token"] = env["EDGE_API_TOKEN"]
+    if env.get("EDGE_DATABASE_URL"):
+        merged.setdefault("store", {})["url"] = env["EDGE_DATABASE_URL"]
+    try:
+        return NodeConfig.model_validate(merged)
+    except ValidationError as err:
+        raise ConfigError(source, _format_error(err)) from None
+
+
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> NodeConfig:
+    """Read and validate a TOML config file; raises ConfigError naming each bad field."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as err:
+        raise ConfigError(str(p), [f"cannot read file: {err.strerror or err}"]) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(str(p), ["file is not UTF-8 text"]) from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(str(p), [f"not valid TOML: {err}"]) from None
+    return parse_config(data, source=str(p), env=env)

@@ -1,0 +1,128 @@
+"""Metric names, one list for the edge node, the functions, the alarms and the dashboards.
+
+Names follow the operations manuals the system was designed from where they exist there
+(``health_check_status``, ``swap_events_processed_total``, ...). A test checks that the node's
+Prometheus output carries every name listed here, so an alarm can never watch a metric that
+does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["counter", "gauge"]
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSpec:
+    name: str
+    kind: Kind
+    help: str
+    labels: tuple[str, ...] = ()
+
+
+HEALTH_CHECK_STATUS = MetricSpec(
+    "health_check_status", "gauge", "Overall health from progress: 1 healthy, 0 unhealthy"
+)
+UPTIME_SECONDS = MetricSpec("uptime_seconds", "gauge", "Seconds since the node started")
+SYSTEM_MEMORY_USAGE_BYTES = MetricSpec(
+    "system_memory_usage_bytes", "gauge", "Resident memory of the node process"
+)
+SYSTEM_CPU_USAGE_PERCENT = MetricSpec(
+    "system_cpu_usage_percent", "gauge", "CPU used by the node process, percent of one core"
+)
+WEBSOCKET_CONNECTIONS_TOTAL = MetricSpec(
+    "websocket_connections_total", "gauge", "Open websocket connections to RPC endpoints"
+)
+WEBSOCKET_RECONNECTS_TOTAL = MetricSpec(
+    "websocket_reconnects_total",
+    "counter",
+    "Connections re-established after a drop, a dead stream or a failover",
+)
+SWAP_EVENTS_PROCESSED_TOTAL = MetricSpec(
+    "swap_events_processed_total", "counter", "Swap events applied to pool state and candles"
+)
+PRICE_UPDATES_TOTAL = MetricSpec(
+    "price_updates_total", "counter", "Pool price changes (Sync and V3 Swap events) applied"
+)
+MARKET_DATA_ERRORS_TOTAL = MetricSpec(
+    "market_data_errors_total",
+    "counter",
+    "Malformed or unusable market data messages, counted and skipped",
+    ("kind",),
+)
+RPC_REQUESTS_TOTAL = MetricSpec(
+    "rpc_requests_total",
+    "counter",
+    "JSON-RPC requests by endpoint and outcome",
+    ("endpoint", "outcome"),
+)
+RPC_ENDPOINT_HEAD_LAG_BLOCKS = MetricSpec(
+    "rpc_endpoint_head_lag_blocks",
+    "gauge",
+    "Blocks an endpoint's head is behind the best head seen on any endpoint",
+    ("endpoint",),
+)
+RPC_ENDPOINT_UP = MetricSpec(
+    "rpc_endpoint_up", "gauge", "1 if the endpoint answered its last probe", ("endpoint",)
+)
+RPC_FAILOVERS_TOTAL = MetricSpec(
+    "rpc_failovers_total", "counter", "Switches of the active endpoint to another one"
+)
+HEAD_LAG_BLOCKS = MetricSpec(
+    "head_lag_blocks", "gauge", "Blocks the last processed block is behind the chain head"
+)
+LAST_PROCESSED_BLOCK = MetricSpec(
+    "last_processed_block", "gauge", "Number of the last fully processed block"
+)
+LAST_BLOCK_AGE_SECONDS = MetricSpec(
+    "last_block_age_seconds", "gauge", "Age (chain time) of the last fully processed block"
+)
+BACKFILLED_BLOCKS_TOTAL = MetricSpec(
+    "backfilled_blocks_total", "counter", "Blocks processed by eth_getLogs backfill"
+)
+REORGS_TOTAL = MetricSpec("reorgs_total", "counter", "Chain reorganisations rolled back")
+REORGED_BLOCKS_TOTAL = MetricSpec(
+    "reorged_blocks_total", "counter", "Blocks rolled back because of reorganisations"
+)
+EVENT_QUEUE_SIZE = MetricSpec(
+    "event_queue_size", "gauge", "Block commits waiting to be written to the store"
+)
+DB_CONNECTION_ERRORS_TOTAL = MetricSpec(
+    "db_connection_errors_total", "counter", "Store writes that failed and were retried"
+)
+STORE_COMMITTED_BLOCK = MetricSpec(
+    "store_committed_block", "gauge", "Last block whose data is committed in the store"
+)
+CANDLESTICK_AGGREGATION_LAG_SECONDS = MetricSpec(
+    "candlestick_aggregation_lag_seconds",
+    "gauge",
+    "Wall-clock seconds between a block's timestamp and its swaps reaching the candles",
+)
+
+ALL: tuple[MetricSpec, ...] = (
+    HEALTH_CHECK_STATUS,
+    UPTIME_SECONDS,
+    SYSTEM_MEMORY_USAGE_BYTES,
+    SYSTEM_CPU_USAGE_PERCENT,
+    WEBSOCKET_CONNECTIONS_TOTAL,
+    WEBSOCKET_RECONNECTS_TOTAL,
+    SWAP_EVENTS_PROCESSED_TOTAL,
+    PRICE_UPDATES_TOTAL,
+    MARKET_DATA_ERRORS_TOTAL,
+    RPC_REQUESTS_TOTAL,
+    RPC_ENDPOINT_HEAD_LAG_BLOCKS,
+    RPC_ENDPOINT_UP,
+    RPC_FAILOVERS_TOTAL,
+    HEAD_LAG_BLOCKS,
+    LAST_PROCESSED_BLOCK,
+    LAST_BLOCK_AGE_SECONDS,
+    BACKFILLED_BLOCKS_TOTAL,
+    REORGS_TOTAL,
+    REORGED_BLOCKS_TOTAL,
+    EVENT_QUEUE_SIZE,
+    DB_CONNECTION_ERRORS_TOTAL,
+    STORE_COMMITTED_BLOCK,
+    CANDLESTICK_AGGREGATION_LAG_SECONDS,
+)
