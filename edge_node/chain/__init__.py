@@ -1,0 +1,1 @@
+"""Chain data as values: event signatures, log and header decoding. No I/O here."""

@@ -1,0 +1,354 @@
+from __future__ import annotations
+
+import contextlib
+import copy
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from web3 import Web3
+
+from edge_node.chain import abi
+from edge_node.chain.decode import MalformedHeader, MalformedLog, decode_log, parse_header
+from edge_node.chain.events import LiquidityEvent, SwapV2Event, SwapV3Event, SyncEvent
+from edge_node.chain.keccak import event_topic
+from tests.edge_node.chain import logs as L
+
+U256 = st.integers(min_value=0, max_value=2**256 - 1)
+I256 = st.integers(min_value=-(2**255), max_value=2**255 - 1)
+
+
+def test_topics_are_the_keccak_of_the_signatures_web3_computes() -> None:
+    for sig in (
+        abi.V2_SWAP_SIGNATURE,
+        abi.V2_SYNC_SIGNATURE,
+        abi.V2_MINT_SIGNATURE,
+        abi.V2_BURN_SIGNATURE,
+        abi.V3_SWAP_SIGNATURE,
+        abi.PANCAKE_V3_SWAP_SIGNATURE,
+    ):
+        assert event_topic(sig) == "0x" + Web3.keccak(text=sig).hex().removeprefix("0x")
+    # The well-known V2 topics, as every explorer shows them.
+    assert abi.V2_SWAP == "0xd78ad95fa46c994b6551d0da85fc275fe613ce37657fb8d5e3d130840159d822"
+    assert abi.V2_SYNC == "0x1c411e9a96e071241c2f21f7726b17ae89e3cab4c78be50e062b03a9fffbbad1"
+
+
+@given(U256, U256, U256, U256)
+def test_v2_swap_round_trips_through_eth_abi(a: int, b: int, c: int, d: int) -> None:
+    ev = decode_log(L.v2_swap(a, b, c, d, index=7, block=12345))
+    assert isinstance(ev, SwapV2Event)
+    assert (ev.amount0_in, ev.amount1_in, ev.amount0_out, ev.amount1_out) == (a, b, c, d)
+    assert (ev.pool, ev.sender, ev.recipient) == (L.POOL, L.ALICE, L.BOB)
+    assert (ev.block_number, ev.log_index, ev.block_hash, ev.tx_hash) == (
+        12345,
+        7,
+        L.BLOCK_HASH,
+        L.TX_HASH,
+    )
+    assert ev.removed is False
+
+
+@given(st.integers(0, 2**112 - 1), st.integers(0, 2**112 - 1))
+def test_v2_sync(r0: int, r1: int) -> None:
+    ev = decode_log(L.v2_sync(r0, r1))
+    assert isinstance(ev, SyncEvent)
+    assert (ev.reserve0, ev.reserve1) == (r0, r1)
+
+
+@given(
+    I256,
+    I256,
+    st.integers(0, 2**160 - 1),
+    st.integers(0, 2**128 - 1),
+    st.integers(-(2**23), 2**23 - 1),
+    st.booleans(),
+)
+def test_v3_swap_both_layouts(
+    a0: int, a1: int, sp: int, liq: int, tick: int, pancake: bool
+) -> None:
+    ev = decode_log(L.v3_swap(a0, a1, sp, liq, tick, pancake=pancake))
+    assert isinstance(ev, SwapV3Event)
+    assert (ev.amount0, ev.amount1, ev.sqrt_price_x96, ev.liquidity, ev.tick) == (
+        a0,
+        a1,
+        sp,
+        liq,
+        tick,
+    )
+
+
+def test_mint_and_burn() -> None:
+    mint = decode_log(L.v2_mint(5, 6))
+    burn = decode_log(L.v2_burn(7, 8))
+    assert isinstance(mint, LiquidityEvent)
+    assert isinstance(burn, LiquidityEvent)
+    assert (mint.kind, mint.amount0, mint.amount1, mint.sender) == ("mint", 5, 6, L.ALICE)
+    assert (burn.kind, burn.amount0, burn.amount1) == ("burn", 7, 8)
+
+
+def test_decoding_agrees_with_web3_process_log() -> None:
+    swap_abi = {
+        "anonymous": False,
+        "name": "Swap",
+        "type": "event",
+        "inputs": [
+            {"indexed": True, "name": "sender", "type": "address"},
+            {"indexed": False, "name": "amount0In", "type": "uint256"},
+            {"indexed": False, "name": "amount1In", "type": "uint256"},
+            {"indexed": False, "name": "amount0Out", "type": "uint256"},
+            {"indexed": False, "name": "amount1Out", "type": "uint256"},
+            {"indexed": True, "name": "to", "type": "address"},
+        ],
+    }
+    from web3._utils.method_formatters import log_entry_formatter
+
+    contract = Web3().eth.contract(address=Web3.to_checksum_address(L.POOL), abi=[swap_abi])
+    raw = L.v2_swap(10**18, 0, 0, 599 * 10**18, index=3)
+    theirs = contract.events.Swap().process_log(log_entry_formatter(raw))
+    ours = decode_log(raw)
+    assert isinstance(ours, SwapV2Event)
+    assert theirs["args"]["amount0In"] == ours.amount0_in
+    assert theirs["args"]["amount1Out"] == ours.amount1_out
+    assert theirs["args"]["sender"].lower() == ours.sender
+    assert theirs["args"]["to"].lower() == ours.recipient
+    assert theirs["logIndex"] == ours.log_index
+
+
+def test_foreign_events_are_ignored_not_errors() -> None:
+    transfer = L.make_log(
+        [
+            event_topic("Transfer(address,address,uint256)"),
+            L.addr_topic(L.ALICE),
+            L.addr_topic(L.BOB),
+        ],
+        (5).to_bytes(32, "big"),
+    )
+    assert decode_log(transfer) is None
+
+
+def test_upper_case_hex_from_a_node_is_accepted_and_normalised() -> None:
+    raw = L.v2_swap(1, 2, 3, 4)
+    raw = {k: (v.upper().replace("0X", "0x") if isinstance(v, str) else v) for k, v in raw.items()}
+    raw["topics"] = [t.upper().replace("0X", "0x") for t in raw["topics"]]
+    ev = decode_log(raw)
+    assert isinstance(ev, SwapV2Event)
+    assert ev.pool == L.POOL
+    assert ev.block_hash == L.BLOCK_HASH
+
+
+def test_removed_flag_is_carried() -> None:
+    ev = decode_log(L.v2_sync(1, 2, removed=True))
+    assert ev is not None
+    assert ev.removed is True
+
+
+BAD_CASES: list[tuple[str, Any]] = [
+    ("data one byte short", lambda g: g.__setitem__("data", g["data"][:-2])),
+    ("data with a non-hex digit", lambda g: g.__setitem__("data", g["data"][:-1] + "g")),
+    (
+        "data with whitespace",
+        lambda g: g.__setitem__("data", g["data"][:10] + " " + g["data"][11:]),
+    ),
+    (
+        "data with underscore",
+        lambda g: g.__setitem__("data", g["data"][:10] + "_" + g["data"][11:]),
+    ),
+    ("data not a string", lambda g: g.__setitem__("data", 5)),
+    ("data without 0x", lambda g: g.__setitem__("data", "00" + g["data"][2:])),
+    ("missing topic", lambda g: g["topics"].pop()),
+    ("extra topic", lambda g: g["topics"].append(L.addr_topic(L.BOB))),
+    ("topics not a list", lambda g: g.__setitem__("topics", "0x")),
+    ("empty topics", lambda g: g.__setitem__("topics", [])),
+    ("address topic not padded", lambda g: g["topics"].__setitem__(1, "0x" + "ff" * 32)),
+    ("topic0 not a string", lambda g: g["topics"].__setitem__(0, None)),
+    ("short block hash", lambda g: g.__setitem__("blockHash", "0x1234")),
+    ("pending log (null blockHash)", lambda g: g.__setitem__("blockHash", None)),
+    ("non-hex tx hash", lambda g: g.__setitem__("transactionHash", "0x" + "zz" * 32)),
+    ("negative block number", lambda g: g.__setitem__("blockNumber", "-0x1")),
+    ("block number with underscore", lambda g: g.__setitem__("blockNumber", "0x1_0")),
+    ("block number in decimal", lambda g: g.__setitem__("blockNumber", "100")),
+    ("unicode digit in log index", lambda g: g.__setitem__("logIndex", "0x\u0663")),
+    ("removed is a string", lambda g: g.__setitem__("removed", "false")),
+    ("missing address", lambda g: g.pop("address")),
+    ("address too long", lambda g: g.__setitem__("address", g["address"] + "00")),
+    ("sync reserve above uint112", None),
+]
+
+
+@pytest.mark.parametrize(("name", "mutate"), BAD_CASES, ids=[c[0] for c in BAD_CASES])
+def test_malformed_logs_raise_malformed_log(name: str, mutate: Any) -> None:
+    if mutate is None:
+        raw = L.v2_sync(1, 2)
+        raw["data"] = "0x" + (2**112).to_bytes(32, "big").hex() + (1).to_bytes(32, "big").hex()
+    else:
+        raw = L.v2_swap(1, 2, 3, 4)
+        mutate(raw)
+    with pytest.raises(MalformedLog):
+        decode_log(raw)
+
+
+@pytest.mark.parametrize("bad", [None, 5, "x", [], {}, {"topics": None}, {"topics": [5]}])
+def test_not_even_a_log(bad: Any) -> None:
+    with pytest.raises(MalformedLog):
+        decode_log(bad)
+
+
+# --- fuzzing: whatever arrives, only MalformedLog escapes ---------------------------------------
+
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.text(max_size=80),
+    st.text(alphabet="0123456789abcdefABCDEFx _-\u0663", max_size=300),
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+FIELDS = [
+    "address",
+    "topics",
+    "data",
+    "blockNumber",
+    "transactionHash",
+    "blockHash",
+    "logIndex",
+    "removed",
+]
+
+
+def _valid_logs() -> list[dict[str, Any]]:
+    return [
+        L.v2_swap(1, 2, 3, 4),
+        L.v2_sync(5, 6),
+        L.v2_mint(1, 1),
+        L.v2_burn(1, 1),
+        L.v3_swap(-5, 7, 2**96, 10**18, -100),
+        L.v3_swap(5, -7, 2**96, 10**18, 100, pancake=True),
+    ]
+
+
+def _assert_contract(log: Any) -> None:
+    with contextlib.suppress(MalformedLog):
+        decode_log(log)
+
+
+@settings(max_examples=1500)
+@given(st.sampled_from(_valid_logs()), st.sampled_from(FIELDS), json_values)
+def test_fuzz_replacing_a_field(base: dict[str, Any], field: str, value: Any) -> None:
+    log = copy.deepcopy(base)
+    log[field] = value
+    _assert_contract(log)
+
+
+@settings(max_examples=1500)
+@given(
+    st.sampled_from(_valid_logs()),
+    st.sampled_from(["data", "blockHash", "transactionHash", "blockNumber", "logIndex", "address"]),
+    st.integers(0, 300),
+    st.text(max_size=3),
+)
+def test_fuzz_corrupting_characters(base: dict[str, Any], field: str, pos: int, junk: str) -> None:
+    log = copy.deepcopy(base)
+    s = log[field]
+    log[field] = s[:pos] + junk + s[pos + len(junk) :]
+    _assert_contract(log)
+
+
+@settings(max_examples=800)
+@given(st.sampled_from(_valid_logs()), st.integers(0, 3), json_values)
+def test_fuzz_topics(base: dict[str, Any], i: int, value: Any) -> None:
+    log = copy.deepcopy(base)
+    if i < len(log["topics"]):
+        log["topics"][i] = value
+    else:
+        log["topics"].append(value)
+    _assert_contract(log)
+
+
+@settings(max_examples=500)
+@given(json_values)
+def test_fuzz_anything(value: Any) -> None:
+    _assert_contract(value)
+
+
+# --- headers ------------------------------------------------------------------------------------
+
+# A header as a BSC node returns it. BSC's extraData carries the validators' BLS/ECDSA data and a
+# 65-byte seal, hundreds of bytes; web3.py refuses such blocks without its POA middleware.
+BSC_HEADER: dict[str, Any] = {
+    "baseFeePerGas": "0x0",
+    "blobGasUsed": "0x0",
+    "difficulty": "0x2",
+    "excessBlobGas": "0x0",
+    "extraData": "0xd88301050a846765746888676f312e32332e36856c696e7578000000"
+    + "1ae8bd6b" * 120
+    + "00" * 65,
+    "gasLimit": "0x2160ec0",
+    "gasUsed": "0xa2d5f9",
+    "hash": "0x5b2b2e9de4f7b4e2a8c0d37a1a55d34c0f0a2b8e1b4b7d6f3e2c1d0a9b8c7d6e",
+    "logsBloom": "0x" + "00" * 256,
+    "miner": "0x9f1b7fae54be07f4fee34eb1aacb39a1f7b6fc92",
+    "mixHash": "0x" + "00" * 32,
+    "nonce": "0x0000000000000000",
+    "number": "0x3a2c5f1",
+    "parentBeaconBlockRoot": "0x" + "00" * 32,
+    "parentHash": "0x8f4b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b",
+    "receiptsRoot": "0x" + "12" * 32,
+    "sha3Uncles": "0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347",
+    "size": "0x4d2a",
+    "stateRoot": "0x" + "34" * 32,
+    "timestamp": "0x68a1b2c3",
+    "transactionsRoot": "0x" + "56" * 32,
+    "withdrawalsRoot": "0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421",
+}
+
+
+def test_bsc_header_with_long_extra_data_parses() -> None:
+    assert len(BSC_HEADER["extraData"]) > 2 + 64
+    h = parse_header(BSC_HEADER)
+    assert h.number == 0x3A2C5F1
+    assert h.timestamp == 0x68A1B2C3
+    assert h.hash == BSC_HEADER["hash"]
+    assert h.parent_hash == BSC_HEADER["parentHash"]
+
+
+def test_web3_needs_its_poa_middleware_for_the_same_header() -> None:
+    # Why our own parsing matters: web3's default validation rejects BSC's extraData.
+    from web3.exceptions import ExtraDataLengthError
+    from web3.middleware.validation import _check_extradata_length
+
+    with pytest.raises(ExtraDataLengthError):
+        _check_extradata_length(BSC_HEADER["extraData"])
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda h: h.pop("hash"),
+        lambda h: h.__setitem__("hash", "0x12"),
+        lambda h: h.__setitem__("number", 5),
+        lambda h: h.__setitem__("timestamp", "soon"),
+        lambda h: h.__setitem__("parentHash", None),
+    ],
+)
+def test_malformed_headers(mutate: Any) -> None:
+    h = dict(BSC_HEADER)
+    mutate(h)
+    with pytest.raises(MalformedHeader):
+        parse_header(h)
+
+
+@settings(max_examples=500)
+@given(st.sampled_from(["number", "hash", "parentHash", "timestamp"]), json_values)
+def test_fuzz_headers(field: str, value: Any) -> None:
+    h = dict(BSC_HEADER)
+    h[field] = value
+    with contextlib.suppress(MalformedHeader):
+        parse_header(h)
