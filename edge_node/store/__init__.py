@@ -1,0 +1,1 @@
+"""Persistence: the batched writer thread, the row conversions and the readers."""

@@ -1,0 +1,1 @@
+"""Test support: fault injection (TCP proxy), database fixtures, chain helpers."""
