@@ -1,0 +1,148 @@
+"""The operator's HTTP surface (aiohttp, in the node's event loop).
+
+``GET /healthz`` is public and says only ok / not ok. Everything else needs
+``Authorization: Bearer <token>``; the token is compared in constant time, and the node does
+not start without one (an empty password must never authenticate).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+import orjson
+from aiohttp import web
+
+from edge_node.telemetry import prometheus_text
+
+log = logging.getLogger(__name__)
+
+MAX_CANDLES = 1000
+
+
+class NodeView(Protocol):
+    def health_ok(self) -> bool: ...
+
+    def health_detail(self) -> dict[str, Any]: ...
+
+    def metrics_json(self) -> dict[str, Any]: ...
+
+    def metrics_registry(self) -> Any: ...
+
+    def intervals(self) -> list[str]: ...
+
+    def find_pool(self, pair: str) -> str | None: ...
+
+    def pools_detail(self) -> list[dict[str, Any]]: ...
+
+    async def candles(self, pool: str, interval: str, limit: int) -> list[dict[str, Any]]: ...
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.Response(
+        body=orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS),
+        status=status,
+        content_type="application/json",
+    )
+
+
+def _error(status: int, message: str) -> web.Response:
+    return _json({"error": message}, status)
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def build_app(node: NodeView, token: str) -> web.Application:
+    if not token:
+        raise ValueError("the API needs a non-empty token")
+    expected = token.encode()
+    unauthorized = {"count": 0}
+
+    @web.middleware
+    async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path == "/healthz":
+            return await handler(request)
+        header = request.headers.get("Authorization", "")
+        scheme, _, supplied = header.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            supplied.strip().encode(), expected
+        ):
+            unauthorized["count"] += 1
+            resp = _error(401, "missing or wrong bearer token")
+            resp.headers["WWW-Authenticate"] = 'Bearer realm="edge-node"'
+            return resp
+        return await handler(request)
+
+    async def healthz(_: web.Request) -> web.Response:
+        ok = node.health_ok()
+        return _json({"status": "ok" if ok else "not ok"}, 200 if ok else 503)
+
+    async def health(_: web.Request) -> web.Response:
+        detail = node.health_detail()
+        detail["api_unauthorized_requests"] = unauthorized["count"]
+        return _json(detail, 200 if detail.get("status") == "ok" else 503)
+
+    async def metrics(_: web.Request) -> web.Response:
+        return _json(node.metrics_json())
+
+    async def prometheus(_: web.Request) -> web.Response:
+        return web.Response(
+            body=prometheus_text(node.metrics_registry()),
+            content_type="text/plain",
+            charset="utf-8",
+            headers={"X-Content-Type-Options": "nosniff"},
+        )
+
+    async def pools(_: web.Request) -> web.Response:
+        return _json({"pools": node.pools_detail()})
+
+    async def candles(request: web.Request) -> web.Response:
+        pair = request.match_info["pair"]
+        pool = node.find_pool(pair)
+        if pool is None:
+            return _error(404, f"unknown pair or pool {pair!r}")
+        intervals = node.intervals()
+        interval = request.query.get("interval", intervals[0])
+        if interval not in intervals:
+            return _error(400, f"interval must be one of {intervals}")
+        try:
+            limit = int(request.query.get("limit", "100"))
+        except ValueError:
+            return _error(400, "limit must be an integer")
+        if not 1 <= limit <= MAX_CANDLES:
+            return _error(400, f"limit must be between 1 and {MAX_CANDLES}")
+        rows = await node.candles(pool, interval, limit)
+        return _json({"pair": pair, "pool": pool, "interval": interval, "candles": rows})
+
+    app = web.Application(middlewares=[auth])
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/health", health)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/prometheus", prometheus)
+    app.router.add_get("/api/v1/pools", pools)
+    app.router.add_get("/api/v1/candles/{pair}", candles)
+    return app
+
+
+class ApiServer:
+    def __init__(self, app: web.Application, host: str, port: int) -> None:
+        self._runner = web.AppRunner(app, access_log=None)
+        self.host = host
+        self.port = port
+
+    async def start(self) -> None:
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        server = site._server
+        if self.port == 0 and server is not None:
+            sockets = getattr(server, "sockets", None) or []
+            if sockets:
+                self.port = sockets[0].getsockname()[1]
+        log.info("API listening on http://%s:%d", self.host, self.port)
+
+    async def stop(self) -> None:
+        await self._runner.cleanup()

@@ -1,0 +1,1 @@
+"""The listening loop: connections to RPC endpoints, failover, and the follower."""

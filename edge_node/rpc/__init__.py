@@ -1,0 +1,1 @@
+"""JSON-RPC over websockets and HTTP: transports, endpoint failover, backoff. Thin I/O shells."""

@@ -1,0 +1,156 @@
+"""The node's metrics: plain counters on the hot path, rendered for Prometheus at scrape time.
+
+prometheus-client's own Counter takes a lock on every increment; on the hot path we only bump
+integers and let a custom collector read them when /prometheus is scraped. Names come from
+``shared.metrics`` so alarms and dashboards cannot drift from what the node exports.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import psutil
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from shared import metrics as names
+from shared.metrics import MetricSpec
+
+
+@dataclass
+class Metrics:
+    started: float = field(default_factory=time.time)
+    websocket_connections: int = 0
+    websocket_reconnects: int = 0
+    rpc_failovers: int = 0
+    backfilled_blocks: int = 0
+    reorgs: int = 0
+    reorged_blocks: int = 0
+    head_lag_blocks: int = 0
+    chain_head: int | None = None
+    candle_lag_s: float = 0.0
+    market_data_errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    rpc_requests: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    endpoint_head: dict[str, int] = field(default_factory=dict)
+    endpoint_up: dict[str, bool] = field(default_factory=dict)
+    # Filled in by the node: readers of state owned elsewhere (book, writer, health).
+    sources: dict[str, Callable[[], float | None]] = field(default_factory=dict)
+
+    def market_data_error(self, kind: str) -> None:
+        self.market_data_errors[kind] += 1
+
+    def rpc_request(self, endpoint: str, outcome: str, n: int = 1) -> None:
+        self.rpc_requests[(endpoint, outcome)] += n
+
+    def endpoint_lag(self) -> dict[str, int]:
+        if not self.endpoint_head:
+            return {}
+        best = max(self.endpoint_head.values())
+        return {name: best - head for name, head in self.endpoint_head.items()}
+
+    def source(self, name: str) -> float | None:
+        fn = self.sources.get(name)
+        return fn() if fn else None
+
+
+class _ProcessSampler:
+    """Process RSS and CPU, sampled at scrape time (CPU as percent since the last scrape)."""
+
+    def __init__(self) -> None:
+        self._proc = psutil.Process()
+        self._proc.cpu_percent(None)
+
+    def rss(self) -> int:
+        return int(self._proc.memory_info().rss)
+
+    def cpu(self) -> float:
+        return float(self._proc.cpu_percent(None))
+
+
+class NodeCollector(Collector):
+    def __init__(self, m: Metrics) -> None:
+        self.m = m
+        self.proc = _ProcessSampler()
+
+    def _family(self, spec: MetricSpec) -> CounterMetricFamily | GaugeMetricFamily:
+        labels = list(spec.labels)
+        if spec.kind == "counter":
+            return CounterMetricFamily(spec.name, spec.help, labels=labels)
+        return GaugeMetricFamily(spec.name, spec.help, labels=labels)
+
+    def collect(self) -> Iterator[Metric]:
+        m = self.m
+        scalar: dict[str, float | None] = {
+            names.HEALTH_CHECK_STATUS.name: m.source("health"),
+            names.UPTIME_SECONDS.name: time.time() - m.started,
+            names.SYSTEM_MEMORY_USAGE_BYTES.name: self.proc.rss(),
+            names.SYSTEM_CPU_USAGE_PERCENT.name: self.proc.cpu(),
+            names.WEBSOCKET_CONNECTIONS_TOTAL.name: m.websocket_connections,
+            names.WEBSOCKET_RECONNECTS_TOTAL.name: m.websocket_reconnects,
+            names.SWAP_EVENTS_PROCESSED_TOTAL.name: m.source("swaps"),
+            names.PRICE_UPDATES_TOTAL.name: m.source("price_updates"),
+            names.RPC_FAILOVERS_TOTAL.name: m.rpc_failovers,
+            names.HEAD_LAG_BLOCKS.name: m.head_lag_blocks,
+            names.LAST_PROCESSED_BLOCK.name: m.source("last_block"),
+            names.LAST_BLOCK_AGE_SECONDS.name: m.source("last_block_age"),
+            names.BACKFILLED_BLOCKS_TOTAL.name: m.backfilled_blocks,
+            names.REORGS_TOTAL.name: m.reorgs,
+            names.REORGED_BLOCKS_TOTAL.name: m.reorged_blocks,
+            names.EVENT_QUEUE_SIZE.name: m.source("queue"),
+            names.DB_CONNECTION_ERRORS_TOTAL.name: m.source("db_errors"),
+            names.STORE_COMMITTED_BLOCK.name: m.source("committed_block"),
+            names.CANDLESTICK_AGGREGATION_LAG_SECONDS.name: m.candle_lag_s,
+        }
+        labelled: dict[str, Iterable[tuple[tuple[str, ...], float]]] = {
+            names.MARKET_DATA_ERRORS_TOTAL.name: [
+                ((k,), v) for k, v in sorted(m.market_data_errors.items())
+            ],
+            names.RPC_REQUESTS_TOTAL.name: [
+                ((ep, outcome), v) for (ep, outcome), v in sorted(m.rpc_requests.items())
+            ],
+            names.RPC_ENDPOINT_HEAD_LAG_BLOCKS.name: [
+                ((ep,), lag) for ep, lag in sorted(m.endpoint_lag().items())
+            ],
+            names.RPC_ENDPOINT_UP.name: [
+                ((ep,), 1.0 if up else 0.0) for ep, up in sorted(m.endpoint_up.items())
+            ],
+        }
+        for spec in names.ALL:
+            fam = self._family(spec)
+            if spec.labels:
+                for labels, value in labelled.get(spec.name, ()):
+                    fam.add_metric(list(labels), value)
+            else:
+                scalar_value = scalar.get(spec.name)
+                fam.add_metric([], float("nan") if scalar_value is None else float(scalar_value))
+            yield fam
+
+
+def registry_for(m: Metrics) -> CollectorRegistry:
+    reg = CollectorRegistry(auto_describe=False)
+    reg.register(NodeCollector(m))
+    return reg
+
+
+def prometheus_text(reg: CollectorRegistry) -> bytes:
+    return generate_latest(reg)
+
+
+def as_json(reg: CollectorRegistry) -> dict[str, Any]:
+    """The same metrics as a JSON object: {name: value} or {name: [{labels, value}]}."""
+    out: dict[str, Any] = {}
+    for fam in reg.collect():
+        for s in fam.samples:
+            if s.name.endswith("_created"):
+                continue
+            value = None if s.value != s.value else s.value  # NaN -> null
+            if s.labels:
+                out.setdefault(s.name, []).append({"labels": dict(s.labels), "value": value})
+            else:
+                out[s.name] = value
+    return out
