@@ -20,13 +20,13 @@ from sqlalchemy import Engine, select
 from edge_node import __version__
 from edge_node.api import ApiServer, build_app
 from edge_node.chain.decode import MalformedHeader, parse_header
-from edge_node.chain.events import PoolEvent
+from edge_node.chain.events import SwapV3Event, SyncEvent
 from edge_node.health import Health, HealthInputs, evaluate
+from edge_node.ingest.assembler import BlockAssembler
 from edge_node.ingest.follower import Follower, Rpc
 from edge_node.ingest.listener import Listener
 from edge_node.market.book import BlockCommit, MarketBook, Rollback
 from edge_node.market.candles import interval_seconds
-from edge_node.market.live import LiveOverlay
 from edge_node.market.pools import PoolInfo
 from edge_node.rpc.errors import EndpointMisconfigured, ResponseInvalid
 from edge_node.store import reader
@@ -61,7 +61,6 @@ class EdgeNode:
         self.book = MarketBook(
             self.pool_infos, [s for _, s in self.interval_specs], cfg.chain.reorg_window
         )
-        self.live = LiveOverlay(self.book)
         self.engine: Engine = create_engine(cfg.store.url)
         self.writer = StoreWriter(
             self.engine,
@@ -71,7 +70,9 @@ class EdgeNode:
             cfg.chain.reorg_window,
             batch_max_blocks=cfg.store.batch_max_blocks,
             queue_max=cfg.store.queue_max,
+            on_malformed=self.metrics.market_data_error,
         )
+        self.assembler = BlockAssembler(self.metrics)
         self.follower = Follower(
             self.book,
             self,
@@ -82,13 +83,13 @@ class EdgeNode:
             start_block=cfg.chain.start_block,
             on_commit=self._on_commit,
             on_rollback=self._on_rollback,
+            assembler=self.assembler,
         )
         self.listener = Listener(
             cfg,
             self.follower,
             self.metrics,
             websocket=self.websocket,
-            on_live_event=self._on_live_event,
             on_connect=self._check_genesis,
         )
         self.api: ApiServer | None = None
@@ -105,12 +106,10 @@ class EdgeNode:
         await self.writer.submit_async(RollbackOp(rollback))
 
     def _on_commit(self, commit: BlockCommit) -> None:
-        self.live.catch_up(commit.header.number)
         if commit.swaps:
             self.metrics.candle_lag_s = max(0.0, time.time() - commit.header.timestamp)
 
     def _on_rollback(self, rollback: Rollback) -> None:
-        self.live.clear()
         self.writer.submit(
             AuditOp(
                 "edge-node",
@@ -120,9 +119,6 @@ class EdgeNode:
                 ),
             )
         )
-
-    def _on_live_event(self, ev: PoolEvent) -> None:
-        self.live.apply(ev)
 
     # --- start-up checks ------------------------------------------------------------------------
 
@@ -301,7 +297,7 @@ class EdgeNode:
                 "price_updates": self.book.counters.price_updates,
                 "blocks": self.book.counters.blocks,
                 "market_data_errors": dict(self.metrics.market_data_errors),
-                "live_events": self.live.events,
+                "subscription_logs": self.assembler.received,
             },
         }
 
@@ -333,13 +329,24 @@ class EdgeNode:
                     "base": info.base,
                     "quote": info.quote,
                     "price": rec.state.price,
-                    "live_price": self.live.price(info.address),
+                    "live_price": self.live_price(info.address),
                     "state_block": rec.state.block,
                     "reserve0": str(rec.state.reserve0),
                     "reserve1": str(rec.state.reserve1),
                 }
             )
         return out
+
+    def live_price(self, pool: str) -> float | None:
+        """The price implied by the newest state event received for the pool, confirmed or
+        not (the book's price if nothing newer arrived)."""
+        rec = self.book.pools[pool]
+        ev = self.assembler.latest_state(pool, (rec.state.block, rec.state.log_index))
+        if isinstance(ev, SyncEvent):
+            return rec.scale.from_reserves(ev.reserve0, ev.reserve1)
+        if isinstance(ev, SwapV3Event):
+            return rec.scale.from_sqrt_price(ev.sqrt_price_x96)
+        return rec.state.price
 
     async def candles(self, pool: str, interval: str, limit: int) -> list[dict[str, Any]]:
         rows = await asyncio.to_thread(

@@ -1,8 +1,23 @@
-"""Decoding of JSON-RPC logs and headers into events, without web3.
+"""Decoding of logs and headers into events, without web3.
 
-This is the hot path: a subscription message is parsed once (orjson) and its log decoded by
-slicing the hex ``data`` into 32-byte words. web3's ``process_log`` does the same work through
-generic ABI machinery about a hundred times slower (see ``tests/benchmarks``).
+This is the hot path: a subscription message is parsed once, by msgspec, straight into a
+typed ``RawLog`` (types and lengths checked in C, see ``wire.py``), and decoded here by slicing
+the hex ``data`` into 32-byte words. web3's ``process_log`` does the same work through generic
+ABI machinery far more slowly (see ``tests/benchmarks``).
+
+What is checked where:
+
+- Numbers are checked strictly here, because they become state: ``data`` must be exactly the
+  event's words of hex, ``blockNumber``/``logIndex`` hex quantities (no sign, underscore,
+  whitespace or non-ASCII digit, all of which ``int()`` would accept), values in their ABI
+  ranges (uint112 reserves, V3 price/liquidity/tick).
+- The layout is checked strictly: topic count, indexed addresses left-padded with zeros, the
+  0x prefix of every field.
+- Identifiers (pool address, hashes, indexed addresses) have their type and exact length
+  checked by the parser, but their prefix and hex digits are not re-validated on this path:
+  a pool address must match a configured pool, a block hash must match the confirmed
+  header's, and the store writer validates (and counts) transaction hashes and the
+  sender/recipient addresses before storing them, lower-cased.
 
 Contract: every decoder either returns a value or raises :class:`MalformedLog` /
 :class:`MalformedHeader`. Nothing else escapes, whatever the input (this is fuzzed), so the
@@ -11,11 +26,12 @@ caller counts the error in ``market_data_errors_total`` and carries on.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
-from edge_node.chain import abi
+import msgspec
+
+from edge_node.chain import abi, accel
 from edge_node.chain.events import (
     BlockHeader,
     LiquidityEvent,
@@ -24,11 +40,11 @@ from edge_node.chain.events import (
     SwapV3Event,
     SyncEvent,
 )
+from edge_node.chain.wire import RawHeader, RawLog
 
-_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
-_QUANTITY = re.compile(r"0x[0-9a-fA-F]{1,64}")
-
-_ADDRESS_TOPIC_PREFIX = "0x" + "0" * 24
+# NamedTuple construction without the generated Python __new__: tuple's own, in C.
+_new = tuple.__new__
+_PAD = "0x" + "0" * 24
 _MASK = (1 << 256) - 1
 _U112 = 1 << 112
 _U128 = 1 << 128
@@ -36,6 +52,25 @@ _U160 = 1 << 160
 _U255 = 1 << 255
 _U256 = 1 << 256
 _I24_MIN, _I24_MAX = -(1 << 23), (1 << 23) - 1
+
+
+# Canonical lower-case strings of the pool addresses and block hashes seen lately: every log of
+# a block carries the same block hash, and a pool's address repeats in all its logs, so one
+# shared string per value replaces a fresh lower() copy per log (fewer allocations, and later
+# comparisons of these strings often succeed on identity alone).
+_CANONICAL: dict[str, str] = {}
+_CANONICAL_MAX = 8192
+
+
+def _canonical(s: str) -> str:
+    c = _CANONICAL.get(s)
+    if c is None:
+        if len(_CANONICAL) >= _CANONICAL_MAX:
+            _CANONICAL.clear()
+        low = s.lower()
+        c = _CANONICAL.setdefault(low, low)
+        _CANONICAL[s] = c
+    return c
 
 
 class MalformedLog(ValueError):
@@ -50,120 +85,128 @@ def _signed(v: int) -> int:
     return v - _U256 if v >= _U255 else v
 
 
-def _parse(
-    log: Mapping[str, Any], n_topics: int, n_words: int
-) -> tuple[str, int, str, int, str, bool, list[Any], int]:
-    """Validate a log of n_topics topics (the indexed ones left-padded addresses) and n_words
-    data words. Returns (pool, block number, block hash, log index, tx hash, removed, topics,
-    data as one integer), hashes and addresses in lower case.
+def _check(raw: RawLog, n_topics: int, n_words: int) -> int:
+    """Validate the layout and numbers of a log; returns its data as one integer.
 
-    All hex is checked in one bytes.fromhex call over the concatenated fields: fromhex is
-    strict about digits, and the length of its output exposes any whitespace it skipped. The
-    two quantities must be ASCII alphanumeric, which rules out the signs, underscores,
-    whitespace and non-ASCII digits that int() would otherwise accept. One flat function,
-    because on this path every Python call costs a measurable share of the budget.
+    Written flat and measured: this runs for every log (see the module docstring for what is
+    and is not checked here).
     """
-    topics, address, block_hash, tx_hash, data = (
-        log["topics"],
-        log["address"],
-        log["blockHash"],
-        log["transactionHash"],
-        log["data"],
-    )
-    number, index = log["blockNumber"], log["logIndex"]
-    if type(topics) is not list or len(topics) != n_topics:
-        raise MalformedLog(f"expected {n_topics} topics")
-    if (
-        len(address) != 42
-        or len(block_hash) != 66
-        or len(tx_hash) != 66
-        or len(data) != 2 + 64 * n_words
-        or address[:2] != "0x"
-        or block_hash[:2] != "0x"
-        or tx_hash[:2] != "0x"
-        or data[:2] != "0x"
-    ):
-        raise MalformedLog("address, hashes or data have the wrong length or no 0x (pending?)")
-    if (
-        number[:2] != "0x"
-        or index[:2] != "0x"
-        or not (number + index).isalnum()
-        or not (number + index).isascii()
-        or len(number) > 18
-        or len(index) > 18
-    ):
+    topics, data, number, index = raw.topics, raw.data, raw.block_number, raw.log_index
+    if len(topics) != n_topics or len(data) != 2 + 64 * n_words:
+        raise MalformedLog(f"expected {n_topics} topics and {n_words} data words")
+    if not (data[0] == number[0] == index[0] == "0" and data[1] == number[1] == index[1] == "x"):
+        raise MalformedLog("data, blockNumber or logIndex lacks its 0x prefix")
+    quantities = number + index
+    if not (quantities.isascii() and quantities.isalnum()) or len(index) > 10:
         raise MalformedLog("blockNumber or logIndex is not a hex quantity")
-    hexes = data[2:] + address[2:] + block_hash[2:] + tx_hash[2:]
-    if n_topics > 1:
-        t1 = topics[1]
-        if len(t1) != 66 or t1[:26] != _ADDRESS_TOPIC_PREFIX:
-            raise MalformedLog("indexed topic is not a left-padded 20-byte address")
-        hexes += t1[26:]
-        if n_topics > 2:
-            t2 = topics[2]
-            if len(t2) != 66 or t2[:26] != _ADDRESS_TOPIC_PREFIX:
-                raise MalformedLog("indexed topic is not a left-padded 20-byte address")
-            hexes += t2[26:]
-    raw = bytes.fromhex(hexes)
-    if len(raw) * 2 != len(hexes):
-        raise MalformedLog("whitespace in hex fields")
-    removed = log.get("removed", False)
-    if type(removed) is not bool:
-        raise MalformedLog("removed is not a boolean")
-    return (
-        address.lower(),
-        int(number, 16),
-        block_hash.lower(),
-        int(index, 16),
-        tx_hash.lower(),
-        removed,
-        topics,
-        int.from_bytes(raw[: 32 * n_words], "big"),
+    if n_topics > 1 and not (
+        topics[1].startswith(_PAD) and (n_topics == 2 or topics[2].startswith(_PAD))
+    ):
+        raise MalformedLog("indexed topic is not a left-padded 20-byte address")
+    try:
+        words = bytes.fromhex(data[2:])  # strict about digits
+    except ValueError:
+        raise MalformedLog("data is not hex") from None
+    if len(words) != 32 * n_words:  # fromhex skips whitespace: the length exposes it
+        raise MalformedLog("data is not hex")
+    return int.from_bytes(words, "big")
+
+
+# The two V2 decoders below carry _check inlined: they decode nearly every log a V2 pool emits,
+# and a Python call per log is a measurable share of the budget (tests/benchmarks). Any change
+# to what _check validates must be made here too; the fuzz tests exercise all three.
+
+
+def _v2_swap(raw: RawLog) -> SwapV2Event:
+    topics, data, number, index = raw.topics, raw.data, raw.block_number, raw.log_index
+    if len(topics) != 3 or len(data) != 258:
+        raise MalformedLog("expected 3 topics and 4 data words")
+    if not (data[0] == number[0] == index[0] == "0" and data[1] == number[1] == index[1] == "x"):
+        raise MalformedLog("data, blockNumber or logIndex lacks its 0x prefix")
+    quantities = number + index
+    if not (quantities.isascii() and quantities.isalnum()) or len(index) > 10:
+        raise MalformedLog("blockNumber or logIndex is not a hex quantity")
+    sender, recipient = topics[1], topics[2]
+    if not (sender.startswith(_PAD) and recipient.startswith(_PAD)):
+        raise MalformedLog("indexed topic is not a left-padded 20-byte address")
+    try:
+        words = bytes.fromhex(data[2:])
+    except ValueError:
+        raise MalformedLog("data is not hex") from None
+    if len(words) != 128:
+        raise MalformedLog("data is not hex")
+    n = int.from_bytes(words, "big")
+    address, block_hash = raw.address, raw.block_hash
+    return _new(
+        SwapV2Event,
+        (
+            _CANONICAL.get(address) or _canonical(address),
+            int(number, 16),
+            _CANONICAL.get(block_hash) or _canonical(block_hash),
+            int(index, 16),
+            raw.transaction_hash,
+            raw.removed,
+            sender,
+            recipient,
+            n >> 768,
+            (n >> 512) & _MASK,
+            (n >> 256) & _MASK,
+            n & _MASK,
+        ),
     )
 
 
-def _v2_swap(log: Mapping[str, Any]) -> SwapV2Event:
-    pool, number, bhash, index, tx, removed, topics, n = _parse(log, 3, 4)
-    return SwapV2Event(
-        pool,
-        number,
-        bhash,
-        index,
-        tx,
-        removed,
-        "0x" + topics[1][26:].lower(),
-        "0x" + topics[2][26:].lower(),
-        n >> 768,
-        (n >> 512) & _MASK,
-        (n >> 256) & _MASK,
-        n & _MASK,
-    )
-
-
-def _v2_sync(log: Mapping[str, Any]) -> SyncEvent:
-    pool, number, bhash, index, tx, removed, _, n = _parse(log, 1, 2)
-    r0, r1 = n >> 256, n & _MASK
+def _v2_sync(raw: RawLog) -> SyncEvent:
+    topics, data, number, index = raw.topics, raw.data, raw.block_number, raw.log_index
+    if len(topics) != 1 or len(data) != 130:
+        raise MalformedLog("expected 1 topic and 2 data words")
+    if not (data[0] == number[0] == index[0] == "0" and data[1] == number[1] == index[1] == "x"):
+        raise MalformedLog("data, blockNumber or logIndex lacks its 0x prefix")
+    quantities = number + index
+    if not (quantities.isascii() and quantities.isalnum()) or len(index) > 10:
+        raise MalformedLog("blockNumber or logIndex is not a hex quantity")
+    try:
+        words = bytes.fromhex(data[2:])
+    except ValueError:
+        raise MalformedLog("data is not hex") from None
+    if len(words) != 64:
+        raise MalformedLog("data is not hex")
+    r0 = int.from_bytes(words[:32], "big")
+    r1 = int.from_bytes(words[32:], "big")
     if r0 >= _U112 or r1 >= _U112:
         raise MalformedLog("Sync reserves exceed uint112")
-    return SyncEvent(pool, number, bhash, index, tx, removed, r0, r1)
+    address, block_hash = raw.address, raw.block_hash
+    return _new(
+        SyncEvent,
+        (
+            _CANONICAL.get(address) or _canonical(address),
+            int(number, 16),
+            _CANONICAL.get(block_hash) or _canonical(block_hash),
+            int(index, 16),
+            raw.transaction_hash,
+            raw.removed,
+            r0,
+            r1,
+        ),
+    )
 
 
-def _v3_swap_words(log: Mapping[str, Any], words: int) -> SwapV3Event:
-    pool, number, bhash, index, tx, removed, topics, n = _parse(log, 3, words)
-    n >>= 256 * (words - 5)  # PancakeSwap's two trailing protocol-fee words are not needed
+def _v3_swap_words(raw: RawLog, words: int) -> SwapV3Event:
+    n = _check(raw, 3, words) >> 256 * (words - 5)  # PancakeSwap's fee words are not needed
     sqrt_price, liquidity = (n >> 512) & _MASK, (n >> 256) & _MASK
     tick = _signed(n & _MASK)
     if sqrt_price >= _U160 or liquidity >= _U128 or not _I24_MIN <= tick <= _I24_MAX:
         raise MalformedLog("V3 Swap values out of their ABI ranges")
+    topics = raw.topics
     return SwapV3Event(
-        pool,
-        number,
-        bhash,
-        index,
-        tx,
-        removed,
-        "0x" + topics[1][26:].lower(),
-        "0x" + topics[2][26:].lower(),
+        _canonical(raw.address),
+        int(raw.block_number, 16),
+        _canonical(raw.block_hash),
+        int(raw.log_index, 16),
+        raw.transaction_hash,
+        raw.removed,
+        topics[1],
+        topics[2],
         _signed(n >> 1024),
         _signed((n >> 768) & _MASK),
         sqrt_price,
@@ -172,31 +215,39 @@ def _v3_swap_words(log: Mapping[str, Any], words: int) -> SwapV3Event:
     )
 
 
-def _v3_swap(log: Mapping[str, Any]) -> SwapV3Event:
-    return _v3_swap_words(log, 5)
+def _v3_swap(raw: RawLog) -> SwapV3Event:
+    return _v3_swap_words(raw, 5)
 
 
-def _pancake_v3_swap(log: Mapping[str, Any]) -> SwapV3Event:
-    return _v3_swap_words(log, 7)
+def _pancake_v3_swap(raw: RawLog) -> SwapV3Event:
+    return _v3_swap_words(raw, 7)
 
 
-def _v2_liquidity(log: Mapping[str, Any], kind: str, n_topics: int) -> LiquidityEvent:
-    pool, number, bhash, index, tx, removed, topics, n = _parse(log, n_topics, 2)
-    sender = "0x" + topics[1][26:].lower()
+def _v2_liquidity(raw: RawLog, kind: str, n_topics: int) -> LiquidityEvent:
+    n = _check(raw, n_topics, 2)
     return LiquidityEvent(
-        pool, number, bhash, index, tx, removed, kind, sender, n >> 256, n & _MASK
+        _canonical(raw.address),
+        int(raw.block_number, 16),
+        _canonical(raw.block_hash),
+        int(raw.log_index, 16),
+        raw.transaction_hash,
+        raw.removed,
+        kind,
+        raw.topics[1],
+        n >> 256,
+        n & _MASK,
     )
 
 
-def _v2_mint(log: Mapping[str, Any]) -> LiquidityEvent:
-    return _v2_liquidity(log, "mint", 2)
+def _v2_mint(raw: RawLog) -> LiquidityEvent:
+    return _v2_liquidity(raw, "mint", 2)
 
 
-def _v2_burn(log: Mapping[str, Any]) -> LiquidityEvent:
-    return _v2_liquidity(log, "burn", 3)
+def _v2_burn(raw: RawLog) -> LiquidityEvent:
+    return _v2_liquidity(raw, "burn", 3)
 
 
-_DECODERS: dict[str, Callable[[Mapping[str, Any]], PoolEvent]] = {
+PYTHON_DECODERS: dict[str, Callable[[RawLog], PoolEvent]] = {
     abi.V2_SWAP: _v2_swap,
     abi.V2_SYNC: _v2_sync,
     abi.V2_MINT: _v2_mint,
@@ -204,49 +255,91 @@ _DECODERS: dict[str, Callable[[Mapping[str, Any]], PoolEvent]] = {
     abi.V3_SWAP: _v3_swap,
     abi.PANCAKE_V3_SWAP: _pancake_v3_swap,
 }
+_DECODERS = dict(PYTHON_DECODERS)
+
+# The compiled V2 decoders, when built from the current source (see accel.py).
+_compiled = accel.load()
+ACCELERATED = _compiled is not None
+if _compiled is not None:
+    _compiled.init(MalformedLog, SwapV2Event, SyncEvent, _CANONICAL, _canonical)
 
 
-def decode_log(log: Any) -> PoolEvent | None:
-    """Decode one JSON-RPC log object.
+def use_compiled(enabled: bool) -> bool:
+    """Select the compiled V2 decoders (if built) or the pure-Python ones; returns whether the
+    compiled ones are now in use. Tests and the benchmark compare the two."""
+    if enabled and _compiled is not None:
+        _DECODERS[abi.V2_SWAP] = _compiled.v2_swap
+        _DECODERS[abi.V2_SYNC] = _compiled.v2_sync
+        return True
+    _DECODERS[abi.V2_SWAP] = PYTHON_DECODERS[abi.V2_SWAP]
+    _DECODERS[abi.V2_SYNC] = PYTHON_DECODERS[abi.V2_SYNC]
+    return False
+
+
+use_compiled(True)
+
+
+def decode_log(raw: RawLog) -> PoolEvent | None:
+    """Decode one typed log.
 
     Returns None for a well-formed log whose event we do not follow (another topic0).
-    Raises MalformedLog for anything else that is not a valid log of a followed event.
+    Raises MalformedLog for anything that is not a valid log of a followed event.
     """
+    topics = raw.topics
+    if not topics:
+        raise MalformedLog("log without topics")
+    decoder = _DECODERS.get(topics[0]) or _DECODERS.get(topics[0].lower())
+    if decoder is None:
+        return None
     try:
-        topic0 = log["topics"][0]
-        decoder = _DECODERS.get(topic0)
-        if decoder is None:
-            if type(topic0) is str and _HASH.fullmatch(topic0):
-                # Node software may send upper-case hex; look again before calling it foreign.
-                decoder = _DECODERS.get(topic0.lower())
-            else:
-                raise MalformedLog("topic0 is not a 32-byte hash")
-            if decoder is None:
-                return None
-        return decoder(log)
+        return decoder(raw)
     except MalformedLog:
         raise
-    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as err:
-        raise MalformedLog(f"log structure: {type(err).__name__}: {err}") from None
+    except (ValueError, IndexError) as err:  # int() of a quantity with a non-hex letter
+        raise MalformedLog(f"{type(err).__name__}: {err}") from None
 
 
-def parse_header(obj: Any) -> BlockHeader:
+def to_raw_log(obj: Any) -> RawLog:
+    """A JSON-like object (as json/orjson produce) as a typed log, or MalformedLog."""
+    try:
+        return msgspec.convert(obj, RawLog)
+    except msgspec.ValidationError as err:
+        raise MalformedLog(f"log structure: {err}") from None
+
+
+def decode_log_json(obj: Any) -> PoolEvent | None:
+    """decode_log for a JSON-like object; the same contract."""
+    return decode_log(to_raw_log(obj))
+
+
+def header_from_raw(raw: RawHeader) -> BlockHeader:
     """A header from ``newHeads`` or ``eth_getBlockByNumber``.
 
     Only number, hash, parentHash and timestamp are read. ``extraData`` is never looked at, so
     BSC headers (whose extraData carries validator signatures and is far longer than 32 bytes)
     parse like any other.
     """
+    number, bhash, parent, ts = raw.number, raw.hash, raw.parent_hash, raw.timestamp
+    for v in (number, ts):
+        if v[:2] != "0x" or not (v.isascii() and v.isalnum()):
+            raise MalformedHeader("number or timestamp is not a hex quantity")
+    for v in (bhash, parent):
+        if v[:2] != "0x":
+            raise MalformedHeader("hash or parentHash lacks its 0x prefix")
+        try:
+            bytes.fromhex(v[2:])
+        except ValueError:
+            raise MalformedHeader("hash or parentHash is not hex") from None
     try:
-        number, bhash, parent, ts = obj["number"], obj["hash"], obj["parentHash"], obj["timestamp"]
-        for v, name in ((bhash, "hash"), (parent, "parentHash")):
-            if type(v) is not str or not _HASH.fullmatch(v):
-                raise MalformedHeader(f"{name} is not a 32-byte hash")
-        for v, name in ((number, "number"), (ts, "timestamp")):
-            if type(v) is not str or not _QUANTITY.fullmatch(v):
-                raise MalformedHeader(f"{name} is not a hex quantity")
-        return BlockHeader(int(number, 16), bhash.lower(), parent.lower(), int(ts, 16))
-    except MalformedHeader:
-        raise
-    except (KeyError, TypeError) as err:
-        raise MalformedHeader(f"header structure: {type(err).__name__}: {err}") from None
+        return BlockHeader(int(number, 16), _canonical(bhash), _canonical(parent), int(ts, 16))
+    except ValueError:
+        raise MalformedHeader("number or timestamp is not a hex quantity") from None
+
+
+def parse_header(obj: Any) -> BlockHeader:
+    """header_from_raw for a JSON-like object; raises MalformedHeader on anything malformed."""
+    try:
+        raw = msgspec.convert(obj, RawHeader)
+    except msgspec.ValidationError as err:
+        raise MalformedHeader(f"header structure: {err}") from None
+    return header_from_raw(raw)

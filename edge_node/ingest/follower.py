@@ -25,9 +25,13 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+import msgspec
+
 from edge_node.chain.abi import ALL_TOPICS
-from edge_node.chain.decode import MalformedHeader, MalformedLog, decode_log, parse_header
+from edge_node.chain.decode import MalformedHeader, MalformedLog, header_from_raw
 from edge_node.chain.events import BlockHeader, PoolEvent
+from edge_node.chain.wire import HEADER, LOGS, RawLog
+from edge_node.ingest.assembler import BlockAssembler, InconsistentBlock
 from edge_node.market.book import BlockCommit, MarketBook, NotContiguous, ReorgTooDeep, Rollback
 from edge_node.rpc.errors import ResponseInvalid, RpcError, range_too_large
 from edge_node.telemetry import Metrics
@@ -38,9 +42,13 @@ log = logging.getLogger(__name__)
 class Rpc(Protocol):
     name: str
 
-    async def request(self, method: str, params: Sequence[Any] = ()) -> Any: ...
+    async def request(
+        self, method: str, params: Sequence[Any] = (), decoder: msgspec.json.Decoder[Any] = ...
+    ) -> Any: ...
 
-    async def batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]: ...
+    async def batch(
+        self, calls: Sequence[tuple[str, Sequence[Any]]], decoder: msgspec.json.Decoder[Any] = ...
+    ) -> list[Any]: ...
 
 
 class Sink(Protocol):
@@ -66,8 +74,10 @@ class Follower:
         start_block: int | None = None,
         on_commit: Callable[[BlockCommit], None] | None = None,
         on_rollback: Callable[[Rollback], None] | None = None,
+        assembler: BlockAssembler | None = None,
     ) -> None:
         self.book = book
+        self.assembler = assembler or BlockAssembler(metrics)
         self.sink = sink
         self.metrics = metrics
         self.addresses = list(addresses)
@@ -120,10 +130,10 @@ class Follower:
                     ) from None
                 log.info("chain moved during fetch (%s); retrying", moved)
 
-    async def _get_logs(self, rpc: Rpc, a: int, b: int) -> list[Any]:
+    async def _get_logs(self, rpc: Rpc, a: int, b: int) -> list[RawLog]:
         try:
-            logs = await rpc.request(
-                "eth_getLogs", [self._filter(fromBlock=hex(a), toBlock=hex(b))]
+            logs: list[RawLog] = await rpc.request(
+                "eth_getLogs", [self._filter(fromBlock=hex(a), toBlock=hex(b))], LOGS
             )
         except RpcError as err:
             if a < b and range_too_large(err):
@@ -131,21 +141,21 @@ class Follower:
                 log.info("eth_getLogs %d-%d refused (%s); splitting", a, b, err.message)
                 return await self._get_logs(rpc, a, mid) + await self._get_logs(rpc, mid + 1, b)
             raise
-        if type(logs) is not list:
-            raise ResponseInvalid(f"{rpc.name}: eth_getLogs answered {type(logs).__name__}")
         return logs
 
     async def _headers(self, rpc: Rpc, numbers: Sequence[int]) -> dict[int, BlockHeader | None]:
         out: dict[int, BlockHeader | None] = {}
         for i in range(0, len(numbers), self.batch_max):
             chunk = numbers[i : i + self.batch_max]
-            answers = await rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in chunk])
-            for n, obj in zip(chunk, answers, strict=True):
-                if obj is None:
+            answers = await rpc.batch(
+                [("eth_getBlockByNumber", [hex(n), False]) for n in chunk], HEADER
+            )
+            for n, raw in zip(chunk, answers, strict=True):
+                if raw is None:
                     out[n] = None
                     continue
                 try:
-                    header = parse_header(obj)
+                    header = header_from_raw(raw)
                 except MalformedHeader as err:
                     self.metrics.market_data_error("malformed_header")
                     raise ResponseInvalid(f"{rpc.name}: block {n}: {err}") from None
@@ -154,34 +164,28 @@ class Follower:
                 out[n] = header
         return out
 
-    def _decode(self, header: BlockHeader, logs: list[Any]) -> list[PoolEvent]:
-        events: list[PoolEvent] = []
-        for raw in logs:
-            try:
-                ev = decode_log(raw)
-            except MalformedLog as err:
-                self.metrics.market_data_error("malformed_log")
-                log.warning("block %d: skipped a malformed log: %s", header.number, err)
-                continue
-            if ev is None or ev.removed:
-                continue
-            if ev.block_hash != header.hash or ev.block_number != header.number:
-                raise ChainMoved(f"log of {ev.block_hash[:10]} among block {header.hash[:10]}")
-            events.append(ev)
-        return events
+    def _decode(self, header: BlockHeader, logs: list[RawLog]) -> list[PoolEvent]:
+        try:
+            return self.assembler.take(header, logs)
+        except InconsistentBlock as err:
+            raise ChainMoved(str(err)) from None
+        except MalformedLog as err:
+            # Never skip a log of an authoritative answer: ask again, elsewhere if need be.
+            raise ResponseInvalid(f"eth_getLogs for block {header.number}: {err}") from None
 
     async def _sync_range(self, rpc: Rpc, a: int, b: int) -> None:
         """Blocks a..b, all older than the reorg window: one eth_getLogs, sparse headers."""
         logs = await self._get_logs(rpc, a, b)
-        by_block: dict[int, list[Any]] = {}
+        by_block: dict[int, list[RawLog]] = {}
         for raw in logs:
             try:
-                n = int(raw["blockNumber"], 16)
-            except (KeyError, TypeError, ValueError):
+                n = int(raw.block_number, 16)
+            except ValueError:
                 self.metrics.market_data_error("malformed_log")
-                continue
-            if a <= n <= b:
-                by_block.setdefault(n, []).append(raw)
+                raise ResponseInvalid(f"{rpc.name}: eth_getLogs: bad blockNumber") from None
+            if not a <= n <= b:
+                raise ResponseInvalid(f"{rpc.name}: eth_getLogs {a}-{b} returned block {n}")
+            by_block.setdefault(n, []).append(raw)
         numbers = sorted(by_block)
         if not numbers or numbers[-1] != b:
             numbers.append(b)
@@ -213,17 +217,16 @@ class Follower:
             await self.resolve_reorg(rpc)
             return
         answers = await rpc.batch(
-            [("eth_getLogs", [self._filter(blockHash=h.hash)]) for h in chain]
+            [("eth_getLogs", [self._filter(blockHash=h.hash)]) for h in chain], LOGS
         )
         for h, logs in zip(chain, answers, strict=True):
-            if type(logs) is not list:
-                raise ResponseInvalid(f"{rpc.name}: eth_getLogs answered {type(logs).__name__}")
             await self._apply(h, self._decode(h, logs), verified=True)
         if a < b or len(chain) > 1:
             self.metrics.backfilled_blocks += len(chain)
 
     async def _apply(self, header: BlockHeader, events: list[PoolEvent], verified: bool) -> None:
         commit = self.book.apply_block(header, events, verified=verified)
+        self.assembler.prune(below=header.number - self.window)
         await self.sink.commit(commit)
         self.last_progress = time.monotonic()
         self._update_lag()
@@ -260,15 +263,13 @@ class Follower:
             return
         if header.number == head.number + 1 and header.parent_hash == head.hash:
             try:
-                logs = await rpc.request("eth_getLogs", [self._filter(blockHash=header.hash)])
+                logs = await rpc.request("eth_getLogs", [self._filter(blockHash=header.hash)], LOGS)
             except RpcError as err:
                 # Most likely the block was replaced between the head and our request.
                 log.info("eth_getLogs for new head %d failed (%s); resyncing", header.number, err)
                 await self.resolve_reorg(rpc)
                 await self.sync_to(rpc, header.number)
                 return
-            if type(logs) is not list:
-                raise ResponseInvalid(f"{rpc.name}: eth_getLogs answered {type(logs).__name__}")
             try:
                 events = self._decode(header, logs)
             except ChainMoved:
@@ -305,6 +306,7 @@ class Follower:
                 "chain. The store must be rebuilt from an earlier block."
             )
         rb = self.book.rollback_to(ancestor)
+        self.assembler.clear()
         await self.sink.rollback(rb)
         self.metrics.reorgs += 1
         self.metrics.reorged_blocks += rb.blocks_removed

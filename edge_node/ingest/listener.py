@@ -18,8 +18,11 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from edge_node.chain.decode import MalformedHeader, MalformedLog, decode_log, parse_header
+import msgspec
+
+from edge_node.chain.decode import MalformedHeader, header_from_raw
 from edge_node.chain.events import BlockHeader, PoolEvent
+from edge_node.chain.wire import HEADER, DecodeError
 from edge_node.ingest.endpoints import EndpointSet, EndpointState
 from edge_node.ingest.follower import Follower, Rpc
 from edge_node.market.book import ReorgTooDeep
@@ -61,7 +64,6 @@ class Listener:
         metrics: Metrics,
         *,
         websocket: bool,
-        on_live_event: Callable[[PoolEvent], None] | None = None,
         on_connect: Callable[[Rpc], Awaitable[None]] | None = None,
     ) -> None:
         self.cfg = cfg
@@ -69,8 +71,8 @@ class Listener:
         self.follower = follower
         self.metrics = metrics
         self.websocket = websocket
-        self.on_live_event = on_live_event
         self.on_connect = on_connect
+        follower.assembler.on_removed = self._on_removed
         self.endpoints = EndpointSet(
             list(cfg.endpoints),
             "ws" if websocket else "http",
@@ -209,10 +211,13 @@ class Listener:
     async def _session_ws(self, rpc: WsRpc, ep: EndpointState, stop: asyncio.Event) -> None:
         self._latest = None
 
-        def on_head(obj: object) -> None:
+        def on_head(raw: msgspec.Raw) -> None:
             try:
-                h = parse_header(obj)
-            except MalformedHeader as err:
+                decoded = HEADER.decode(raw)
+                if decoded is None:
+                    raise MalformedHeader("null head")
+                h = header_from_raw(decoded)
+            except (MalformedHeader, *DecodeError) as err:
                 self.metrics.market_data_error("malformed_header")
                 log.warning("%s: dropped a malformed head: %s", ep.name, err)
                 return
@@ -222,25 +227,8 @@ class Listener:
             self.metrics.endpoint_head[ep.name] = h.number
             self._wake.set()
 
-        def on_log(obj: object) -> None:
-            try:
-                ev = decode_log(obj)
-            except MalformedLog as err:
-                self.metrics.market_data_error("malformed_log")
-                log.warning("%s: dropped a malformed log: %s", ep.name, err)
-                return
-            if ev is None:
-                return
-            if ev.removed:
-                # The node says a block we may hold left the chain; find out at once.
-                self._reorg_suspected = True
-                self._wake.set()
-                return
-            if self.on_live_event is not None:
-                self.on_live_event(ev)
-
         await rpc.subscribe("newHeads", [], on_head)
-        await rpc.subscribe("logs", [self.follower._filter()], on_log)
+        await rpc.subscribe_logs([self.follower._filter()], self.follower.assembler.on_log)
         self.metrics.websocket_connections = 1
         self._last_head_rx = time.monotonic()
         await self._catch_up(rpc)
@@ -283,9 +271,11 @@ class Listener:
         last: BlockHeader | None = None
         progress = time.monotonic()
         while not stop.is_set():
-            obj = await rpc.request("eth_getBlockByNumber", ["latest", False])
+            raw = await rpc.request("eth_getBlockByNumber", ["latest", False], HEADER)
             try:
-                head = parse_header(obj)
+                if raw is None:
+                    raise MalformedHeader("no latest block")
+                head = header_from_raw(raw)
             except MalformedHeader as err:
                 self.metrics.market_data_error("malformed_header")
                 raise ResponseInvalid(f"{ep.name}: latest block: {err}") from None
@@ -299,6 +289,11 @@ class Listener:
                 raise StreamStale(f"{ep.name}: head stuck at {head.number}")
             self._check_switch()
             await _sleep_or_stop(stop, self.chain.poll_interval_s)
+
+    def _on_removed(self, ev: PoolEvent) -> None:
+        """The node says a block we may hold left the chain: look for the reorg at once."""
+        self._reorg_suspected = True
+        self._wake.set()
 
     # --- probing --------------------------------------------------------------------------------
 

@@ -19,7 +19,6 @@ from operator import attrgetter
 
 from edge_node.chain.events import (
     BlockHeader,
-    LiquidityEvent,
     PoolEvent,
     SwapV2Event,
     SwapV3Event,
@@ -37,23 +36,10 @@ class ReorgTooDeep(Exception):
     """A reorg reaches below the undo window; state cannot be rolled back automatically."""
 
 
-@dataclass(slots=True)
-class SwapRecord:
-    pool: str
-    block_number: int
-    block_hash: str
-    log_index: int
-    tx_hash: str
-    block_time: int
-    sender: str
-    recipient: str
-    amount0_in: int
-    amount1_in: int
-    amount0_out: int
-    amount1_out: int
-    price: float | None
-    volume_base: float
-    volume_quote: float
+# A swap as the store needs it: the event, the pool's mid price after it (quote per base,
+# None before the pool has reserves), and its base and quote volumes in human units. A plain
+# tuple: one is made per swap on the hot path, and the store writer unpacks it off that path.
+SwapRecord = tuple[SwapV2Event | SwapV3Event, float | None, float, float]
 
 
 @dataclass(slots=True)
@@ -169,6 +155,11 @@ class MarketBook:
         ``verified`` blocks must extend the head (parent hash check). Blocks from a deep
         eth_getLogs range are applied unverified: their headers are not all fetched, and the
         range is older than the reorg window.
+
+        This runs for every event, so it is written for speed (measured in
+        ``tests/benchmarks``): the price maths is inlined, and candles are updated once per
+        pool per block from the block's aggregate of that pool's swaps (all swaps of a block
+        share its timestamp, so they fall in the same bucket of every interval).
         """
         head = self.head
         if head is not None:
@@ -181,103 +172,92 @@ class MarketBook:
                 )
         ordered = sorted(events, key=_LOG_INDEX)
         undo: dict[str, UndoEntry] = {}
+        # Per pool, this block's swaps: [open, high, low, close, base vol, quote vol, count].
+        aggregates: dict[str, list[float]] = {}
         swaps: list[SwapRecord] = []
         counters = self.counters
-        ts = header.timestamp
+        pools = self.pools
+        block_hash = header.hash
         last_index = -1
+        n_swaps = n_prices = 0
         for ev in ordered:
-            if ev.block_hash != header.hash:
-                raise ValueError(f"event of block {ev.block_hash} given for block {header.hash}")
+            if ev.block_hash != block_hash:
+                raise ValueError(f"event of block {ev.block_hash} given for block {block_hash}")
             if ev.log_index == last_index:
                 continue  # the same log from two sources
             last_index = ev.log_index
-            rec = self.pools.get(ev.pool)
+            address = ev.pool
+            rec = pools.get(address)
             if rec is None:
                 counters.unknown_pool_events += 1
                 continue
-            if ev.pool not in undo:
+            if address not in undo:
                 # Copy-on-write: the objects as they were stay untouched in the undo entry
-                # (and in earlier commits); this block works on fresh copies.
-                undo[ev.pool] = (rec.state, list(rec.candles))
+                # (and in earlier commits); this block works on a fresh copy.
+                undo[address] = (rec.state, list(rec.candles))
                 rec.state = rec.state.copy()
+                rec.state.block = header.number
             state = rec.state
-            if type(ev) is SyncEvent:
-                state.reserve0 = ev.reserve0
-                state.reserve1 = ev.reserve1
-                price = rec.scale.from_reserves(ev.reserve0, ev.reserve1)
+            if isinstance(ev, SyncEvent):
+                r0 = state.reserve0 = ev.reserve0
+                r1 = state.reserve1 = ev.reserve1
+                scale = rec.scale
+                if r0 > 0 and r1 > 0:
+                    p = r1 / r0 * scale.v2_factor
+                    price: float | None = p if scale.base_is_token0 else 1.0 / p
+                else:
+                    price = None
                 if price != state.price:
                     state.price = price
-                    counters.price_updates += 1
-            elif type(ev) is SwapV2Event:
-                vb, vq = rec.scale.volumes(
-                    ev.amount0_in + ev.amount0_out, ev.amount1_in + ev.amount1_out
-                )
-                swaps.append(
-                    SwapRecord(
-                        ev.pool,
-                        ev.block_number,
-                        ev.block_hash,
-                        ev.log_index,
-                        ev.tx_hash,
-                        ts,
-                        ev.sender,
-                        ev.recipient,
-                        ev.amount0_in,
-                        ev.amount1_in,
-                        ev.amount0_out,
-                        ev.amount1_out,
-                        state.price,
-                        vb,
-                        vq,
-                    )
-                )
-                if state.price is not None:
-                    self._add_to_candles(rec, ts, state.price, vb, vq, header.number)
-                counters.swaps += 1
-            elif type(ev) is SwapV3Event:
+                    n_prices += 1
+            elif isinstance(ev, SwapV2Event):
+                scale = rec.scale
+                v0 = (ev.amount0_in + ev.amount0_out) / scale.unit0
+                v1 = (ev.amount1_in + ev.amount1_out) / scale.unit1
+                vb, vq = (v0, v1) if scale.base_is_token0 else (v1, v0)
+                price = state.price
+                swaps.append((ev, price, vb, vq))
+                n_swaps += 1
+                if price is not None:
+                    # _aggregate, inlined for the common V2 case
+                    agg = aggregates.get(address)
+                    if agg is None:
+                        aggregates[address] = [price, price, price, price, vb, vq, 1]
+                    else:
+                        if price > agg[1]:
+                            agg[1] = price
+                        elif price < agg[2]:
+                            agg[2] = price
+                        agg[3] = price
+                        agg[4] += vb
+                        agg[5] += vq
+                        agg[6] += 1
+            elif isinstance(ev, SwapV3Event):
                 state.sqrt_price_x96 = ev.sqrt_price_x96
                 state.liquidity = ev.liquidity
                 state.tick = ev.tick
                 price = rec.scale.from_sqrt_price(ev.sqrt_price_x96)
                 if price != state.price:
                     state.price = price
-                    counters.price_updates += 1
-                a0, a1 = ev.amount0, ev.amount1
-                vb, vq = rec.scale.volumes(abs(a0), abs(a1))
-                swaps.append(
-                    SwapRecord(
-                        ev.pool,
-                        ev.block_number,
-                        ev.block_hash,
-                        ev.log_index,
-                        ev.tx_hash,
-                        ts,
-                        ev.sender,
-                        ev.recipient,
-                        a0 if a0 > 0 else 0,
-                        a1 if a1 > 0 else 0,
-                        -a0 if a0 < 0 else 0,
-                        -a1 if a1 < 0 else 0,
-                        price,
-                        vb,
-                        vq,
-                    )
-                )
+                    n_prices += 1
+                vb, vq = rec.scale.volumes(abs(ev.amount0), abs(ev.amount1))
+                swaps.append((ev, price, vb, vq))
+                n_swaps += 1
                 if price is not None:
-                    self._add_to_candles(rec, ts, price, vb, vq, header.number)
-                counters.swaps += 1
+                    _aggregate(aggregates, address, price, vb, vq)
             else:
-                assert isinstance(ev, LiquidityEvent)
                 counters.liquidity_events += 1
-            state.block = ev.block_number
             state.log_index = ev.log_index
+        for address, agg in aggregates.items():
+            self._merge_candles(pools[address], header.timestamp, agg, header.number)
+        counters.swaps += n_swaps
+        counters.price_updates += n_prices
         self.recent.append(AppliedBlock(header, undo))
         while len(self.recent) > self.window:
             self.recent.popleft()
         self.head = header
         counters.blocks += 1
         # No copies needed: the next block copies an object before changing it.
-        pools = self.pools
         return BlockCommit(
             header,
             swaps,
@@ -287,34 +267,32 @@ class MarketBook:
             verified,
         )
 
-    def _add_to_candles(
-        self, rec: PoolRecord, ts: int, price: float, vb: float, vq: float, block: int
-    ) -> None:
+    def _merge_candles(self, rec: PoolRecord, ts: int, agg: list[float], block: int) -> None:
+        """Fold one block's aggregate of a pool's swaps into that pool's current candles."""
+        o, h, lo, c, vb, vq, n = agg
+        trades = int(n)
         candles = rec.candles
         for i, seconds in enumerate(self.intervals):
-            c = candles[i]
+            cur = candles[i]
             start = ts - ts % seconds
-            if c is None or c.open_time < start:
-                candles[i] = Candle(
-                    start, seconds, price, price, price, price, vb, vq, 1, block, block
-                )
-            else:
-                if c.last_block != block:
-                    # Copy-on-write, see apply_block. (A timestamp earlier than the current
-                    # bucket, which chains do not produce, lands here too: it is counted in
-                    # the current candle.)
-                    c = c.copy()
-                    candles[i] = c
-                # Candle.add, inlined: this runs for every swap and every interval.
-                if price > c.high:
-                    c.high = price
-                elif price < c.low:
-                    c.low = price
-                c.close = price
-                c.volume_base += vb
-                c.volume_quote += vq
-                c.trades += 1
-                c.last_block = block
+            if cur is None or cur.open_time < start:
+                candles[i] = Candle(start, seconds, o, h, lo, c, vb, vq, trades, block, block)
+                continue
+            if cur.last_block != block:
+                # Copy-on-write, see apply_block. (A timestamp earlier than the current
+                # bucket, which chains do not produce, lands here too: it is counted in the
+                # current candle.)
+                cur = cur.copy()
+                candles[i] = cur
+            if h > cur.high:
+                cur.high = h
+            if lo < cur.low:
+                cur.low = lo
+            cur.close = c
+            cur.volume_base += vb
+            cur.volume_quote += vq
+            cur.trades += trades
+            cur.last_block = block
 
     # --- reorgs --------------------------------------------------------------------------------
 
@@ -371,6 +349,23 @@ class MarketBook:
 
 
 _LOG_INDEX = attrgetter("log_index")
+
+
+def _aggregate(
+    aggregates: dict[str, list[float]], address: str, price: float, vb: float, vq: float
+) -> None:
+    agg = aggregates.get(address)
+    if agg is None:
+        aggregates[address] = [price, price, price, price, vb, vq, 1]
+        return
+    if price > agg[1]:
+        agg[1] = price
+    elif price < agg[2]:
+        agg[2] = price
+    agg[3] = price
+    agg[4] += vb
+    agg[5] += vq
+    agg[6] += 1
 
 
 __all__ = [

@@ -2,85 +2,68 @@
 
 The book only moves when a whole block is confirmed; that is what makes it exact. But a trade
 decision cannot wait for it: the logs subscription delivers a pool's new reserves the moment the
-node has them. This overlay holds, per pool, the newest state seen that way, newer than the
-book's. It is dropped as soon as the book catches up with it, and entirely on a rollback.
+node has them. This overlay holds, per pool, the newest state-carrying event seen that way (a V2
+Sync or a V3 Swap) if it is newer than the book's state, with the price it implies. It is
+dropped as soon as the book catches up with it, and entirely on a rollback.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from edge_node.chain.events import PoolEvent, SwapV3Event, SyncEvent
+from edge_node.chain.events import SwapV3Event, SyncEvent
 from edge_node.market.book import MarketBook
 
-
-@dataclass(slots=True)
-class LiveState:
-    block: int
-    log_index: int
-    reserve0: int
-    reserve1: int
-    sqrt_price_x96: int
-    price: float | None
+StateEvent = SyncEvent | SwapV3Event
 
 
 class LiveOverlay:
     def __init__(self, book: MarketBook) -> None:
         self.book = book
-        self.pools: dict[str, LiveState] = {}
+        # pool -> (its newest state event from the subscription, the price it implies)
+        self.pools: dict[str, tuple[StateEvent, float | None]] = {}
         self.events = 0
 
-    def apply(self, ev: PoolEvent) -> LiveState | None:
-        """Take in one live event; returns the pool's new live state if it changed."""
+    def apply(self, ev: StateEvent) -> float | None:
+        """Take in one state event; returns the pool's new live price if the event is newer
+        than what the book and the overlay hold, else None. Runs for every Sync on the
+        subscription: the event itself is kept, nothing new is allocated but a pair."""
         rec = self.book.pools.get(ev.pool)
         if rec is None:
             return None
         self.events += 1
-        pos = (ev.block_number, ev.log_index)
+        number, index = ev.block_number, ev.log_index
         cur = self.pools.get(ev.pool)
-        if cur is not None and pos <= (cur.block, cur.log_index):
-            return None
-        if pos <= (rec.state.block, rec.state.log_index):
+        if cur is not None:
+            seen = cur[0]
+            if number < seen.block_number or (
+                number == seen.block_number and index <= seen.log_index
+            ):
+                return None
+        state = rec.state
+        if number < state.block or (number == state.block and index <= state.log_index):
             return None  # the book already has this or newer
-        if type(ev) is SyncEvent:
-            live = LiveState(
-                ev.block_number,
-                ev.log_index,
-                ev.reserve0,
-                ev.reserve1,
-                0,
-                rec.scale.from_reserves(ev.reserve0, ev.reserve1),
-            )
-        elif type(ev) is SwapV3Event:
-            live = LiveState(
-                ev.block_number,
-                ev.log_index,
-                0,
-                0,
-                ev.sqrt_price_x96,
-                rec.scale.from_sqrt_price(ev.sqrt_price_x96),
-            )
+        if isinstance(ev, SyncEvent):
+            price = rec.scale.from_reserves(ev.reserve0, ev.reserve1)
         else:
-            return None
-        self.pools[ev.pool] = live
-        return live
+            price = rec.scale.from_sqrt_price(ev.sqrt_price_x96)
+        self.pools[ev.pool] = (ev, price)
+        return price
 
     def price(self, pool: str) -> float | None:
         live = self.pools.get(pool)
         if live is not None:
-            return live.price
+            return live[1]
         return self.book.price(pool)
 
     def reserves(self, pool: str) -> tuple[int, int]:
         live = self.pools.get(pool)
-        if live is not None and live.sqrt_price_x96 == 0:
-            return live.reserve0, live.reserve1
+        if live is not None and isinstance(live[0], SyncEvent):
+            return live[0].reserve0, live[0].reserve1
         state = self.book.pools[pool].state
         return state.reserve0, state.reserve1
 
     def catch_up(self, head: int) -> None:
         """The book confirmed blocks up to ``head``: forget live states it now covers."""
-        stale = [p for p, s in self.pools.items() if s.block <= head]
+        stale = [p for p, (ev, _) in self.pools.items() if ev.block_number <= head]
         for p in stale:
             del self.pools[p]
 

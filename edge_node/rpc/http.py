@@ -1,4 +1,7 @@
-"""JSON-RPC over HTTP (aiohttp): the transport of polling mode (``--no-websocket``) and probes."""
+"""JSON-RPC over HTTP (aiohttp): the transport of polling mode (``--no-websocket``) and probes.
+
+Same interface as the websocket transport: results are decoded with the caller's decoder.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +10,17 @@ from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
+import msgspec
 import orjson
 
+from edge_node.chain.wire import ANY, MESSAGE, Envelope
 from edge_node.rpc.errors import (
     EndpointMisconfigured,
     EndpointUnavailable,
     ResponseInvalid,
     RpcError,
 )
-from edge_node.rpc.ws import _batch_results
+from edge_node.rpc.ws import batch_results, decode_result
 from edge_node.telemetry import Metrics
 
 
@@ -25,10 +30,7 @@ class HttpRpc:
         self.name = name
         self._metrics = metrics
         self._ids = itertools.count(1)
-        self._session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=request_timeout),
-            json_serialize=lambda o: orjson.dumps(o).decode(),
-        )
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=request_timeout))
 
     @property
     def closed(self) -> bool:
@@ -37,41 +39,51 @@ class HttpRpc:
     async def close(self) -> None:
         await self._session.close()
 
-    async def _post(self, payload: Any) -> Any:
+    async def _post(self, payload: Any, n: int) -> Envelope | list[Envelope]:
         try:
-            async with self._session.post(self.url, json=payload) as resp:
+            async with self._session.post(
+                self.url,
+                data=orjson.dumps(payload),
+                headers={"Content-Type": "application/json"},
+            ) as resp:
                 if resp.status in (401, 403, 404):
                     raise EndpointMisconfigured(f"{self.name}: HTTP {resp.status}")
                 if resp.status >= 400:
                     raise EndpointUnavailable(f"{self.name}: HTTP {resp.status}")
                 body = await resp.read()
         except (aiohttp.ClientError, TimeoutError, OSError) as err:
+            self._metrics.rpc_request(self.name, "unavailable", n)
             raise EndpointUnavailable(f"{self.name}: {type(err).__name__}: {err}") from err
         try:
-            return orjson.loads(body)
-        except orjson.JSONDecodeError as err:
-            raise ResponseInvalid(f"{self.name}: answer is not JSON") from err
+            return MESSAGE.decode(body)
+        except (msgspec.ValidationError, msgspec.DecodeError) as err:
+            self._metrics.rpc_request(self.name, "error", n)
+            raise ResponseInvalid(f"{self.name}: answer is not JSON-RPC: {err}") from err
 
-    async def request(self, method: str, params: Sequence[Any] = ()) -> Any:
+    async def request(
+        self,
+        method: str,
+        params: Sequence[Any] = (),
+        decoder: msgspec.json.Decoder[Any] = ANY,
+    ) -> Any:
         rid = next(self._ids)
-        try:
-            answer = await self._post(
-                {"jsonrpc": "2.0", "id": rid, "method": method, "params": list(params)}
-            )
-        except EndpointUnavailable:
-            self._metrics.rpc_request(self.name, "unavailable")
-            raise
-        if type(answer) is not dict:
+        answer = await self._post(
+            {"jsonrpc": "2.0", "id": rid, "method": method, "params": list(params)}, 1
+        )
+        if isinstance(answer, list):
             self._metrics.rpc_request(self.name, "error")
-            raise ResponseInvalid(f"{self.name}: {method} answer is not an object")
-        if answer.get("error") is not None:
+            raise ResponseInvalid(f"{self.name}: {method} answered a batch")
+        if answer.error is not None:
             self._metrics.rpc_request(self.name, "error")
-            e = answer["error"]
-            raise RpcError(int(e.get("code", 0)), str(e.get("message", "")), method=method)
+            raise RpcError(answer.error.code, answer.error.message, method=method)
         self._metrics.rpc_request(self.name, "ok")
-        return answer.get("result")
+        return decode_result(answer.result, decoder, self.name, method)
 
-    async def batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
+    async def batch(
+        self,
+        calls: Sequence[tuple[str, Sequence[Any]]],
+        decoder: msgspec.json.Decoder[Any] = ANY,
+    ) -> list[Any]:
         if not calls:
             return []
         ids = [next(self._ids) for _ in calls]
@@ -79,14 +91,9 @@ class HttpRpc:
             {"jsonrpc": "2.0", "id": rid, "method": m, "params": list(p)}
             for rid, (m, p) in zip(ids, calls, strict=True)
         ]
-        try:
-            answers = await self._post(payload)
-        except EndpointUnavailable:
-            self._metrics.rpc_request(self.name, "unavailable", len(calls))
-            raise
-        if type(answers) is not list:
-            if type(answers) is dict and answers.get("error") is not None:
-                e = answers["error"]
-                raise RpcError(int(e.get("code", 0)), str(e.get("message", "")), method="batch")
+        answers = await self._post(payload, len(calls))
+        if not isinstance(answers, list):
+            if answers.error is not None:
+                raise RpcError(answers.error.code, answers.error.message, method="batch")
             raise ResponseInvalid(f"{self.name}: batch answer is not a list")
-        return _batch_results(answers, ids, calls, self._metrics, self.name)
+        return batch_results(answers, ids, calls, decoder, self._metrics, self.name)

@@ -1,11 +1,13 @@
 """JSON-RPC over one websocket connection: request/response matching and subscriptions.
 
-One reader task owns the socket. Responses resolve the futures of their request ids;
-subscription notifications go straight to their handler, synchronously, in the reader task:
-no queue hop between a log arriving and the code that acts on it. A handler registered for a
-subscription is installed the moment the node's reply arrives, before any later message is
-read, so no notification can slip in between. A message that cannot be parsed is counted and
-dropped; it never kills the reader.
+One reader task owns the socket and hands every message to the Dispatcher (``dispatch.py``):
+answers resolve the futures of their request ids, subscription notifications go straight to
+their handler in the reader task. A handler registered for a subscription is installed the
+moment the node's reply arrives, before any later message is read.
+
+Results are typed by the caller: ``request(method, params, decoder)`` decodes the result with
+the msgspec decoder given (a generic one by default), so a malformed answer is a
+``ResponseInvalid`` at the point where its shape is known.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import contextlib
 import itertools
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import (
@@ -26,6 +29,8 @@ from websockets.exceptions import (
     InvalidURI,
 )
 
+from edge_node.chain.wire import ANY, Envelope, RawLog
+from edge_node.rpc.dispatch import Dispatcher, Handler, LogHandler
 from edge_node.rpc.errors import (
     EndpointMisconfigured,
     EndpointUnavailable,
@@ -36,8 +41,38 @@ from edge_node.telemetry import Metrics
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Any], None]
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024  # large eth_getLogs answers are legitimate
+T = TypeVar("T")
+
+
+def decode_result(raw: msgspec.Raw, decoder: msgspec.json.Decoder[T], name: str, method: str) -> T:
+    try:
+        return decoder.decode(raw if len(raw) else b"null")
+    except (msgspec.ValidationError, msgspec.DecodeError) as err:
+        raise ResponseInvalid(f"{name}: {method} answered something malformed: {err}") from None
+
+
+def batch_results(
+    answers: list[Envelope],
+    ids: list[int],
+    calls: Sequence[tuple[str, Sequence[Any]]],
+    decoder: msgspec.json.Decoder[T],
+    metrics: Metrics,
+    name: str,
+) -> list[T]:
+    by_id = {a.id: a for a in answers if isinstance(a.id, int)}
+    results: list[T] = []
+    for rid, (method, _) in zip(ids, calls, strict=True):
+        a = by_id.get(rid)
+        if a is None:
+            metrics.rpc_request(name, "error", len(calls))
+            raise ResponseInvalid(f"{name}: batch answer lacks id {rid} ({method})")
+        if a.error is not None:
+            metrics.rpc_request(name, "error", len(calls))
+            raise RpcError(a.error.code, a.error.message, method=method)
+        results.append(decode_result(a.result, decoder, name, method))
+    metrics.rpc_request(name, "ok", len(calls))
+    return results
 
 
 class WsRpc:
@@ -49,10 +84,10 @@ class WsRpc:
         self._metrics = metrics
         self._timeout = request_timeout
         self._ids = itertools.count(1)
-        self._pending: dict[int, asyncio.Future[Any]] = {}
-        self._batches: dict[int, asyncio.Future[list[Any]]] = {}
-        self._subscribing: dict[int, Handler] = {}
-        self._subs: dict[str, Handler] = {}
+        self._pending: dict[int, asyncio.Future[Envelope]] = {}
+        self._batches: dict[int, asyncio.Future[list[Envelope]]] = {}
+        self._subscribing: dict[int, Callable[[str], None]] = {}
+        self.dispatcher = Dispatcher(name, metrics, self._answer, self._batch_answer)
         self._closed: asyncio.Future[BaseException | None] = (
             asyncio.get_running_loop().create_future()
         )
@@ -86,37 +121,54 @@ class WsRpc:
 
     # --- requests -------------------------------------------------------------------------------
 
-    async def request(self, method: str, params: Sequence[Any] = ()) -> Any:
+    async def _call(
+        self, method: str, params: Sequence[Any], on_result: Callable[[str], None] | None = None
+    ) -> Envelope:
         rid = next(self._ids)
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[Envelope] = asyncio.get_running_loop().create_future()
         self._pending[rid] = fut
+        if on_result is not None:
+            self._subscribing[rid] = on_result
         payload = {"jsonrpc": "2.0", "id": rid, "method": method, "params": list(params)}
         try:
             await self._send(orjson.dumps(payload))
-            result = await asyncio.wait_for(fut, self._timeout)
+            answer = await asyncio.wait_for(fut, self._timeout)
         except TimeoutError:
             self._metrics.rpc_request(self.name, "timeout")
             raise EndpointUnavailable(f"{self.name}: {method} timed out") from None
-        except RpcError:
-            self._metrics.rpc_request(self.name, "error")
-            raise
         finally:
             self._pending.pop(rid, None)
+            self._subscribing.pop(rid, None)
+        if answer.error is not None:
+            self._metrics.rpc_request(self.name, "error")
+            raise RpcError(answer.error.code, answer.error.message, method=method)
         self._metrics.rpc_request(self.name, "ok")
-        return result
+        return answer
 
-    async def batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
-        """Send several calls in one JSON-RPC batch; results in call order.
+    async def request(
+        self,
+        method: str,
+        params: Sequence[Any] = (),
+        decoder: msgspec.json.Decoder[Any] = ANY,
+    ) -> Any:
+        answer = await self._call(method, params)
+        return decode_result(answer.result, decoder, self.name, method)
+
+    async def batch(
+        self,
+        calls: Sequence[tuple[str, Sequence[Any]]],
+        decoder: msgspec.json.Decoder[Any] = ANY,
+    ) -> list[Any]:
+        """Several calls in one JSON-RPC batch; results in call order, all decoded alike.
 
         Any error object in the answer raises RpcError (the first one): callers use batches
         for all-or-nothing fetches.
         """
         if not calls:
             return []
-        first = next(self._ids)
-        ids = [first] + [next(self._ids) for _ in calls[1:]]
-        fut: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
-        self._batches[first] = fut
+        ids = [next(self._ids) for _ in calls]
+        fut: asyncio.Future[list[Envelope]] = asyncio.get_running_loop().create_future()
+        self._batches[ids[0]] = fut
         payload = [
             {"jsonrpc": "2.0", "id": rid, "method": m, "params": list(p)}
             for rid, (m, p) in zip(ids, calls, strict=True)
@@ -128,28 +180,33 @@ class WsRpc:
             self._metrics.rpc_request(self.name, "timeout", len(calls))
             raise EndpointUnavailable(f"{self.name}: batch of {len(calls)} timed out") from None
         finally:
-            self._batches.pop(first, None)
-        return _batch_results(answers, ids, calls, self._metrics, self.name)
+            self._batches.pop(ids[0], None)
+        return batch_results(answers, ids, calls, decoder, self._metrics, self.name)
 
     async def subscribe(self, kind: str, params: Sequence[Any], handler: Handler) -> str:
-        rid = next(self._ids)
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending[rid] = fut
-        self._subscribing[rid] = handler
-        payload = {
-            "jsonrpc": "2.0",
-            "id": rid,
-            "method": "eth_subscribe",
-            "params": [kind, *params],
-        }
+        """Subscribe; ``handler`` gets each notification's result as raw JSON."""
+
+        def install(sub_id: str) -> None:
+            self.dispatcher.subs[sub_id] = handler
+
+        return await self._subscribe(kind, params, install)
+
+    async def subscribe_logs(self, params: Sequence[Any], handler: LogHandler) -> str:
+        """A logs subscription whose handler gets typed logs through the fast path."""
+
+        def install(sub_id: str) -> None:
+            self.dispatcher.log_subs[sub_id] = handler
+
+        return await self._subscribe("logs", params, install)
+
+    async def _subscribe(
+        self, kind: str, params: Sequence[Any], install: Callable[[str], None]
+    ) -> str:
         try:
-            await self._send(orjson.dumps(payload))
-            sub_id = await asyncio.wait_for(fut, self._timeout)
-        except TimeoutError:
-            raise EndpointUnavailable(f"{self.name}: eth_subscribe {kind} timed out") from None
-        finally:
-            self._pending.pop(rid, None)
-            self._subscribing.pop(rid, None)
+            answer = await self._call("eth_subscribe", [kind, *params], on_result=install)
+        except EndpointUnavailable as err:
+            raise EndpointUnavailable(f"{self.name}: eth_subscribe {kind}: {err}") from None
+        sub_id = decode_result(answer.result, ANY, self.name, "eth_subscribe")
         if type(sub_id) is not str:
             raise ResponseInvalid(f"{self.name}: eth_subscribe returned {sub_id!r}")
         return sub_id
@@ -161,6 +218,28 @@ class WsRpc:
             await self._ws.send(data.decode())
         except ConnectionClosed as err:
             raise EndpointUnavailable(f"{self.name}: connection closed: {err}") from err
+
+    # --- answers (called by the Dispatcher, in the reader task) ---------------------------------
+
+    def _answer(self, msg: Envelope) -> None:
+        rid = msg.id
+        fut = self._pending.get(rid) if isinstance(rid, int) else None
+        if fut is None or fut.done():
+            return  # a late answer to a request that timed out
+        install = self._subscribing.pop(rid, None) if isinstance(rid, int) else None
+        if install is not None and msg.error is None and len(msg.result):
+            # Installed before the next message is read: no notification can slip past it.
+            with contextlib.suppress(msgspec.DecodeError, msgspec.ValidationError):
+                sub_id = ANY.decode(msg.result)
+                if type(sub_id) is str:
+                    install(sub_id)
+        fut.set_result(msg)
+
+    def _batch_answer(self, msgs: list[Envelope]) -> None:
+        ids = [m.id for m in msgs if isinstance(m.id, int)]
+        bfut = self._batches.get(min(ids)) if ids else None
+        if bfut is not None and not bfut.done():
+            bfut.set_result(msgs)
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -179,10 +258,6 @@ class WsRpc:
             await asyncio.wait_for(self._ws.close(), 2)
         self._finish(EndpointUnavailable(f"{self.name}: closed by us"))
 
-    def abort(self) -> None:
-        """Drop the connection at once (no closing handshake): a dead stream gets no courtesy."""
-        self._ws.transport.abort()
-
     def _finish(self, err: BaseException) -> None:
         if not self._closed.done():
             self._closed.set_result(err)
@@ -193,13 +268,12 @@ class WsRpc:
             if not bfut.done():
                 bfut.set_exception(EndpointUnavailable(f"{self.name}: connection lost: {err}"))
 
-    # --- the reader -----------------------------------------------------------------------------
-
     async def _read(self) -> None:
         reason: BaseException = EndpointUnavailable(f"{self.name}: connection closed")
         try:
+            dispatch = self.dispatcher.dispatch
             async for raw in self._ws:
-                self._dispatch(raw)
+                dispatch(raw)
         except ConnectionClosed as err:
             reason = EndpointUnavailable(f"{self.name}: connection closed: {err}")
         except asyncio.CancelledError:
@@ -211,74 +285,5 @@ class WsRpc:
         finally:
             self._finish(reason)
 
-    def _dispatch(self, raw: str | bytes) -> None:
-        try:
-            msg = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            self._metrics.market_data_error("rpc_message")
-            log.warning("%s: dropped a message that is not JSON (%d bytes)", self.name, len(raw))
-            return
-        try:
-            if type(msg) is dict:
-                if msg.get("method") == "eth_subscription":
-                    params = msg["params"]
-                    handler = self._subs.get(params["subscription"])
-                    if handler is not None:
-                        handler(params["result"])
-                    return
-                rid = msg.get("id")
-                if type(rid) is not int:
-                    return
-                fut = self._pending.get(rid)
-                if fut is None or fut.done():
-                    return  # a late answer to a request that timed out
-                if "error" in msg and msg["error"] is not None:
-                    e = msg["error"]
-                    fut.set_exception(RpcError(int(e.get("code", 0)), str(e.get("message", ""))))
-                    return
-                result = msg["result"]
-                handler = self._subscribing.pop(rid, None)
-                if handler is not None and type(result) is str:
-                    self._subs[result] = handler
-                fut.set_result(result)
-            elif type(msg) is list and msg:
-                ids = [m["id"] for m in msg if type(m) is dict and type(m.get("id")) is int]
-                bfut = self._batches.get(min(ids)) if ids else None
-                if bfut is not None and not bfut.done():
-                    bfut.set_result(msg)
-            else:
-                raise TypeError(f"unexpected JSON {type(msg).__name__}")
-        except Exception as err:  # malformed message or handler failure: count, keep reading
-            self._metrics.market_data_error("rpc_message")
-            log.warning(
-                "%s: dropped a malformed message: %s: %s", self.name, type(err).__name__, err
-            )
 
-
-def _batch_results(
-    answers: list[Any],
-    ids: list[int],
-    calls: Sequence[tuple[str, Sequence[Any]]],
-    metrics: Metrics,
-    name: str,
-) -> list[Any]:
-    by_id: dict[int, Any] = {}
-    for a in answers:
-        if type(a) is dict and type(a.get("id")) is int:
-            by_id[a["id"]] = a
-    results = []
-    for rid, (method, _) in zip(ids, calls, strict=True):
-        a = by_id.get(rid)
-        if a is None:
-            metrics.rpc_request(name, "error", len(calls))
-            raise ResponseInvalid(f"{name}: batch answer lacks id {rid} ({method})")
-        if a.get("error") is not None:
-            e = a["error"]
-            metrics.rpc_request(name, "error", len(calls))
-            raise RpcError(int(e.get("code", 0)), str(e.get("message", "")), method=method)
-        if "result" not in a:
-            metrics.rpc_request(name, "error", len(calls))
-            raise ResponseInvalid(f"{name}: batch answer for {method} has no result")
-        results.append(a["result"])
-    metrics.rpc_request(name, "ok", len(calls))
-    return results
+__all__ = ["RawLog", "WsRpc", "batch_results", "decode_result"]

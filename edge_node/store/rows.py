@@ -5,30 +5,62 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from edge_node.chain.events import BlockHeader
+from edge_node.chain.events import BlockHeader, SwapV3Event
 from edge_node.market.book import AppliedBlock, PoolSnapshot, SwapRecord, UndoEntry
 from edge_node.market.candles import Candle
 from edge_node.market.pools import PoolInfo, PoolState
 
 
-def swap_row(chain_id: int, s: SwapRecord) -> dict[str, Any]:
+def well_formed_hex(value: str, size: int) -> bool:
+    """A 0x-prefixed hex string of exactly ``size`` bytes."""
+    if len(value) != 2 + 2 * size or value[:2] != "0x":
+        return False
+    try:
+        bytes.fromhex(value[2:])
+    except ValueError:
+        return False
+    return True
+
+
+def malformed_identifiers(record: SwapRecord) -> list[str]:
+    """Names of the stored identifiers of a swap that are not well-formed hex (the hot-path
+    decoder checks their length only; see edge_node.chain.decode)."""
+    ev = record[0]
+    bad = []
+    if not well_formed_hex(ev.tx_hash, 32):
+        bad.append("tx_hash")
+    if not well_formed_hex(ev.sender_topic, 32):
+        bad.append("sender")
+    if not well_formed_hex(ev.recipient_topic, 32):
+        bad.append("recipient")
+    return bad
+
+
+def swap_row(chain_id: int, record: SwapRecord, block_time: int) -> dict[str, Any]:
+    ev, price, volume_base, volume_quote = record
+    if isinstance(ev, SwapV3Event):
+        # V3 amounts are signed from the pool's side: positive in, negative out.
+        a0, a1 = ev.amount0, ev.amount1
+        amounts = (max(a0, 0), max(a1, 0), max(-a0, 0), max(-a1, 0))
+    else:
+        amounts = (ev.amount0_in, ev.amount1_in, ev.amount0_out, ev.amount1_out)
     return {
         "chain_id": chain_id,
-        "pool": s.pool,
-        "block_number": s.block_number,
-        "block_hash": s.block_hash,
-        "log_index": s.log_index,
-        "tx_hash": s.tx_hash,
-        "block_time": s.block_time,
-        "sender": s.sender,
-        "recipient": s.recipient,
-        "amount0_in": s.amount0_in,
-        "amount1_in": s.amount1_in,
-        "amount0_out": s.amount0_out,
-        "amount1_out": s.amount1_out,
-        "price": s.price,
-        "volume_base": s.volume_base,
-        "volume_quote": s.volume_quote,
+        "pool": ev.pool,
+        "block_number": ev.block_number,
+        "block_hash": ev.block_hash,
+        "log_index": ev.log_index,
+        "tx_hash": ev.tx_hash.lower(),
+        "block_time": block_time,
+        "sender": ev.sender,
+        "recipient": ev.recipient,
+        "amount0_in": amounts[0],
+        "amount1_in": amounts[1],
+        "amount0_out": amounts[2],
+        "amount1_out": amounts[3],
+        "price": price,
+        "volume_base": volume_base,
+        "volume_quote": volume_quote,
     }
 
 

@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +67,7 @@ class WriterStats:
     blocks_written: int = 0
     swaps_written: int = 0
     db_errors: int = 0
+    malformed_identifiers: int = 0
     last_error: str | None = None
     last_commit_wall: float | None = None
     retrying_since: float | None = None
@@ -91,6 +92,8 @@ class StoreWriter:
     retry_max_s: float = 5.0
     stats: WriterStats = field(default_factory=WriterStats)
     failed: BaseException | None = None
+    # Told about data problems found while writing (e.g. metrics.market_data_error).
+    on_malformed: Callable[[str], None] | None = None
 
     def __post_init__(self) -> None:
         self._ops: deque[Op] = deque()
@@ -230,7 +233,20 @@ class StoreWriter:
     def _write_commits(self, conn: Any, commits: list[BlockCommit]) -> None:
         cid = self.chain_id
         last = commits[-1].header
-        swaps = [rows.swap_row(cid, s) for c in commits for s in c.swaps]
+        swaps = []
+        for c in commits:
+            for s in c.swaps:
+                bad = rows.malformed_identifiers(s)
+                if bad:
+                    # Stored as received (the event is real: its numbers were validated), but
+                    # counted and reported, since a node sending this is misbehaving.
+                    self.stats.malformed_identifiers += 1
+                    if self.on_malformed is not None:
+                        self.on_malformed("malformed_identifier")
+                    log.warning(
+                        "block %d log %d: malformed %s", c.header.number, s[0].log_index, bad
+                    )
+                swaps.append(rows.swap_row(cid, s, c.header.timestamp))
         pools: dict[str, dict[str, Any]] = {}
         candles: dict[tuple[str, str, int], dict[str, Any]] = {}
         for c in commits:

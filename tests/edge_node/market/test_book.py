@@ -61,10 +61,10 @@ def test_a_block_updates_reserves_price_swaps_and_candles() -> None:
     assert st_a.price == pytest.approx(599_401 / 1001)
     assert (st_a.block, st_a.log_index) == (1, 1)
     assert len(commit.swaps) == 1
-    s = commit.swaps[0]
-    assert s.price == pytest.approx(599_401 / 1001)
-    assert s.volume_base == pytest.approx(1.0)
-    assert s.volume_quote == pytest.approx(599.0)
+    _, price, volume_base, volume_quote = commit.swaps[0]
+    assert price == pytest.approx(599_401 / 1001)
+    assert volume_base == pytest.approx(1.0)
+    assert volume_quote == pytest.approx(599.0)
     for c, seconds in zip(book.pools[POOL_A.address].candles, INTERVALS, strict=True):
         assert c is not None
         assert c.open_time == h.timestamp - h.timestamp % seconds
@@ -118,9 +118,14 @@ def test_v3_swap_updates_price_and_volume() -> None:
     commit = book.apply_block(h, [v3swap(POOL_V3, h, 0, 2 * E18, -1200 * E18, sp)])
     rec = book.pools[POOL_V3.address]
     assert rec.state.price == pytest.approx(600.0, rel=1e-9)
-    s = commit.swaps[0]
-    assert (s.amount0_in, s.amount1_out, s.amount1_in, s.amount0_out) == (2 * E18, 1200 * E18, 0, 0)
-    assert s.volume_base == pytest.approx(2.0)
+    row = rows.swap_row(1, commit.swaps[0], h.timestamp)
+    assert (row["amount0_in"], row["amount1_out"], row["amount1_in"], row["amount0_out"]) == (
+        2 * E18,
+        1200 * E18,
+        0,
+        0,
+    )
+    assert row["volume_base"] == pytest.approx(2.0)
 
 
 def test_unknown_pool_events_are_counted_and_skipped() -> None:

@@ -209,3 +209,25 @@ def test_stopping_while_the_database_is_down_gives_up_in_time_and_keeps_the_chec
     engine.dispose()
     assert cp is not None and cp.block_number == 5
     assert state_of(restored_book(pg_url)) == at_five
+
+
+def test_malformed_identifiers_are_stored_but_counted(sqlite_url: str) -> None:
+    from tests.edge_node.market.factory import header, swap, sync
+
+    seen: list[str] = []
+    engine = create_engine(sqlite_url)
+    migrate(engine)
+    writer = StoreWriter(engine, CHAIN, "listener:test", INTERVALS, 16, on_malformed=seen.append)
+    writer.start()
+    writer.submit(RegisterPoolsOp(POOLS))
+    book = new_book()
+    h = header(1)
+    bad = swap(POOL_A, h, 1, 1, 0, 0, 5)._replace(tx_hash="0x" + "ZZ" * 32)
+    writer.submit(CommitOp(book.apply_block(h, [sync(POOL_A, h, 0, 10, 10), bad])))
+    assert writer.stop(10)
+    assert writer.stats.malformed_identifiers == 1
+    assert seen == ["malformed_identifier"]
+    with engine.connect() as conn:
+        row = conn.execute(select(schema.swaps)).one()
+    assert row.tx_hash == "0x" + "zz" * 32  # kept, lower-cased like every stored identifier
+    engine.dispose()
