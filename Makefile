@@ -26,6 +26,7 @@ pytest:
 # Benchmarks print one JSON object each; they are not part of the gate (timings are not tests).
 bench: setup
 	$(VENV)/python tests/benchmarks/bench_ingest.py
+	$(VENV)/python tests/benchmarks/bench_memory.py
 
 # Recompile the Solidity sources into the committed artifacts (needs npm tools).
 contracts: setup

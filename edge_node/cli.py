@@ -282,5 +282,28 @@ def db_migrate(config_path: str | None, url: str | None) -> None:
         click.echo(f"{redact_url(url)}: schema migrated from {before or 'nothing'} to {after}")
 
 
+@db.command("downgrade")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False))
+@click.option("--url", help="Database URL (instead of the config's store.url).")
+@click.option("--to", "revision", required=True, help='Target revision, or "base" for none.')
+@click.confirmation_option(prompt="Downgrading can drop tables and data. Continue?")
+def db_downgrade(config_path: str | None, url: str | None, revision: str) -> None:
+    """Take the schema back to an earlier revision (for a code rollback)."""
+    from shared.db.engine import create_engine, downgrade, redact_url
+
+    if url is None:
+        if config_path is None:
+            _fail("give --config or --url", EXIT_USAGE)
+        url = _load(config_path).store.url
+    engine = create_engine(url)
+    try:
+        before, after = downgrade(engine, revision)
+    except Exception as err:
+        _fail(f"downgrade of {redact_url(url)} failed: {err}")
+    finally:
+        engine.dispose()
+    click.echo(f"{redact_url(url)}: schema downgraded from {before} to {after or 'nothing'}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

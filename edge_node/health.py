@@ -20,6 +20,9 @@ class HealthInputs:
     store_failed: str | None
     store_retrying_since: float | None
     listener_fatal: str | None
+    # Set when every endpoint has been refused as misconfigured (wrong chain, 401, bad URL):
+    # nothing can progress until the configuration changes, so there is no point waiting.
+    all_endpoints_refused: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,14 +50,18 @@ def evaluate(i: HealthInputs) -> Health:
         reasons.append("store unreachable")
     if i.listener_fatal is not None:
         reasons.append(i.listener_fatal)
+    if i.all_endpoints_refused is not None:
+        reasons.append(f"every endpoint refused: {i.all_endpoints_refused}")
     if not i.connected:
         reasons.append("no RPC endpoint connected")
+    endpoints_ok = i.all_endpoints_refused is None
     checks = {
         "progress": progress,
         "store": store_ok,
         "listener": i.listener_fatal is None,
+        "endpoints": endpoints_ok,
         "rpc_connected": i.connected,
     }
     # Being disconnected for a moment (a reconnect) is fine as long as progress holds.
-    ok = progress and store_ok and i.listener_fatal is None
+    ok = progress and store_ok and i.listener_fatal is None and endpoints_ok
     return Health(ok, checks, age, tuple(reasons))

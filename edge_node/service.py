@@ -70,6 +70,7 @@ class EdgeNode:
             cfg.chain.reorg_window,
             batch_max_blocks=cfg.store.batch_max_blocks,
             queue_max=cfg.store.queue_max,
+            queue_max_events=cfg.store.queue_max_events,
             on_malformed=self.metrics.market_data_error,
         )
         self.assembler = BlockAssembler(self.metrics)
@@ -254,6 +255,7 @@ class EdgeNode:
                 store_failed=self.writer.stats.last_error if self.writer.failed else None,
                 store_retrying_since=self.writer.stats.retrying_since,
                 listener_fatal=self.listener.status.fatal,
+                all_endpoints_refused=self.listener.all_refused(),
             )
         )
 

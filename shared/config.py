@@ -136,8 +136,10 @@ class StoreConfig(_Model):
     url: str = "sqlite:///data/edge.db"
     # Blocks coalesced into one write transaction at most.
     batch_max_blocks: int = Field(default=500, ge=1)
-    # Commits waiting for the database; beyond this the node stops taking new blocks.
+    # Commits waiting for the database; beyond either bound the node stops taking new blocks
+    # (health then reports the lag) instead of growing without limit.
     queue_max: int = Field(default=20_000, ge=10)
+    queue_max_events: int = Field(default=20_000, ge=100)
     auto_migrate: bool = True
 
     @field_validator("url")
@@ -213,9 +215,10 @@ class NodeConfig(_Model):
 def _format_error(err: ValidationError) -> list[str]:
     problems = []
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        loc = ".".join(str(p) for p in e["loc"])
         msg = e["msg"].removeprefix("Value error, ")
-        problems.append(f"{loc}: {msg}")
+        # Whole-model checks name their fields in the message itself.
+        problems.append(f"{loc}: {msg}" if loc else msg)
     return problems
 
 

@@ -10,6 +10,7 @@ not lag. The active endpoint is also abandoned when it lags too far behind the b
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -27,7 +28,9 @@ class EndpointState:
     backoff: Backoff
     failures: int = 0
     cooldown_until: float = 0.0
+    # The last failure stays on record after recovery: operators want to see why it failed.
     last_error: str | None = None
+    last_error_at: float | None = None  # wall clock
     misconfigured: bool = False
     head: int | None = None
     probe_streak: int = 0
@@ -81,7 +84,6 @@ class EndpointSet:
         return min(s.cooldown_until for s in self.states)
 
     def on_connected(self, ep: EndpointState) -> None:
-        ep.last_error = None
         ep.misconfigured = False
 
     def on_good_session(self, ep: EndpointState) -> None:
@@ -92,6 +94,7 @@ class EndpointSet:
     def on_failure(self, ep: EndpointState, now: float, error: str, misconfigured: bool) -> None:
         ep.failures += 1
         ep.last_error = error
+        ep.last_error_at = time.time()
         ep.misconfigured = misconfigured
         ep.probe_streak = 0
         delay = MISCONFIGURED_COOLDOWN_S if misconfigured else ep.backoff.next_delay()

@@ -347,6 +347,13 @@ class Listener:
 
     # --- status ---------------------------------------------------------------------------------
 
+    def all_refused(self) -> str | None:
+        """The last error, if every endpoint is currently refused as misconfigured."""
+        states = self.endpoints.states
+        if states and all(s.misconfigured for s in states):
+            return states[0].last_error
+        return None
+
     def endpoint_report(self) -> list[dict[str, object]]:
         lag = self.metrics.endpoint_lag()
         now = time.monotonic()
@@ -361,6 +368,9 @@ class Listener:
                 "cooling_down_s": round(max(0.0, s.cooldown_until - now), 1),
                 "misconfigured": s.misconfigured,
                 "last_error": s.last_error,
+                "last_error_age_s": (
+                    None if s.last_error_at is None else round(time.time() - s.last_error_at, 1)
+                ),
             }
             for s in self.endpoints.states
         ]

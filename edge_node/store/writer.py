@@ -87,7 +87,11 @@ class StoreWriter:
     intervals: list[tuple[str, int]]
     window: int
     batch_max_blocks: int = 500
+    # A transaction's row dicts cost memory too: bound a batch by events as well as blocks.
+    batch_max_events: int = 10_000
     queue_max: int = 20_000
+    # Memory, not block count, is what a backlog costs: bound the queued events too.
+    queue_max_events: int = 20_000
     retry_initial_s: float = 0.2
     retry_max_s: float = 5.0
     stats: WriterStats = field(default_factory=WriterStats)
@@ -97,6 +101,7 @@ class StoreWriter:
 
     def __post_init__(self) -> None:
         self._ops: deque[Op] = deque()
+        self._queued_events = 0
         self._cv = threading.Condition()
         self._stop = False
         self._abandon = False
@@ -113,6 +118,8 @@ class StoreWriter:
             raise RuntimeError("store writer has failed") from self.failed
         with self._cv:
             self._ops.append(op)
+            if isinstance(op, CommitOp):
+                self._queued_events += op.commit.events
             self._cv.notify()
 
     async def submit_async(self, op: Op) -> None:
@@ -120,12 +127,15 @@ class StoreWriter:
 
         Polling, because the writer is a thread: it cannot set an asyncio.Event directly.
         """
-        while self.queue_depth() >= self.queue_max and self.failed is None:  # noqa: ASYNC110
+        while self.queue_full() and self.failed is None:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         self.submit(op)
 
     def queue_depth(self) -> int:
         return len(self._ops)
+
+    def queue_full(self) -> bool:
+        return len(self._ops) >= self.queue_max or self._queued_events >= self.queue_max_events
 
     def flush(self, timeout: float) -> bool:
         """Wait until everything submitted is written; False if the deadline passed first."""
@@ -163,12 +173,18 @@ class StoreWriter:
             first = self._ops.popleft()
             batch: list[Op] = [first]
             if isinstance(first, CommitOp):
+                events = first.commit.events
                 while (
                     self._ops
                     and isinstance(self._ops[0], CommitOp)
                     and len(batch) < self.batch_max_blocks
+                    and events < self.batch_max_events
                 ):
-                    batch.append(self._ops.popleft())
+                    nxt = self._ops.popleft()
+                    assert isinstance(nxt, CommitOp)
+                    events += nxt.commit.events
+                    batch.append(nxt)
+            self._queued_events -= sum(op.commit.events for op in batch if isinstance(op, CommitOp))
             self._busy = True
             return batch
 

@@ -91,6 +91,16 @@ def migrate(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     return before, current_revision(engine) or ""
 
 
+def downgrade(engine: Engine, revision: str) -> tuple[str | None, str | None]:
+    """Take the schema back to ``revision`` ("base" for nothing); returns (before, after)."""
+    before = current_revision(engine)
+    cfg = _alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+    return before, current_revision(engine)
+
+
 def ensure_schema(engine: Engine, auto_migrate: bool) -> None:
     """Refuse to run against a database whose schema is not the one this code expects."""
     current, head = current_revision(engine), head_revision()

@@ -3,7 +3,8 @@
 It runs its own event loop in a thread, so the process under test (in the test's loop, or a
 subprocess) sees an ordinary endpoint. ``cut()`` drops every open connection at once (RST, no
 closing handshake, like a network failure); ``down()`` also stops accepting new ones (the
-endpoint is gone) until ``up()``.
+endpoint is gone) until ``up()``. ``freeze()`` keeps the open connections open but stops
+relaying anything on them, the way a stalled stream looks (new connections are not affected).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class TcpProxy:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
         self._conns: set[asyncio.StreamWriter] = set()
+        self._frozen: set[asyncio.StreamWriter] = set()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -50,6 +52,12 @@ class TcpProxy:
 
     def cut(self) -> None:
         self._call(self._cut())
+
+    def freeze(self) -> None:
+        self._call(self._freeze())
+
+    async def _freeze(self) -> None:
+        self._frozen.update(self._conns)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -98,6 +106,8 @@ class TcpProxy:
         async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
             try:
                 while data := await src.read(65536):
+                    if dst in self._frozen:
+                        continue  # swallowed: the connection stays open, nothing arrives
                     dst.write(data)
                     await dst.drain()
             except (OSError, asyncio.IncompleteReadError):

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from edge_node.cli import main
+from shared.config import parse_config
+from tests.support.config_file import write_config
+
+GOOD: dict[str, Any] = {
+    "chain": {"chain_id": 56, "name": "bsc"},
+    "endpoints": [{"name": "a", "ws_url": "ws://127.0.0.1:1", "http_url": "http://127.0.0.1:1"}],
+    "pools": [
+        {
+            "name": "WBNB-USDT",
+            "address": "0x" + "ab" * 20,
+            "token0": "WBNB",
+            "token1": "USDT",
+            "decimals0": 18,
+            "decimals1": 18,
+        }
+    ],
+    "api": {"token": "t" * 24, "port": 1},
+}
+
+
+def cli(*args: str) -> Any:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    data = {**GOOD, "store": {"url": f"sqlite:///{tmp_path}/edge.db"}}
+    return write_config(parse_config(data, env={}), tmp_path / "edge.toml")
+
+
+def test_config_validate_good(config_file: Path) -> None:
+    r = cli("config", "validate", str(config_file))
+    assert r.exit_code == 0
+    assert "ok (chain bsc id 56, 1 endpoints, 1 pools)" in r.output
+
+
+def test_config_validate_names_each_bad_field(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        """
+[chain]
+chain_id = "fifty-six"
+[[endpoints]]
+name = "a"
+ws_url = "http://wrong-scheme"
+[[pools]]
+name = "P"
+address = "0x12"
+token0 = "A"
+token1 = "B"
+decimals0 = 18
+decimals1 = 99
+"""
+    )
+    r = cli("config", "validate", str(bad))
+    assert r.exit_code == 2
+    for field in ("chain.chain_id", "endpoints.0.ws_url", "pools.0.address", "pools.0.decimals1"):
+        assert field in r.output
+
+
+def test_config_validate_unreadable(tmp_path: Path) -> None:
+    r = cli("config", "validate", str(tmp_path / "nope.toml"))
+    assert r.exit_code == 2
+    assert "cannot read file" in r.output
+
+
+def test_db_migrate_then_again(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/x.db"
+    first = cli("db", "migrate", "--url", url)
+    assert first.exit_code == 0
+    assert "migrated from nothing to 0001" in first.output
+    again = cli("db", "migrate", "--url", url)
+    assert "already at 0001" in again.output
+    down = CliRunner().invoke(main, ["db", "downgrade", "--url", url, "--to", "base", "--yes"])
+    assert down.exit_code == 0
+    assert "downgraded from 0001 to nothing" in down.output
+
+
+def test_db_migrate_reports_an_unreachable_database() -> None:
+    r = cli("db", "migrate", "--url", "postgresql://nobody@127.0.0.1:1/nothing")
+    assert r.exit_code == 1
+    assert "migration of postgresql+psycopg://nobody@127.0.0.1:1/nothing failed" in r.output
+
+
+def test_health_of_a_node_that_does_not_answer(config_file: Path) -> None:
+    r = cli("health", "--config", str(config_file))
+    assert r.exit_code == 1
+    assert "does not answer" in r.output
+
+
+def test_status_falls_back_to_the_store(config_file: Path, tmp_path: Path) -> None:
+    cli("db", "migrate", "--url", f"sqlite:///{tmp_path}/edge.db")
+    r = cli("status", "--config", str(config_file))
+    assert r.exit_code == 1
+    assert "does not answer" in r.output
+    assert "no checkpoint yet" in r.output
+
+
+def test_run_refuses_without_an_api_token(tmp_path: Path) -> None:
+    data = {**GOOD, "api": {"port": 1}, "store": {"url": f"sqlite:///{tmp_path}/e.db"}}
+    path = tmp_path / "no-token.toml"
+    path.write_text(
+        Path(write_config(parse_config({**data, "api": {"token": "x" * 16}}, env={}), path))
+        .read_text()
+        .replace('token = "xxxxxxxxxxxxxxxx"', "")
+    )
+    r = CliRunner(env={"EDGE_API_TOKEN": ""}).invoke(main, ["run", "--config", str(path)])
+    assert r.exit_code == 2
+    assert "api.token: required" in r.output
