@@ -118,6 +118,14 @@ def demo(
     """Run everything on a local anvil chain with SQLite, and show what the node sees."""
     from edge_node.demo import DemoOptions, run_demo
 
+    ctx = click.get_current_context()
+    parent = ctx.parent
+    if parent is not None and parent.get_parameter_source("log_level") in (
+        click.core.ParameterSource.DEFAULT,
+        None,
+    ):
+        logs.setup("warning")  # keep the live display readable unless asked otherwise
+
     opts = DemoOptions(
         duration=duration,
         summary_json=Path(summary_json) if summary_json else None,

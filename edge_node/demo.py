@@ -145,10 +145,17 @@ def run_demo(opts: DemoOptions) -> int:
         print(f"port {api_port} is taken; the API will listen on a free port instead")
         api_port = 0
     print(f"starting anvil (chain id {DEMO_CHAIN_ID}, block time {opts.block_time}s)…", flush=True)
-    with Anvil(chain_id=DEMO_CHAIN_ID, block_time=opts.block_time) as anvil:
+    # Deploy under automine (every transaction mined at once), then mine blocks on a clock
+    # like a real chain; anvil's interval mining takes whole seconds only.
+    whole_seconds = opts.block_time >= 1 and opts.block_time == int(opts.block_time)
+    with Anvil(
+        chain_id=DEMO_CHAIN_ID, block_time=None if whole_seconds else opts.block_time
+    ) as anvil:
         t0 = time.monotonic()
         market = deploy_market(anvil)
         traders = prepare_traders(anvil, market, list(range(1, 1 + opts.traders)))
+        if whole_seconds:
+            anvil.set_interval_mining(int(opts.block_time))
         print(
             f"deployed {len(market.pairs)} pairs and {len(market.tokens)} tokens in "
             f"{time.monotonic() - t0:.1f}s: {', '.join(p.name for p in market.pairs)}",
@@ -208,7 +215,8 @@ async def _run(
             swaps = node.book.counters.swaps
             rate = (swaps - last_swaps) / max(1e-9, now - last_t)
             last_swaps, last_t = swaps, now
-            print(_status_line(node, now - started, rate), flush=True)
+            counts = await asyncio.to_thread(reader.counts, node.engine, cfg.chain.chain_id)
+            print(_status(node, now - started, rate, counts), flush=True)
             if opts.duration is not None and now - started >= opts.duration:
                 break
     finally:
@@ -224,14 +232,23 @@ async def _run(
     return 0 if summary["ok"] else 1
 
 
-def _status_line(node: EdgeNode, elapsed: float, rate: float) -> str:
+def _status(node: EdgeNode, elapsed: float, rate: float, counts: dict[str, int]) -> str:
     head = node.book.head
-    prices = " ".join(f"{p['name']} {_fmt(p['live_price'])}" for p in node.pools_detail())
-    closed = node.writer.stats.committed_block
+    pools = node.pools_detail()
+    prices = "  ".join(f"{p['name']} {_fmt(p['live_price'])}" for p in pools)
+    first = node.pool_infos[0]
+    candle = node.book.pools[first.address].candles[0]
+    forming = (
+        f"{node.intervals()[0]} {first.name}: O {_fmt(candle.open)} H {_fmt(candle.high)} "
+        f"L {_fmt(candle.low)} C {_fmt(candle.close)}, {candle.trades} trades"
+        if candle is not None
+        else "no candle yet"
+    )
     return (
-        f"[{elapsed:6.1f}s] block {head.number if head else '-'} (lag "
-        f"{node.metrics.head_lag_blocks}) | {rate:5.1f} swaps/s | swaps {node.book.counters.swaps} "
-        f"| stored to block {closed} | {prices}"
+        f"[{elapsed:6.1f}s] block {head.number if head else '-'} (head lag "
+        f"{node.metrics.head_lag_blocks}) | {rate:5.1f} swaps/s, {node.book.counters.swaps} "
+        f"swaps, {counts['swaps']} stored | candles {counts['candles']} "
+        f"({counts['closed_candles']} closed)\n          {prices}\n          {forming}"
     )
 
 

@@ -106,3 +106,10 @@ def test_load_config_errors(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfe\x00")
     with pytest.raises(ConfigError, match="UTF-8"):
         load_config(binary)
+
+
+def test_the_documented_example_config_is_valid() -> None:
+    root = Path(__file__).resolve().parents[2]
+    cfg = load_config(root / "docs" / "edge.example.toml", env={"EDGE_API_TOKEN": "x" * 20})
+    assert cfg.chain.chain_id == 56
+    assert [p.name for p in cfg.pools] == ["WBNB-USDT", "WBNB-BUSD"]
