@@ -56,10 +56,18 @@ def _garbage(subs: dict[str, str]) -> list[str]:
 
 
 class WsMangler:
+    """``every``: inject one malformed message after every ``every`` relayed (0: never).
+    ``drop_heads``: stop relaying newHeads notifications. ``send_removed(block_hash)``: send
+    the logs relayed for that block again, flagged ``removed: true``, as a node does when the
+    block leaves the chain."""
+
     def __init__(self, upstream: str, every: int = 5) -> None:
         self.upstream = upstream
         self.every = every
         self.injected = 0
+        self.drop_heads = False
+        self.logs_by_block: dict[str, list[str]] = {}
+        self._clients: list[tuple[ServerConnection, dict[str, str]]] = []
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = int(s.getsockname()[1])
@@ -84,6 +92,20 @@ class WsMangler:
     async def _start(self) -> None:
         self._server = await serve(self._session, "127.0.0.1", self.port, compression=None)
 
+    def send_removed(self, block_hash: str) -> int:
+        fut = asyncio.run_coroutine_threadsafe(self._send_removed(block_hash), self._loop)
+        return fut.result(10)
+
+    async def _send_removed(self, block_hash: str) -> int:
+        sent = 0
+        for client, subs in self._clients:
+            for raw in self.logs_by_block.get(block_hash, []):
+                msg = json.loads(raw)
+                msg["params"]["result"]["removed"] = True
+                await client.send(json.dumps(msg))
+                sent += 1
+        return sent
+
     async def _stop(self) -> None:
         self._server.close()
         with contextlib.suppress(Exception):
@@ -93,6 +115,7 @@ class WsMangler:
         subs: dict[str, str] = {}  # kind -> subscription id
         asked: dict[int, str] = {}  # request id -> subscription kind
         counter = itertools.count(1)
+        self._clients.append((client, subs))
         async with websockets.connect(self.upstream, compression=None, max_size=None) as node:
 
             async def up() -> None:
@@ -109,8 +132,15 @@ class WsMangler:
                         ans = json.loads(msg)
                         if isinstance(ans, dict) and ans.get("id") in asked:
                             subs[asked.pop(ans["id"])] = ans["result"]
+                        if isinstance(ans, dict) and ans.get("method") == "eth_subscription":
+                            sub = ans["params"]["subscription"]
+                            if sub == subs.get("newHeads") and self.drop_heads:
+                                continue
+                            if sub == subs.get("logs"):
+                                bh = ans["params"]["result"]["blockHash"]
+                                self.logs_by_block.setdefault(bh, []).append(msg)
                     await client.send(msg)
-                    if subs and next(counter) % self.every == 0:
+                    if self.every and subs and next(counter) % self.every == 0:
                         junk = _garbage(subs)
                         await client.send(junk[self.injected % len(junk)])
                         self.injected += 1

@@ -263,3 +263,34 @@ async def test_database_outage_mid_run_loses_nothing(chain: Chain, pg_url: str) 
         assert_candles_match_swaps(engine, cid, node.intervals())
     finally:
         engine.dispose()
+
+
+async def test_removed_logs_alone_trigger_the_rollback(sqlite_url: str) -> None:
+    from tests.support.ws_mangler import WsMangler
+
+    chain = start_chain(block_time=None)  # automine: every swap is a block of its own
+    try:
+        with WsMangler(chain.anvil.ws_url, every=0) as proxy:
+            endpoint = {"name": "node", "ws_url": proxy.url}
+            cfg = chain.config(sqlite_url, endpoints=[endpoint], chain={"liveness_timeout_s": 30.0})
+            node = EdgeNode(cfg)
+            async with running(node):
+                traffic = chain.traffic(rate=20, max_swaps=10).start()
+                await asyncio.to_thread(traffic.wait, 60)
+                await asyncio.to_thread(traffic.stop)
+                await caught_up(node, chain.anvil)
+                orphan = node.book.head
+                assert orphan is not None
+                await wait_for(lambda: orphan.hash in proxy.logs_by_block, 5, "its logs")
+                proxy.drop_heads = True  # from here on the node hears of no new head
+                await asyncio.to_thread(chain.anvil.reorg, 1, [])
+                assert proxy.send_removed(orphan.hash) >= 2  # its Sync and Swap, removed
+                await wait_for(lambda: node.metrics.reorgs >= 1, 10, "the rollback")
+                await caught_up(node, chain.anvil)
+                assert node.book.head is not None
+                assert node.book.head.hash != orphan.hash
+        cid = node.cfg.chain.chain_id
+        assert_store_matches_chain(node.engine, chain, cid)
+        assert_candles_match_swaps(node.engine, cid, node.intervals())
+    finally:
+        chain.anvil.stop()
