@@ -98,7 +98,7 @@ class WsMangler:
 
     async def _send_removed(self, block_hash: str) -> int:
         sent = 0
-        for client, subs in self._clients:
+        for client, _ in self._clients:
             for raw in self.logs_by_block.get(block_hash, []):
                 msg = json.loads(raw)
                 msg["params"]["result"]["removed"] = True
@@ -138,7 +138,8 @@ class WsMangler:
                                 continue
                             if sub == subs.get("logs"):
                                 bh = ans["params"]["result"]["blockHash"]
-                                self.logs_by_block.setdefault(bh, []).append(msg)
+                                text = msg if isinstance(msg, str) else msg.decode()
+                                self.logs_by_block.setdefault(bh, []).append(text)
                     await client.send(msg)
                     if self.every and subs and next(counter) % self.every == 0:
                         junk = _garbage(subs)
