@@ -39,6 +39,22 @@ class NodeView(Protocol):
 
     async def candles(self, pool: str, interval: str, limit: int) -> list[dict[str, Any]]: ...
 
+    async def admin(self, action: str, actor: str, reason: str) -> dict[str, Any]: ...
+
+    async def reload_strategy(self) -> dict[str, Any]: ...
+
+    async def trades(self, limit: int, mode: str | None) -> list[dict[str, Any]]: ...
+
+    async def daily_summary(self, day: str) -> dict[str, Any]: ...
+
+
+class NotTrading(Exception):
+    """The node has no strategy configured: there is nothing to pause or stop."""
+
+
+class ActionRefused(Exception):
+    """The action is not possible now; the message says why."""
+
 
 def _json(data: Any, status: int = 200) -> web.Response:
     return web.Response(
@@ -117,6 +133,55 @@ def build_app(node: NodeView, token: str) -> web.Application:
         rows = await node.candles(pool, interval, limit)
         return _json({"pair": pair, "pool": pool, "interval": interval, "candles": rows})
 
+    async def admin(request: web.Request) -> web.Response:
+        action = request.match_info["action"]
+        try:
+            body = await request.json() if request.can_read_body else {}
+        except ValueError:
+            return _error(400, 'body must be JSON, e.g. {"reason": "..."}')
+        reason = str(body.get("reason") or "").strip()[:500] if isinstance(body, dict) else ""
+        if action == "emergency-stop" and not reason:
+            return _error(400, "an emergency stop needs a reason")
+        try:
+            result = await node.admin(action, "api", reason or f"{action} via API")
+        except NotTrading as err:
+            return _error(409, str(err))
+        except ActionRefused as err:
+            return _error(409, str(err))
+        return _json(result)
+
+    async def reload_strategy(_: web.Request) -> web.Response:
+        from shared.config import ConfigError
+
+        try:
+            return _json(await node.reload_strategy())
+        except NotTrading as err:
+            return _error(409, str(err))
+        except ConfigError as err:
+            return _json({"error": "config not reloaded", "problems": err.problems}, 422)
+
+    async def trades(request: web.Request) -> web.Response:
+        try:
+            limit = int(request.query.get("limit", "50"))
+        except ValueError:
+            return _error(400, "limit must be an integer")
+        if not 1 <= limit <= 1000:
+            return _error(400, "limit must be between 1 and 1000")
+        mode = request.query.get("mode")
+        if mode not in (None, "paper", "live"):
+            return _error(400, "mode must be paper or live")
+        return _json({"trades": await node.trades(limit, mode)})
+
+    async def daily_summary(request: web.Request) -> web.Response:
+        import datetime as dt
+
+        day = request.query.get("date") or dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
+        try:
+            dt.date.fromisoformat(day)
+        except ValueError:
+            return _error(400, "date must be YYYY-MM-DD")
+        return _json(await node.daily_summary(day))
+
     app = web.Application(middlewares=[auth])
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/health", health)
@@ -124,6 +189,10 @@ def build_app(node: NodeView, token: str) -> web.Application:
     app.router.add_get("/prometheus", prometheus)
     app.router.add_get("/api/v1/pools", pools)
     app.router.add_get("/api/v1/candles/{pair}", candles)
+    app.router.add_get("/api/v1/trades", trades)
+    app.router.add_get("/api/v1/daily-summary", daily_summary)
+    app.router.add_post("/admin/reload-strategy", reload_strategy)
+    app.router.add_post("/admin/{action:pause|resume|emergency-stop}", admin)
     return app
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import sys
 import urllib.error
@@ -68,16 +69,30 @@ def main(log_level: str, log_format: str) -> None:
     is_flag=True,
     help="Poll over HTTP (eth_blockNumber/eth_getLogs) instead of websocket subscriptions.",
 )
-def run(config_path: str, no_websocket: bool) -> None:
-    """Run the node until SIGTERM/SIGINT."""
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Sign and send real transactions. Without it the node trades on paper (simulated).",
+)
+def run(config_path: str, no_websocket: bool, live: bool) -> None:
+    """Run the node until SIGTERM/SIGINT (SIGHUP reloads the strategy parameters)."""
     from edge_node.service import EdgeNode, FatalError
 
     cfg = _load(config_path)
+    if cfg.execution is not None and cfg.execution.mode == "live" and not live:
+        click.echo("edge-node: execution.mode is live, but --live was not given: paper trading")
 
     async def _main() -> None:
         stop = asyncio.Event()
         _install_stop(stop)
-        node = EdgeNode(cfg, websocket=False if no_websocket else None)
+        node = EdgeNode(
+            cfg,
+            websocket=False if no_websocket else None,
+            live=live,
+            config_path=Path(config_path),
+        )
+        if node.desk is not None:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, _reload, node)
         await node.run(stop)
 
     try:
@@ -94,6 +109,18 @@ def run(config_path: str, no_websocket: bool) -> None:
         raise
 
 
+def _reload(node: Any) -> None:
+    from shared.config import ConfigError
+
+    try:
+        result = node.desk.reload()
+        click.echo(
+            f"edge-node: strategy reloaded; restart needed for {result['restart_needed_for']}"
+        )
+    except ConfigError as err:
+        click.echo(f"edge-node: config not reloaded: {'; '.join(err.problems)}", err=True)
+
+
 @main.command()
 @click.option("--duration", type=float, default=None, help="Seconds to run; default: until Ctrl-C.")
 @click.option("--summary-json", type=click.Path(dir_okay=False), default=None)
@@ -105,6 +132,7 @@ def run(config_path: str, no_websocket: bool) -> None:
 @click.option("--api-port", type=int, default=8080, show_default=True, help="0 picks a free port.")
 @click.option("--no-websocket", is_flag=True)
 @click.option("--seed", type=int, default=None, help="Seed the traffic for a reproducible run.")
+@click.option("--live", is_flag=True, help="Trade for real on the local chain (default: paper).")
 def demo(
     duration: float | None,
     summary_json: str | None,
@@ -114,8 +142,14 @@ def demo(
     api_port: int,
     no_websocket: bool,
     seed: int | None,
+    live: bool,
 ) -> None:
-    """Run everything on a local anvil chain with SQLite, and show what the node sees."""
+    """Run everything on a local anvil chain with SQLite, and show what the node sees and does.
+
+    It deploys pools (two of them the same pair with different fees), an arbitrage executor,
+    drives swaps at the pools, and runs the node, which trades the price gaps: on paper by
+    default, for real on the local chain with --live.
+    """
     from edge_node.demo import DemoOptions, run_demo
 
     ctx = click.get_current_context()
@@ -135,13 +169,23 @@ def demo(
         api_port=api_port,
         websocket=not no_websocket,
         seed=seed,
+        live=live,
     )
     sys.exit(run_demo(opts))
 
 
 def _api_get(cfg: NodeConfig, path: str, auth: bool = True) -> tuple[int, Any]:
+    return _api(cfg, "GET", path, None, auth)
+
+
+def _api(
+    cfg: NodeConfig, method: str, path: str, body: Any = None, auth: bool = True
+) -> tuple[int, Any]:
     host = "127.0.0.1" if cfg.api.host in ("0.0.0.0", "::") else cfg.api.host  # noqa: S104
-    req = urllib.request.Request(f"http://{host}:{cfg.api.port}{path}")
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(f"http://{host}:{cfg.api.port}{path}", data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
     token = cfg.api_token()
     if auth and token:
         req.add_header("Authorization", f"Bearer {token}")
@@ -243,6 +287,152 @@ def health(config_path: str | None, url: str | None) -> None:
         _fail(f"node at {url} does not answer: {err}")
     click.echo(body.get("status", "unknown"))
     sys.exit(0 if code == 200 else EXIT_FAILED)
+
+
+def _flags_engine(cfg: NodeConfig) -> Any:
+    from shared.db.engine import create_engine
+
+    return create_engine(cfg.store.url)
+
+
+def _set_remote_flag(cfg: NodeConfig, value: bool) -> str:
+    if not cfg.control.ssm_parameter:
+        return "no remote flag configured"
+    import boto3
+
+    from shared import control_flags
+
+    client = boto3.client("ssm", region_name=cfg.control.aws_region)
+    control_flags.write_ssm_flag(client, cfg.control.ssm_parameter, value)
+    return f"remote flag {cfg.control.ssm_parameter} {'set' if value else 'cleared'}"
+
+
+@main.command("emergency-stop")
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--reason", required=True, help="Why: kept in the audit log.")
+def emergency_stop(config_path: str, reason: str) -> None:
+    """Stop trading at once and cancel pending transactions (works with the node's API down).
+
+    Tells the running node through its API, and in any case sets the database flag and the
+    remote (SSM) flag, which the node polls and which keep it stopped across restarts.
+    """
+    from shared import control_flags
+
+    cfg = _load(config_path)
+    actor = f"cli:{os.environ.get('USER', 'operator')}"
+    done, failed = [], []
+    try:
+        code, body = _api(cfg, "POST", "/admin/emergency-stop", {"reason": reason})
+        if code == 200:
+            done.append(f"node stopped (halted in {body.get('halted_in_ms')} ms)")
+        else:
+            failed.append(f"API answered {code}: {body.get('error', body)}")
+    except OSError as err:
+        failed.append(f"API does not answer ({err}); relying on the flags")
+    try:
+        engine = _flags_engine(cfg)
+        control_flags.write_db_flag(engine, control_flags.EMERGENCY_STOP, True, actor, reason)
+        engine.dispose()
+        done.append("database flag set")
+    except Exception as err:
+        failed.append(f"database flag not set: {err}")
+    try:
+        done.append(_set_remote_flag(cfg, True))
+    except Exception as err:
+        failed.append(f"remote flag not set: {err}")
+    for line in done:
+        click.echo(f"ok: {line}")
+    for line in failed:
+        click.echo(f"warning: {line}", err=True)
+    stopped = any(
+        line.startswith(("node stopped", "database flag set", "remote flag")) for line in done
+    )
+    sys.exit(0 if stopped else EXIT_FAILED)
+
+
+@main.command()
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--reason", default="paused by operator")
+def pause(config_path: str, reason: str) -> None:
+    """Stop taking new trades (pending transactions carry on)."""
+    from shared import control_flags
+
+    cfg = _load(config_path)
+    try:
+        code, body = _api(cfg, "POST", "/admin/pause", {"reason": reason})
+        if code == 200:
+            click.echo(f"ok: trading {body['state']}")
+            return
+        _fail(f"API answered {code}: {body.get('error', body)}")
+    except OSError:
+        engine = _flags_engine(cfg)
+        control_flags.write_db_flag(engine, control_flags.TRADING_PAUSED, True, "cli", reason)
+        engine.dispose()
+        click.echo("node API does not answer: pause flag set; the node starts paused")
+
+
+@main.command()
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--reason", default="resumed by operator")
+def resume(config_path: str, reason: str) -> None:
+    """Resume trading after a pause or an emergency stop (clears the stop flags)."""
+    from shared import control_flags
+
+    cfg = _load(config_path)
+    try:
+        code, body = _api(cfg, "POST", "/admin/resume", {"reason": reason})
+        if code == 200:
+            click.echo(f"ok: trading {body['state']}")
+            return
+        _fail(f"API answered {code}: {body.get('error', body)}")
+    except OSError:
+        engine = _flags_engine(cfg)
+        for key in (control_flags.EMERGENCY_STOP, control_flags.TRADING_PAUSED):
+            control_flags.write_db_flag(engine, key, False, "cli", reason)
+        engine.dispose()
+        click.echo(f"node API does not answer: flags cleared ({_set_remote_flag(cfg, False)})")
+
+
+@main.command()
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def trades(config_path: str, limit: int, as_json: bool) -> None:
+    """The most recent trades (from the node, or from the store if it does not answer)."""
+    from edge_node.execution import journal
+
+    cfg = _load(config_path)
+    try:
+        code, body = _api_get(cfg, f"/api/v1/trades?limit={limit}")
+        rows = body["trades"] if code == 200 else None
+    except OSError:
+        rows = None
+    if rows is None:
+        engine = _flags_engine(cfg)
+        rows = journal.trades(engine, cfg.chain.chain_id, limit)
+        engine.dispose()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for t in rows:
+        click.echo(
+            f"{t['id']:>6} {t['created_at'][:19]} {t['mode']:5} {t['status']:17} "
+            f"in {t['amount_in']} profit {t['profit']} gas {t['gas_cost']} {t['tx_hash'] or ''}"
+        )
+
+
+@main.command()
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
+def reload(config_path: str) -> None:
+    """Reload the strategy and risk parameters of the running node from its config file."""
+    cfg = _load(config_path)
+    try:
+        code, body = _api(cfg, "POST", "/admin/reload-strategy", {})
+    except OSError as err:
+        _fail(f"node API does not answer: {err}")
+    if code != 200:
+        _fail(f"not reloaded: {'; '.join(body.get('problems', [])) or body.get('error')}")
+    click.echo(f"ok: reloaded; restart needed for {body['restart_needed_for'] or 'nothing'}")
 
 
 @main.group()

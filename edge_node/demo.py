@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import secrets
 import shutil
 import signal
@@ -25,7 +26,8 @@ from typing import Any
 
 from edge_node.chain import abi
 from edge_node.devchain.anvil import Anvil
-from edge_node.devchain.market import DeployedMarket, deploy_market, prepare_traders
+from edge_node.devchain.arbitrage import ArbSetup, bot_nonce, capital_balance, deploy_arbitrage
+from edge_node.devchain.market import DeployedMarket, prepare_traders
 from edge_node.devchain.traffic import SwapSizing, TrafficGenerator
 from edge_node.service import EdgeNode
 from edge_node.store import reader
@@ -48,6 +50,34 @@ class DemoOptions:
     websocket: bool = True
     seed: int | None = None
     traders: int = 6
+    live: bool = False
+
+
+def trading_sections(setup: ArbSetup) -> dict[str, Any]:
+    """The strategy, risk and execution sections for the demo's arbitrage setup."""
+    first, second = setup.arb_pairs
+    return {
+        "strategy": {
+            "pairs": [{"pools": [first.name, second.name], "capital": setup.capital_token}],
+            "min_profit": "0.0002",
+            "max_input": "20",
+            "gas_limit": 200_000,
+        },
+        "risk": {
+            "max_trade_size": "25",
+            "max_daily_loss": "1",
+            "max_gas_price_gwei": 50,
+            "min_gas_balance": "1",
+            "max_consecutive_failures": 5,
+            "max_data_age_s": 30,
+        },
+        "execution": {
+            "executor": setup.executor.lower(),
+            "owner": setup.bot.address.lower(),
+            "tx_type": "legacy",
+            "replace_after_blocks": 3,
+        },
+    }
 
 
 def node_config_for(
@@ -59,9 +89,10 @@ def node_config_for(
     api_port: int = 0,
     websocket: bool = True,
     endpoints: list[dict[str, Any]] | None = None,
+    trading: dict[str, Any] | None = None,
     **chain: Any,
 ) -> NodeConfig:
-    """A node config that follows every pair of a deployed demo market."""
+    """A node config that follows every pair of a deployed demo market (and trades if asked)."""
     data: dict[str, Any] = {
         "chain": {
             "name": "anvil",
@@ -94,6 +125,7 @@ def node_config_for(
         "api": {"host": "127.0.0.1", "port": api_port, "token": api_token},
         "health": {"max_block_age_s": 15.0},
         "websocket": websocket,
+        **(trading or {}),
     }
     return parse_config(data, source="demo", env={})
 
@@ -152,34 +184,46 @@ def run_demo(opts: DemoOptions) -> int:
         chain_id=DEMO_CHAIN_ID, block_time=None if whole_seconds else opts.block_time
     ) as anvil:
         t0 = time.monotonic()
-        market = deploy_market(anvil)
+        setup = deploy_arbitrage(anvil)
+        market = setup.market
         traders = prepare_traders(anvil, market, list(range(1, 1 + opts.traders)))
         if whole_seconds:
             anvil.set_interval_mining(int(opts.block_time))
         print(
-            f"deployed {len(market.pairs)} pairs and {len(market.tokens)} tokens in "
-            f"{time.monotonic() - t0:.1f}s: {', '.join(p.name for p in market.pairs)}",
+            f"deployed {len(market.pairs)} pairs, {len(market.tokens)} tokens and the arbitrage "
+            f"executor in {time.monotonic() - t0:.1f}s: {', '.join(p.name for p in market.pairs)}",
             flush=True,
         )
         cfg = node_config_for(
-            anvil, market, store_url, token, api_port=api_port, websocket=opts.websocket
+            anvil,
+            market,
+            store_url,
+            token,
+            api_port=api_port,
+            websocket=opts.websocket,
+            trading=trading_sections(setup),
         )
-        return asyncio.run(_run(opts, cfg, anvil, market, traders))
+        if opts.live:
+            # The bot is an anvil dev account: its key is public, valid on this chain only.
+            os.environ["EDGE_SIGNER_KEY"] = setup.bot.private_key
+        return asyncio.run(_run(opts, cfg, anvil, setup, traders))
 
 
 async def _run(
     opts: DemoOptions,
     cfg: NodeConfig,
     anvil: Anvil,
-    market: DeployedMarket,
+    setup: ArbSetup,
     traders: list[Any],
 ) -> int:
+    market = setup.market
     stop_node = asyncio.Event()
     stop_demo = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop_demo.set)
-    node = EdgeNode(cfg)
+    before = await asyncio.to_thread(_bot_state, anvil, setup)
+    node = EdgeNode(cfg, live=opts.live)
     ready = asyncio.Event()
     node_task = asyncio.create_task(node.run(stop_node, ready))
     await asyncio.wait(
@@ -223,6 +267,8 @@ async def _run(
         print("stopping traffic…", flush=True)
         await asyncio.to_thread(traffic.stop)
     summary = await _finish(node, node_task, stop_node, anvil, market, traffic, started)
+    summary["trading"] = await _trading_summary(node, anvil, setup, before, opts.live)
+    summary["ok"] = summary["ok"] and summary["trading"]["ok"]
     text = json.dumps(summary, indent=2)
     if opts.summary_json is not None:
         opts.summary_json.parent.mkdir(parents=True, exist_ok=True)
@@ -230,6 +276,55 @@ async def _run(
         print(f"summary written to {opts.summary_json}")
     print(text)
     return 0 if summary["ok"] else 1
+
+
+def _bot_state(anvil: Anvil, setup: ArbSetup) -> dict[str, int]:
+    balance = int(anvil.rpc("eth_getBalance", [setup.bot.address, "latest"]), 16)
+    return {
+        "capital": capital_balance(anvil, setup),
+        "native": balance,
+        "nonce": bot_nonce(anvil, setup),
+    }
+
+
+async def _trading_summary(
+    node: EdgeNode, anvil: Anvil, setup: ArbSetup, before: dict[str, int], live: bool
+) -> dict[str, Any]:
+    from edge_node.execution import journal
+
+    after = await asyncio.to_thread(_bot_state, anvil, setup)
+    rows = await asyncio.to_thread(journal.trades, node.engine, node.cfg.chain.chain_id, 1000)
+    by_status: dict[str, int] = {}
+    for t in rows:
+        by_status[t["status"]] = by_status.get(t["status"], 0) + 1
+    sent = after["nonce"] - before["nonce"]
+    unmatched = await asyncio.to_thread(_unmatched_trades, anvil, rows) if live else []
+    ok = not unmatched and (live or sent == 0)
+    return {
+        "ok": ok,
+        "mode": "live" if live else "paper",
+        "trades": len(rows),
+        "by_status": by_status,
+        "capital_before": str(before["capital"]),
+        "capital_after": str(after["capital"]),
+        "profit": str(after["capital"] - before["capital"]),
+        "gas_spent": str(before["native"] - after["native"]),
+        "transactions_sent_by_bot": sent,
+        "trades_not_matching_a_receipt": unmatched,
+    }
+
+
+def _unmatched_trades(anvil: Anvil, rows: list[dict[str, Any]]) -> list[int]:
+    """Live trades whose stored outcome does not match the receipt on chain."""
+    bad = []
+    for t in rows:
+        if t["mode"] != "live" or t["status"] not in ("mined", "reverted"):
+            continue
+        receipt = anvil.rpc("eth_getTransactionReceipt", [t["tx_hash"]])
+        ok = receipt is not None and (int(receipt["status"], 16) == 1) == (t["status"] == "mined")
+        if not ok or int(receipt["blockNumber"], 16) != t["block_number"]:
+            bad.append(t["id"])
+    return bad
 
 
 def _status(node: EdgeNode, elapsed: float, rate: float, counts: dict[str, int]) -> str:
@@ -244,11 +339,20 @@ def _status(node: EdgeNode, elapsed: float, rate: float, counts: dict[str, int])
         if candle is not None
         else "no candle yet"
     )
+    trading = ""
+    if node.desk is not None and node.desk.trader is not None:
+        t = node.desk.trader
+        done = ", ".join(f"{n} {st}" for (_, st), n in sorted(t.counters.by_status.items()))
+        trading = (
+            f"\n          trading ({t.mode}, {node.desk.control.state.value}): "
+            f"{done or 'no trade yet'} | capital {t.gauges.capital / 1e18:.6f} "
+            f"| pending {len(t.pending)}"
+        )
     return (
         f"[{elapsed:6.1f}s] block {head.number if head else '-'} (head lag "
         f"{node.metrics.head_lag_blocks}) | {rate:5.1f} swaps/s, {node.book.counters.swaps} "
         f"swaps, {counts['swaps']} stored | candles {counts['candles']} "
-        f"({counts['closed_candles']} closed)\n          {prices}\n          {forming}"
+        f"({counts['closed_candles']} closed)\n          {prices}\n          {forming}{trading}"
     )
 
 

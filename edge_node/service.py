@@ -13,14 +13,17 @@ import contextlib
 import json
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
 
 from edge_node import __version__
-from edge_node.api import ApiServer, build_app
+from edge_node.api import ActionRefused, ApiServer, NotTrading, build_app
 from edge_node.chain.decode import MalformedHeader, parse_header
 from edge_node.chain.events import SwapV3Event, SyncEvent
+from edge_node.control import ResumeRefused
+from edge_node.execution import journal
 from edge_node.health import Health, HealthInputs, evaluate
 from edge_node.ingest.assembler import BlockAssembler
 from edge_node.ingest.follower import Follower, Rpc
@@ -33,6 +36,7 @@ from edge_node.store import reader
 from edge_node.store.sql import upsert
 from edge_node.store.writer import AuditOp, CommitOp, RegisterPoolsOp, RollbackOp, StoreWriter
 from edge_node.telemetry import Metrics, as_json, registry_for
+from edge_node.trading import TradingDesk
 from shared.config import CANDLE_INTERVALS, ConfigError, NodeConfig
 from shared.db import schema
 from shared.db.engine import create_engine, ensure_schema, redact_url
@@ -51,7 +55,16 @@ def checkpoint_name(chain_id: int) -> str:
 
 
 class EdgeNode:
-    def __init__(self, cfg: NodeConfig, *, websocket: bool | None = None) -> None:
+    def __init__(
+        self,
+        cfg: NodeConfig,
+        *,
+        websocket: bool | None = None,
+        live: bool = False,
+        config_path: Path | None = None,
+        ssm_client: Any | None = None,
+        secrets_client: Any | None = None,
+    ) -> None:
         self.cfg = cfg
         self.websocket = cfg.websocket if websocket is None else websocket
         self.metrics = Metrics()
@@ -91,8 +104,25 @@ class EdgeNode:
             self.follower,
             self.metrics,
             websocket=self.websocket,
-            on_connect=self._check_genesis,
+            on_connect=self._on_connect,
         )
+        self.desk: TradingDesk | None = None
+        if cfg.strategy is not None:
+            self.desk = TradingDesk(
+                cfg,
+                live=live,
+                book=self.book,
+                assembler=self.assembler,
+                engine=self.engine,
+                metrics=self.metrics,
+                audit=self._audit,
+                rpc=lambda: self.listener.rpc,
+                config_path=config_path,
+                ssm_client=ssm_client,
+                secrets_client=secrets_client,
+            )
+        elif live:
+            raise ConfigError("config", ["--live needs [strategy] and [execution] sections"])
         self.api: ApiServer | None = None
         self._genesis: str | None = None
         self._started = time.time()
@@ -106,7 +136,17 @@ class EdgeNode:
     async def rollback(self, rollback: Rollback) -> None:
         await self.writer.submit_async(RollbackOp(rollback))
 
+    def _audit(self, action: str, detail: dict[str, Any]) -> None:
+        self.writer.submit(AuditOp("edge-node", action, json.dumps(detail, default=str)))
+
+    async def _on_connect(self, rpc: Rpc) -> None:
+        await self._check_genesis(rpc)
+        if self.desk is not None:
+            await self.desk.on_connect(rpc)
+
     def _on_commit(self, commit: BlockCommit) -> None:
+        if self.desk is not None:
+            self.desk.on_block(commit.header.number)
         if commit.swaps:
             self.metrics.candle_lag_s = max(0.0, time.time() - commit.header.timestamp)
 
@@ -200,9 +240,20 @@ class EdgeNode:
         await asyncio.to_thread(self._resume)
         self.writer.start()
         self.writer.submit(RegisterPoolsOp(self.pool_infos))
+        if self.desk is not None:
+            await self.desk.prepare()
+            self.desk.install_metrics()
         self.api = ApiServer(build_app(self, token), self.cfg.api.host, self.cfg.api.port)
         await self.api.start()
-        listener = asyncio.create_task(self.listener.run(stop), name="listener")
+        # The listener and the desk stop after the drain, not at the first signal: in-flight
+        # transactions still need blocks and receipts to settle.
+        inner_stop = asyncio.Event()
+        listener = asyncio.create_task(self.listener.run(inner_stop), name="listener")
+        desk = (
+            asyncio.create_task(self.desk.run(inner_stop), name="trading")
+            if self.desk is not None
+            else None
+        )
         if ready is not None:
             ready.set()
         failure: BaseException | None = None
@@ -216,10 +267,20 @@ class EdgeNode:
                 if self.writer.failed is not None:
                     failure = FatalError(f"store write failed: {self.writer.stats.last_error}")
                     break
+            if failure is None and self.desk is not None:
+                drained = await self.desk.drain()
+                if not drained:
+                    log.warning("shutting down with transactions still pending (journaled)")
         finally:
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await listener
+            inner_stop.set()
+            for task in (listener, desk):
+                if task is None:
+                    continue
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            if self.desk is not None:
+                await self.desk.close()
             flushed = await asyncio.to_thread(self.writer.stop, SHUTDOWN_FLUSH_S)
             if not flushed:
                 log.warning(
@@ -294,6 +355,7 @@ class EdgeNode:
                 "last_error": ws.last_error,
                 "retrying_since": ws.retrying_since,
             },
+            "trading": self.desk.status() if self.desk is not None else None,
             "counters": {
                 "swaps": self.book.counters.swaps,
                 "price_updates": self.book.counters.price_updates,
@@ -338,6 +400,54 @@ class EdgeNode:
                 }
             )
         return out
+
+    # --- trading surfaces (the API and the CLI call these; see edge_node.control) ------------
+
+    def _desk(self) -> TradingDesk:
+        if self.desk is None:
+            raise NotTrading("this node has no [strategy] configured")
+        return self.desk
+
+    async def admin(self, action: str, actor: str, reason: str) -> dict[str, Any]:
+        desk = self._desk()
+        started = time.time()
+        service = desk.control_service
+        if action == "pause":
+            t = await service.pause(actor, reason)
+        elif action == "emergency-stop":
+            t = await service.emergency_stop(actor, reason)
+        elif action == "resume":
+            try:
+                t = await service.resume(actor, reason)
+            except ResumeRefused as err:
+                raise ActionRefused(str(err)) from None
+            desk.risk.reset_failures()
+        else:
+            raise ActionRefused(f"unknown action {action}")
+        out: dict[str, Any] = {
+            "state": desk.control.state.value,
+            "changed": t is not None,
+            # Signing stops at the transition, before the flags are persisted: this is the
+            # latency from the request to the moment nothing more can be signed.
+            "halted_in_ms": round((t.at - started) * 1000, 3) if t is not None else 0.0,
+        }
+        if action == "emergency-stop" and desk.trader is not None:
+            out["exposure"] = desk.trader.exposure()
+        return out
+
+    async def reload_strategy(self) -> dict[str, Any]:
+        return await asyncio.to_thread(self._desk().reload)
+
+    async def trades(self, limit: int, mode: str | None) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(
+            journal.trades, self.engine, self.cfg.chain.chain_id, limit, mode
+        )
+
+    async def daily_summary(self, day: str) -> dict[str, Any]:
+        names = {p.address: p.name for p in self.pool_infos}
+        return await asyncio.to_thread(
+            journal.daily_summary, self.engine, self.cfg.chain.chain_id, day, names
+        )
 
     def live_price(self, pool: str) -> float | None:
         """The price implied by the newest state event received for the pool, confirmed or

@@ -38,8 +38,16 @@ class Metrics:
     rpc_requests: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
     endpoint_head: dict[str, int] = field(default_factory=dict)
     endpoint_up: dict[str, bool] = field(default_factory=dict)
-    # Filled in by the node: readers of state owned elsewhere (book, writer, health).
+    # Filled in by the node: readers of state owned elsewhere (book, writer, health, trader).
     sources: dict[str, Callable[[], float | None]] = field(default_factory=dict)
+    labelled_sources: dict[str, Callable[[], Iterable[tuple[tuple[str, ...], float]]]] = field(
+        default_factory=dict
+    )
+
+    risk_refusals: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def risk_refusal(self, limit: str) -> None:
+        self.risk_refusals[limit] += 1
 
     def market_data_error(self, kind: str) -> None:
         self.market_data_errors[kind] += 1
@@ -106,6 +114,9 @@ class NodeCollector(Collector):
             names.STORE_COMMITTED_BLOCK.name: m.source("committed_block"),
             names.CANDLESTICK_AGGREGATION_LAG_SECONDS.name: m.candle_lag_s,
         }
+        for spec in names.ALL:
+            if not spec.labels and spec.name not in scalar:
+                scalar[spec.name] = m.source(spec.name)
         labelled: dict[str, Iterable[tuple[tuple[str, ...], float]]] = {
             names.MARKET_DATA_ERRORS_TOTAL.name: [
                 ((k,), v) for k, v in sorted(m.market_data_errors.items())
@@ -119,7 +130,10 @@ class NodeCollector(Collector):
             names.RPC_ENDPOINT_UP.name: [
                 ((ep,), 1.0 if up else 0.0) for ep, up in sorted(m.endpoint_up.items())
             ],
+            names.RISK_REFUSALS_TOTAL.name: [((k,), v) for k, v in sorted(m.risk_refusals.items())],
         }
+        for name, fn in m.labelled_sources.items():
+            labelled[name] = list(fn())
         for spec in names.ALL:
             fam = self._family(spec)
             if spec.labels:

@@ -12,6 +12,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -182,6 +183,100 @@ class CandleConfig(_Model):
         return v
 
 
+# Token amounts are decimal strings in token units ("0.5"), turned into exact integers with the
+# token's decimals at start-up: money is never a float.
+Amount = Annotated[Decimal, Field(ge=0, max_digits=40, decimal_places=18)]
+
+
+class ArbitragePairConfig(_Model):
+    """Two V2 pools of the same two tokens, with different fees."""
+
+    pools: tuple[str, str]
+    capital: str = Field(min_length=1, max_length=16)  # symbol of the token the executor holds
+
+
+class StrategyConfig(_Model):
+    """The strategy and its parameters; hot-reloadable (validated first)."""
+
+    kind: Literal["two_pool_arbitrage"] = "two_pool_arbitrage"
+    enabled: bool = True
+    pairs: Annotated[list[ArbitragePairConfig], Field(min_length=1)]
+    # Net of gas, in capital units; below this an opportunity is not worth a transaction.
+    min_profit: Amount = Decimal("0.0001")
+    max_input: Amount = Decimal("10")
+    gas_limit: int = Field(default=250_000, ge=21_000, le=10_000_000)
+
+
+class RiskConfig(_Model):
+    """Limits every trade passes; capital amounts in capital units, gas in native units."""
+
+    max_trade_size: Amount = Decimal("10")
+    max_daily_loss: Amount = Decimal("1")
+    max_gas_price_gwei: float = Field(default=20.0, gt=0)
+    min_gas_balance: Amount = Decimal("0.05")
+    max_consecutive_failures: int = Field(default=3, ge=1)
+    # Older market data than this (chain time of the last processed block) pauses trading.
+    max_data_age_s: float = Field(default=10.0, gt=0)
+
+
+class KeyConfig(_Model):
+    source: Literal["env", "keystore", "secrets_manager"] = "env"
+    env_var: str = "EDGE_SIGNER_KEY"
+    keystore_path: str | None = None
+    password_env: str = "EDGE_KEYSTORE_PASSWORD"  # noqa: S105 (the variable's name)
+    secret_id: str | None = None
+    region: str | None = None
+    field: str | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> KeyConfig:
+        if self.source == "keystore" and not self.keystore_path:
+            raise ValueError("source keystore needs keystore_path")
+        if self.source == "secrets_manager" and not (self.secret_id and self.region):
+            raise ValueError("source secrets_manager needs secret_id and region")
+        return self
+
+
+class ExecutionConfig(_Model):
+    """How trades become transactions. Paper mode (the default) never loads a key."""
+
+    mode: Literal["paper", "live"] = "paper"
+    executor: str  # the ArbExecutor contract
+    owner: str  # the bot's address: owns the executor, pays gas, signs
+    tx_type: Literal["legacy", "eip1559"] = "legacy"  # BSC: legacy; Ethereum: eip1559
+    gas_price_multiplier: float = Field(default=1.1, ge=1.0, le=5.0)
+    priority_fee_gwei: float = Field(default=1.0, ge=0)
+    # A transaction not mined after this many blocks is replaced with a higher price.
+    replace_after_blocks: int = Field(default=3, ge=1)
+    # Bump for replacements (nodes require at least 10%).
+    replacement_bump: float = Field(default=1.125, ge=1.1, le=3.0)
+    key: KeyConfig = KeyConfig()
+
+    @field_validator("executor", "owner")
+    @classmethod
+    def _address(cls, v: str) -> str:
+        if not _ADDRESS.match(v):
+            raise ValueError("must be a 0x-prefixed 20-byte hex address")
+        return v.lower()
+
+
+class ControlConfig(_Model):
+    """The emergency stop's remote surfaces."""
+
+    poll_interval_s: float = Field(default=0.5, gt=0, le=5)
+    # An AWS SSM parameter a runbook can set to "true" to stop the node from anywhere.
+    ssm_parameter: str | None = None
+    aws_region: str | None = None
+    # On SIGTERM: how long to wait for in-flight transactions to settle.
+    drain_timeout_s: float = Field(default=30.0, ge=0)
+
+    @model_validator(mode="after")
+    def _region(self) -> ControlConfig:
+        if self.ssm_parameter and not self.aws_region:
+            raise ValueError("ssm_parameter needs aws_region")
+        return self
+
+
 class NodeConfig(_Model):
     chain: ChainConfig
     endpoints: Annotated[list[EndpointConfig], Field(min_length=1)]
@@ -190,6 +285,10 @@ class NodeConfig(_Model):
     api: ApiConfig = ApiConfig()
     health: HealthConfig = HealthConfig()
     candles: CandleConfig = CandleConfig()
+    strategy: StrategyConfig | None = None
+    risk: RiskConfig = RiskConfig()
+    execution: ExecutionConfig | None = None
+    control: ControlConfig = ControlConfig()
     websocket: bool = True
 
     @model_validator(mode="after")
@@ -206,7 +305,28 @@ class NodeConfig(_Model):
             raise ValueError("websocket mode needs at least one endpoint with ws_url")
         if not self.websocket and not any(e.http_url for e in self.endpoints):
             raise ValueError("polling mode (websocket = false) needs an endpoint with http_url")
+        if self.strategy is not None:
+            self._check_strategy(self.strategy)
         return self
+
+    def _check_strategy(self, strategy: StrategyConfig) -> None:
+        if self.execution is None:
+            raise ValueError("strategy: needs an [execution] section (executor and owner)")
+        by_name = {p.name: p for p in self.pools}
+        for i, pair in enumerate(strategy.pairs):
+            where = f"strategy.pairs.{i}"
+            missing = [n for n in pair.pools if n not in by_name]
+            if missing:
+                raise ValueError(f"{where}.pools: unknown pools {missing}")
+            a, b = (by_name[n] for n in pair.pools)
+            if a.name == b.name:
+                raise ValueError(f"{where}.pools: the two pools must differ")
+            if a.kind != "v2" or b.kind != "v2":
+                raise ValueError(f"{where}.pools: both pools must be V2 (constant product)")
+            if {a.token0, a.token1} != {b.token0, b.token1}:
+                raise ValueError(f"{where}.pools: the pools must trade the same two tokens")
+            if pair.capital not in (a.token0, a.token1):
+                raise ValueError(f"{where}.capital: {pair.capital} is not a token of the pools")
 
     def api_token(self) -> str | None:
         return self.api.token.get_secret_value() if self.api.token else None

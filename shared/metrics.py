@@ -101,6 +101,47 @@ CANDLESTICK_AGGREGATION_LAG_SECONDS = MetricSpec(
     "Wall-clock seconds between a block's timestamp and its swaps reaching the candles",
 )
 
+EMERGENCY_STOP_ACTIVE = MetricSpec(
+    "emergency_stop_active", "gauge", "Emergency stop status (1 active, 0 inactive)"
+)
+TRADING_STATE = MetricSpec(
+    "trading_state", "gauge", "Trading control state: 0 running, 1 paused, 2 stopped"
+)
+PAPER_TRADING_MODE = MetricSpec(
+    "paper_trading_mode", "gauge", "1 if trades are simulated (paper mode), 0 if live"
+)
+TRADES_TOTAL = MetricSpec(
+    "trades_total", "counter", "Trades by mode and outcome", ("mode", "status")
+)
+TRADE_FAILURES_TOTAL = MetricSpec(
+    "trade_failures_total",
+    "counter",
+    "Transaction failures by class (reverted, underpriced, nonce_conflict, dropped, ...)",
+    ("class",),
+)
+PENDING_TRANSACTIONS = MetricSpec(
+    "pending_transactions", "gauge", "Signed transactions (nonces) not yet settled on chain"
+)
+PENDING_TRANSACTION_AGE_BLOCKS = MetricSpec(
+    "pending_transaction_age_blocks", "gauge", "Blocks since the oldest pending nonce was sent"
+)
+NONCE_GAP = MetricSpec("nonce_gap", "gauge", "Nonces allocated locally and not yet mined")
+GAS_BALANCE = MetricSpec(
+    "gas_balance", "gauge", "The bot account's native balance (BNB/ETH) for gas"
+)
+CAPITAL_BALANCE = MetricSpec(
+    "capital_balance", "gauge", "The executor's capital token balance, in token units"
+)
+RISK_REFUSALS_TOTAL = MetricSpec(
+    "risk_refusals_total", "counter", "Trades refused by a risk limit", ("limit",)
+)
+TRANSACTIONS_SENT_TOTAL = MetricSpec(
+    "transactions_sent_total",
+    "counter",
+    "Transactions signed and sent, by kind (trade, speedup, cancel)",
+    ("kind",),
+)
+
 ALL: tuple[MetricSpec, ...] = (
     HEALTH_CHECK_STATUS,
     UPTIME_SECONDS,
@@ -125,4 +166,16 @@ ALL: tuple[MetricSpec, ...] = (
     DB_CONNECTION_ERRORS_TOTAL,
     STORE_COMMITTED_BLOCK,
     CANDLESTICK_AGGREGATION_LAG_SECONDS,
+    EMERGENCY_STOP_ACTIVE,
+    TRADING_STATE,
+    PAPER_TRADING_MODE,
+    TRADES_TOTAL,
+    TRADE_FAILURES_TOTAL,
+    PENDING_TRANSACTIONS,
+    PENDING_TRANSACTION_AGE_BLOCKS,
+    NONCE_GAP,
+    GAS_BALANCE,
+    CAPITAL_BALANCE,
+    RISK_REFUSALS_TOTAL,
+    TRANSACTIONS_SENT_TOTAL,
 )

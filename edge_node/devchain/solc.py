@@ -15,6 +15,7 @@ import hashlib
 import json
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,22 +88,28 @@ def _run_compiler(args: list[str], stdin: str | None) -> str:
     except tools.ToolMissing as exc:
         # The tool's message already says how to install it.
         raise CompilerMissing(f"cannot compile the contracts: {exc}") from exc
-    try:
-        done = subprocess.run(  # noqa: S603 - argv is the discovered node + solc.js path
-            cmd,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=_COMPILE_TIMEOUT_S,
-            check=False,
-        )
-    except FileNotFoundError as exc:
-        raise CompilerMissing(f"cannot run {cmd[0]}: {exc}; {COMPILER_HINT}") from exc
-    except subprocess.TimeoutExpired as exc:
-        raise CompileError([f"solc timed out after {_COMPILE_TIMEOUT_S:.0f} s"]) from exc
-    if done.returncode != 0:
-        raise CompileError([f"solc exited with {done.returncode}: {done.stderr.strip()}"])
-    return done.stdout
+    # stdout goes to a file, not a pipe: solc.js calls process.exit() right after printing, and
+    # node writes to pipes asynchronously, so output beyond ~64 KiB could be cut off. Node
+    # writes to files synchronously.
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as out:
+        try:
+            done = subprocess.run(  # noqa: S603 - argv is the discovered node + solc.js path
+                cmd,
+                input=stdin,
+                stdout=out,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=_COMPILE_TIMEOUT_S,
+                check=False,
+            )
+        except FileNotFoundError as exc:
+            raise CompilerMissing(f"cannot run {cmd[0]}: {exc}; {COMPILER_HINT}") from exc
+        except subprocess.TimeoutExpired as exc:
+            raise CompileError([f"solc timed out after {_COMPILE_TIMEOUT_S:.0f} s"]) from exc
+        if done.returncode != 0:
+            raise CompileError([f"solc exited with {done.returncode}: {done.stderr.strip()}"])
+        out.seek(0)
+        return out.read()
 
 
 def _parse_output(stdout: str) -> dict[str, Any]:

@@ -81,6 +81,8 @@ class Listener:
             max_head_lag=cfg.chain.max_head_lag_blocks,
         )
         self.status = ListenerStatus()
+        # The active session's connection (None between sessions): what the trader calls.
+        self.rpc: WsRpc | HttpRpc | None = None
         self._wake = asyncio.Event()
         self._switch_to: str | None = None
         self._reorg_suspected = False
@@ -128,6 +130,7 @@ class Listener:
             self.status.connected_since = time.time()
             self.status.sessions += 1
             self.endpoints.on_connected(ep)
+            self.rpc = rpc
             try:
                 await self._session(rpc, ep, stop)
             except SwitchEndpoint as sw:
@@ -141,6 +144,7 @@ class Listener:
                 log.critical("%s", err)
                 raise
             finally:
+                self.rpc = None
                 await rpc.close()
                 if self.websocket:
                     self.metrics.websocket_connections = 0

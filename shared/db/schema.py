@@ -58,6 +58,10 @@ class Uint256(TypeDecorator[int]):
         return None if value is None else int(value)
 
 
+# SQLite only auto-increments an INTEGER PRIMARY KEY.
+_ID = BigInteger().with_variant(Integer, "sqlite")
+
+
 def _ts(name: str) -> Column[Any]:
     return Column(name, DateTime(timezone=True), nullable=False, server_default=func.now())
 
@@ -91,9 +95,7 @@ pools = Table(
 swaps = Table(
     "swaps",
     metadata,
-    Column(
-        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    ),
+    Column("id", _ID, primary_key=True, autoincrement=True),
     Column("chain_id", BigInteger, nullable=False),
     Column("pool", String(42), nullable=False),
     Column("block_number", BigInteger, nullable=False),
@@ -175,13 +177,76 @@ system_config = Table(
 audit_log = Table(
     "audit_log",
     metadata,
-    Column(
-        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    ),
+    Column("id", _ID, primary_key=True, autoincrement=True),
     _ts("at"),
     Column("actor", String(128), nullable=False),
     Column("action", String(64), nullable=False),
     Column("detail", Text, nullable=False, server_default="{}"),
     Index(None, "at"),
     Index(None, "action", "at"),
+)
+
+# Trades: every intended trade, paper or live, with what became of it. Amounts are raw token
+# units of the capital token; profits can be negative (NUMERIC and text both hold signs).
+trades = Table(
+    "trades",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("chain_id", BigInteger, nullable=False),
+    _ts("created_at"),
+    _ts("updated_at"),
+    Column("mode", String(8), nullable=False),  # paper | live
+    Column("strategy", String(32), nullable=False),
+    Column("pool_buy", String(42), nullable=False),
+    Column("pool_sell", String(42), nullable=False),
+    Column("token_in", String(42), nullable=False),
+    Column("amount_in", Uint256, nullable=False),
+    Column("expected_profit", Uint256, nullable=False),
+    Column("min_profit", Uint256, nullable=False),
+    Column("gas_limit", BigInteger, nullable=False),
+    Column("gas_price", Uint256, nullable=False),
+    # intended | refused | simulated | simulation_failed | submitted | mined | reverted |
+    # failed | cancelled
+    Column("status", String(20), nullable=False),
+    Column("tx_hash", String(66)),
+    Column("nonce", BigInteger),
+    Column("block_number", BigInteger),
+    Column("profit", Uint256),
+    Column("gas_used", BigInteger),
+    Column("gas_cost", Uint256),
+    Column("trigger_block", BigInteger, nullable=False),
+    Column("trigger_log_index", Integer, nullable=False),
+    Column("detail", Text, nullable=False, server_default="{}"),
+    Index(None, "chain_id", "created_at"),
+    Index(None, "chain_id", "status"),
+)
+
+# The transaction journal: every signed transaction, written durably BEFORE it is broadcast,
+# so that after any crash the node knows every nonce it may have used and the exact bytes.
+tx_journal = Table(
+    "tx_journal",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("chain_id", BigInteger, nullable=False),
+    Column("sender", String(42), nullable=False),
+    Column("nonce", BigInteger, nullable=False),
+    Column("tx_hash", String(66), nullable=False),
+    Column("raw_tx", Text, nullable=False),
+    Column("kind", String(12), nullable=False),  # trade | speedup | cancel
+    Column("trade_id", BigInteger),
+    Column("gas_price", Uint256, nullable=False),  # legacy gas price, or EIP-1559 max fee
+    Column("priority_fee", Uint256),
+    # signed | broadcast | mined | reverted | replaced | dropped | failed
+    Column("status", String(12), nullable=False),
+    Column("error_class", String(32)),
+    Column("broadcasts", Integer, nullable=False, server_default="0"),
+    _ts("created_at"),
+    Column("broadcast_at", DateTime(timezone=True)),
+    Column("settled_at", DateTime(timezone=True)),
+    Column("block_number", BigInteger),
+    Column("gas_used", BigInteger),
+    Column("effective_gas_price", Uint256),
+    UniqueConstraint("chain_id", "tx_hash"),
+    Index(None, "chain_id", "sender", "nonce"),
+    Index(None, "chain_id", "status"),
 )

@@ -12,7 +12,7 @@ import pytest
 
 from edge_node.devchain import solc, tools
 
-EXPECTED_CONTRACTS = {"PairV2", "TestToken", "TrafficRouter"}
+EXPECTED_CONTRACTS = {"ArbExecutor", "PairV2", "TestToken", "TrafficRouter"}
 
 
 def _copy_sources(dest: Path) -> Path:

@@ -1,0 +1,205 @@
+"""Trading control: one state machine (running, paused, stopped) that every surface goes through.
+
+The CLI, the HTTP admin API, the database flag, the remote (SSM) flag and the node's own risk
+limits all end up in ``Control``; nothing else changes whether the node may sign. Listeners
+hear of each transition synchronously, so an emergency stop takes effect before the call that
+pulled it returns (the trader stops signing and cancels what is pending).
+
+- ``pause`` stops new trades; pending transactions carry on.
+- ``emergency_stop`` stops new trades and cancels pending transactions.
+- ``resume`` needs an explicit operator action and clears the persisted flags first, so the
+  pollers do not stop the node again at once.
+
+``ControlService`` is the shell: it persists the state as the database and remote flags,
+writes the audit log, and polls both flags (a flag set by an operator with SQL or by a runbook
+stops the node within ``control.poll_interval_s``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Engine
+
+from shared import control_flags as flags
+from shared.config import ControlConfig
+
+log = logging.getLogger(__name__)
+
+
+class TradingState(StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    state: TradingState
+    previous: TradingState
+    actor: str
+    reason: str
+    at: float
+
+
+class ResumeRefused(Exception):
+    """Resuming is not possible now (a flag could not be cleared); the state is unchanged."""
+
+
+Listener = Callable[[Transition], None]
+
+
+class Control:
+    def __init__(self, initial: TradingState = TradingState.RUNNING) -> None:
+        self.state = initial
+        self.reason = "start-up"
+        self.actor = "edge-node"
+        self.since = time.time()
+        self.listeners: list[Listener] = []
+
+    @property
+    def can_trade(self) -> bool:
+        return self.state is TradingState.RUNNING
+
+    def _move(self, state: TradingState, actor: str, reason: str) -> Transition | None:
+        if state is self.state:
+            return None
+        t = Transition(state, self.state, actor, reason, time.time())
+        self.state, self.actor, self.reason, self.since = state, actor, reason, t.at
+        level = logging.CRITICAL if state is TradingState.STOPPED else logging.WARNING
+        log.log(level, "trading %s by %s: %s", state.value, actor, reason)
+        for listener in self.listeners:
+            listener(t)
+        return t
+
+    def pause(self, actor: str, reason: str) -> Transition | None:
+        if self.state is TradingState.STOPPED:
+            return None  # already further than paused
+        return self._move(TradingState.PAUSED, actor, reason)
+
+    def emergency_stop(self, actor: str, reason: str) -> Transition | None:
+        return self._move(TradingState.STOPPED, actor, reason)
+
+    def resume(self, actor: str, reason: str) -> Transition | None:
+        return self._move(TradingState.RUNNING, actor, reason)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "state": self.state.value,
+            "since": self.since,
+            "actor": self.actor,
+            "reason": self.reason,
+        }
+
+
+class ControlService:
+    """Persists and polls the flags; the one place surfaces call to change the state."""
+
+    def __init__(
+        self,
+        control: Control,
+        engine: Engine,
+        cfg: ControlConfig,
+        ssm_client: Any | None = None,
+    ) -> None:
+        self.control = control
+        self.engine = engine
+        self.cfg = cfg
+        self.ssm = ssm_client
+        self.last_poll_error: str | None = None
+
+    # --- surfaces -------------------------------------------------------------------------------
+
+    async def pause(self, actor: str, reason: str) -> Transition | None:
+        t = self.control.pause(actor, reason)
+        if t is not None:
+            await self._persist(flags.TRADING_PAUSED, True, actor, reason)
+        return t
+
+    async def emergency_stop(self, actor: str, reason: str) -> Transition | None:
+        t = self.control.emergency_stop(actor, reason)  # takes effect first, persisted after
+        if t is not None:
+            await self._persist(flags.EMERGENCY_STOP, True, actor, reason)
+            if self.ssm is not None and self.cfg.ssm_parameter:
+                try:
+                    await asyncio.to_thread(
+                        flags.write_ssm_flag, self.ssm, self.cfg.ssm_parameter, True
+                    )
+                except Exception as err:  # the stop holds in memory and in the database
+                    log.error("could not set the remote stop flag: %s", err)
+        return t
+
+    async def resume(self, actor: str, reason: str) -> Transition | None:
+        try:
+            await asyncio.to_thread(
+                flags.write_db_flag, self.engine, flags.EMERGENCY_STOP, False, actor, reason
+            )
+            await asyncio.to_thread(
+                flags.write_db_flag, self.engine, flags.TRADING_PAUSED, False, actor, reason
+            )
+            if self.ssm is not None and self.cfg.ssm_parameter:
+                await asyncio.to_thread(
+                    flags.write_ssm_flag, self.ssm, self.cfg.ssm_parameter, False
+                )
+        except Exception as err:
+            raise ResumeRefused(f"could not clear the stop flags: {err}") from err
+        return self.control.resume(actor, reason)
+
+    async def _persist(self, key: str, value: bool, actor: str, reason: str) -> None:
+        try:
+            await asyncio.to_thread(flags.write_db_flag, self.engine, key, value, actor, reason)
+        except Exception as err:  # the state holds in memory; the operator sees the error
+            log.error("could not persist %s=%s: %s", key, value, err)
+
+    # --- start-up and polling -------------------------------------------------------------------
+
+    async def load(self) -> None:
+        """Start in the state the persisted flags say (a stopped bot stays stopped)."""
+        db, remote = await self._read()
+        if db.emergency_stop or remote:
+            who = "remote flag" if remote else f"database flag ({db.updated_by or 'unknown'})"
+            self.control.emergency_stop(who, "stop flag set at start-up")
+        elif db.paused:
+            self.control.pause("database flag", "pause flag set at start-up")
+
+    async def _read(self) -> tuple[flags.Flags, bool]:
+        db = await asyncio.to_thread(flags.read_db_flags, self.engine)
+        remote = False
+        if self.ssm is not None and self.cfg.ssm_parameter:
+            remote = await asyncio.to_thread(flags.read_ssm_flag, self.ssm, self.cfg.ssm_parameter)
+        return db, remote
+
+    async def poll_once(self) -> None:
+        try:
+            db, remote = await self._read()
+            self.last_poll_error = None
+        except Exception as err:
+            # A flag we cannot read is not a stop; the operator sees it in /health.
+            self.last_poll_error = f"{type(err).__name__}: {err}"[:300]
+            return
+        if remote:
+            self.control.emergency_stop("remote flag", f"SSM {self.cfg.ssm_parameter} is set")
+        elif db.emergency_stop:
+            self.control.emergency_stop(
+                f"database flag ({db.updated_by or 'unknown'})", "system_config.emergency_stop"
+            )
+        elif db.paused:
+            self.control.pause("database flag", "system_config.trading_paused")
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await self.poll_once()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.cfg.poll_interval_s)
+
+
+def audit_detail(**kw: Any) -> str:
+    return json.dumps(kw, default=str)

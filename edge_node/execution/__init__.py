@@ -1,0 +1,1 @@
+"""The execution loop: signing, the transaction journal, broadcasting, tracking."""

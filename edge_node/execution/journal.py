@@ -1,0 +1,287 @@
+"""The transaction journal and the trade records, written synchronously and durably.
+
+Unlike market data (batched by the store writer), these writes must be on disk before the node
+acts on them: a signed transaction is journaled, in its own committed transaction, BEFORE it is
+broadcast. After a crash at any point the journal therefore knows every nonce the node may
+have used and the exact bytes it may have sent. The calls block; the trader runs them on one
+dedicated thread, in order.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, select, update
+
+from shared.db import schema
+
+OPEN_STATUSES = ("signed", "broadcast")
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    id: int
+    nonce: int
+    tx_hash: str
+    raw_tx: str
+    kind: str
+    trade_id: int | None
+    gas_price: int
+    status: str
+    broadcasts: int
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _pk(result: Any) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+class Journal:
+    def __init__(self, engine: Engine, chain_id: int, sender: str) -> None:
+        self.engine = engine
+        self.chain_id = chain_id
+        self.sender = sender.lower()
+
+    # --- trades ---------------------------------------------------------------------------------
+
+    def insert_trade(self, values: dict[str, Any]) -> int:
+        with self.engine.begin() as conn:
+            result = conn.execute(schema.trades.insert().values(chain_id=self.chain_id, **values))
+            return _pk(result)
+
+    def update_trade(self, trade_id: int, **values: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(schema.trades)
+                .where(schema.trades.c.id == trade_id)
+                .values(updated_at=_now(), **values)
+            )
+
+    # --- transactions ---------------------------------------------------------------------------
+
+    def record(
+        self,
+        *,
+        nonce: int,
+        tx_hash: str,
+        raw_tx: str,
+        kind: str,
+        gas_price: int,
+        priority_fee: int | None = None,
+        trade: dict[str, Any] | None = None,
+        trade_id: int | None = None,
+    ) -> tuple[int | None, int]:
+        """Journal a signed transaction (and its trade, if new) in one committed transaction.
+
+        Returns (trade id, journal id). Only after this returns may the bytes be broadcast.
+        """
+        with self.engine.begin() as conn:
+            if trade is not None:
+                result = conn.execute(
+                    schema.trades.insert().values(
+                        chain_id=self.chain_id, tx_hash=tx_hash, nonce=nonce, **trade
+                    )
+                )
+                trade_id = _pk(result)
+            result = conn.execute(
+                schema.tx_journal.insert().values(
+                    chain_id=self.chain_id,
+                    sender=self.sender,
+                    nonce=nonce,
+                    tx_hash=tx_hash,
+                    raw_tx=raw_tx,
+                    kind=kind,
+                    trade_id=trade_id,
+                    gas_price=gas_price,
+                    priority_fee=priority_fee,
+                    status="signed",
+                )
+            )
+            return trade_id, _pk(result)
+
+    def mark_broadcast(self, tx_hash: str, error_class: str | None) -> None:
+        t = schema.tx_journal
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(t)
+                .where(t.c.chain_id == self.chain_id, t.c.tx_hash == tx_hash)
+                .values(
+                    status="broadcast",
+                    error_class=error_class,
+                    broadcasts=t.c.broadcasts + 1,
+                    broadcast_at=_now(),
+                )
+            )
+
+    def settle(
+        self,
+        tx_hash: str,
+        status: str,
+        *,
+        block_number: int | None = None,
+        gas_used: int | None = None,
+        effective_gas_price: int | None = None,
+        error_class: str | None = None,
+    ) -> None:
+        t = schema.tx_journal
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(t)
+                .where(t.c.chain_id == self.chain_id, t.c.tx_hash == tx_hash)
+                .values(
+                    status=status,
+                    settled_at=_now(),
+                    block_number=block_number,
+                    gas_used=gas_used,
+                    effective_gas_price=effective_gas_price,
+                    error_class=error_class,
+                )
+            )
+
+    def open_entries(self) -> list[JournalEntry]:
+        t = schema.tx_journal
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t)
+                .where(
+                    t.c.chain_id == self.chain_id,
+                    t.c.sender == self.sender,
+                    t.c.status.in_(OPEN_STATUSES),
+                )
+                .order_by(t.c.nonce, t.c.id)
+            ).all()
+        return [
+            JournalEntry(
+                r.id,
+                r.nonce,
+                r.tx_hash,
+                r.raw_tx,
+                r.kind,
+                r.trade_id,
+                r.gas_price,
+                r.status,
+                r.broadcasts,
+            )
+            for r in rows
+        ]
+
+    def nonces(self) -> list[int]:
+        """Every nonce the journal ever signed for (tests check none is reused or skipped)."""
+        t = schema.tx_journal
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.c.nonce)
+                .where(t.c.chain_id == self.chain_id, t.c.sender == self.sender)
+                .distinct()
+                .order_by(t.c.nonce)
+            ).all()
+        return [int(r.nonce) for r in rows]
+
+
+def trades(
+    engine: Engine, chain_id: int, limit: int, mode: str | None = None
+) -> list[dict[str, Any]]:
+    t = schema.trades
+    q = select(t).where(t.c.chain_id == chain_id)
+    if mode is not None:
+        q = q.where(t.c.mode == mode)
+    with engine.connect() as conn:
+        rows = conn.execute(q.order_by(t.c.id.desc()).limit(limit)).all()
+    return [_trade_dict(r) for r in rows]
+
+
+def _trade_dict(r: Any) -> dict[str, Any]:
+    def s(v: int | None) -> str | None:  # 256-bit amounts: strings, so JSON keeps them exact
+        return None if v is None else str(v)
+
+    return {
+        "id": r.id,
+        "created_at": r.created_at.isoformat() if r.created_at else None,
+        "mode": r.mode,
+        "strategy": r.strategy,
+        "pool_buy": r.pool_buy,
+        "pool_sell": r.pool_sell,
+        "token_in": r.token_in,
+        "amount_in": s(r.amount_in),
+        "expected_profit": s(r.expected_profit),
+        "min_profit": s(r.min_profit),
+        "gas_price": s(r.gas_price),
+        "status": r.status,
+        "tx_hash": r.tx_hash,
+        "nonce": r.nonce,
+        "block_number": r.block_number,
+        "profit": s(r.profit),
+        "gas_used": r.gas_used,
+        "gas_cost": s(r.gas_cost),
+        "trigger_block": r.trigger_block,
+        "detail": json.loads(r.detail or "{}"),
+    }
+
+
+SUCCESS = ("mined", "simulated")
+ATTEMPTS = ("simulated", "simulation_failed", "submitted", "mined", "reverted", "failed")
+
+
+def daily_summary(
+    engine: Engine, chain_id: int, day: str, pool_names: dict[str, str]
+) -> dict[str, Any]:
+    """Attempts, successes, success rate, profit and gas spent for one UTC day, by pool pair."""
+    t = schema.trades
+    start = datetime.fromisoformat(day).replace(tzinfo=UTC)
+    end = datetime.fromtimestamp(start.timestamp() + 86_400, UTC)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(t).where(t.c.chain_id == chain_id, t.c.created_at >= start, t.c.created_at < end)
+        ).all()
+        refused = conn.execute(
+            select(func.count())
+            .select_from(t)
+            .where(
+                t.c.chain_id == chain_id,
+                t.c.status == "refused",
+                t.c.created_at >= start,
+                t.c.created_at < end,
+            )
+        ).scalar_one()
+    by_pool: dict[str, dict[str, Any]] = {}
+    total = {"attempts": 0, "successes": 0, "profit": 0, "gas_spent": 0}
+    for r in rows:
+        if r.status not in ATTEMPTS:
+            continue
+        key = f"{pool_names.get(r.pool_buy, r.pool_buy)}>{pool_names.get(r.pool_sell, r.pool_sell)}"
+        entry = by_pool.setdefault(
+            key, {"attempts": 0, "successes": 0, "profit": 0, "gas_spent": 0}
+        )
+        gas = int(r.gas_cost or 0)
+        profit = int(r.profit or 0)
+        for agg in (entry, total):
+            agg["attempts"] += 1
+            agg["successes"] += 1 if r.status in SUCCESS else 0
+            agg["profit"] += profit
+            agg["gas_spent"] += gas
+
+    def finish(agg: dict[str, Any]) -> dict[str, Any]:
+        attempts = agg["attempts"]
+        return {
+            "attempts": attempts,
+            "successes": agg["successes"],
+            "success_rate": round(agg["successes"] / attempts, 4) if attempts else None,
+            "profit": str(agg["profit"]),
+            "gas_spent": str(agg["gas_spent"]),
+            "net": str(agg["profit"] - agg["gas_spent"]),
+        }
+
+    return {
+        "date": day,
+        **finish(total),
+        "refused": int(refused),
+        "by_pool": {k: finish(v) for k, v in sorted(by_pool.items())},
+    }

@@ -1,0 +1,64 @@
+"""Nonce bookkeeping: allocate locally, never reuse, never skip. Pure logic.
+
+Every signed transaction takes the next nonce; replacements (a speed-up, a cancel) reuse the
+nonce of the transaction they replace, which is what replacing means. A nonce is settled when
+any transaction holding it is mined. ``sync`` rebuilds the state from the chain and the
+journal (at start, and after the chain said "nonce too low"): the next nonce is past both what
+the chain has and everything the journal still holds open, so a nonce journaled but never
+broadcast (a crash in between) is neither skipped nor taken twice: the node rebroadcasts it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class NonceGap(Exception):
+    """An allocated nonce cannot be released (a later one is in use): it must be filled."""
+
+
+@dataclass
+class NonceManager:
+    next_nonce: int | None = None
+    # nonce -> hashes of the transactions signed for it (the original, speed-ups, a cancel)
+    open: dict[int, list[str]] = field(default_factory=dict)
+
+    @property
+    def ready(self) -> bool:
+        return self.next_nonce is not None
+
+    def sync(self, chain_nonce: int, journal_open: dict[int, list[str]]) -> None:
+        """``chain_nonce``: the count of the sender's mined transactions ("latest");
+        ``journal_open``: nonces the journal still holds as not settled, with their hashes."""
+        self.open = {n: list(h) for n, h in journal_open.items() if n >= chain_nonce}
+        highest = max(self.open, default=chain_nonce - 1)
+        self.next_nonce = max(chain_nonce, highest + 1)
+
+    def allocate(self) -> int:
+        if self.next_nonce is None:
+            raise RuntimeError("nonces not synced with the chain yet")
+        n = self.next_nonce
+        self.next_nonce = n + 1
+        self.open[n] = []
+        return n
+
+    def attach(self, nonce: int, tx_hash: str) -> None:
+        self.open.setdefault(nonce, []).append(tx_hash)
+
+    def release(self, nonce: int) -> None:
+        """Give back a nonce whose transaction was never journaled (so never sent)."""
+        if self.open.get(nonce) or nonce != (self.next_nonce or 0) - 1:
+            raise NonceGap(f"nonce {nonce} cannot be released; fill it with a transaction")
+        del self.open[nonce]
+        self.next_nonce = nonce
+
+    def settle(self, nonce: int) -> list[str]:
+        """The nonce is used on chain; returns the hashes that were signed for it."""
+        return self.open.pop(nonce, [])
+
+    def pending(self) -> list[int]:
+        return sorted(self.open)
+
+    def gap(self, chain_nonce: int) -> int:
+        """Nonces allocated but not yet mined (0 when everything we sent is on chain)."""
+        return 0 if self.next_nonce is None else max(0, self.next_nonce - chain_nonce)

@@ -1,0 +1,1 @@
+"""Strategies as logic cores: pool state in, intended trades out. No I/O."""

@@ -1,0 +1,408 @@
+"""The trading side of the node, assembled: control, risk, strategy, trader, key and broadcaster.
+
+Order of events:
+
+1. ``prepare`` (before any connection): the persisted stop/pause flags decide the starting
+   state; in live mode the key is loaded (never logged) and must be the configured owner's,
+   and the node says loudly that it is trading live. Paper mode loads no key and builds no
+   broadcaster at all.
+2. ``on_connect`` (first connection): the pools' token addresses are read from the chain and
+   checked (both pools of a pair trade the same two tokens), the executor contract is checked
+   (code deployed, owned by the bot), the strategy and the trader are built, and the journal
+   is reconciled with the chain. Only then may the trader trade.
+3. ``run``: the flag poller and the refresher of gas price, balances and capital.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from edge_node.chain.keccak import event_topic
+from edge_node.control import Control, ControlService, TradingState
+from edge_node.execution import keys
+from edge_node.execution.broadcast import Broadcaster
+from edge_node.execution.journal import Journal
+from edge_node.execution.signing import TxSigner
+from edge_node.execution.trader import Trader
+from edge_node.ingest.assembler import BlockAssembler
+from edge_node.ingest.follower import Rpc
+from edge_node.market.book import MarketBook
+from edge_node.market.live import LiveOverlay
+from edge_node.market.pools import PoolInfo
+from edge_node.risk import RiskGate, RiskLimits
+from edge_node.rpc.errors import EndpointMisconfigured
+from edge_node.strategy.arbitrage import ArbPair, ArbParams, TwoPoolArbitrage
+from edge_node.telemetry import Metrics
+from shared.config import ConfigError, NodeConfig, load_config
+
+log = logging.getLogger(__name__)
+
+NATIVE_DECIMALS = 18
+REFRESH_EVERY_S = 3.0
+_TOKEN0 = bytes.fromhex(event_topic("token0()")[2:10])
+_TOKEN1 = bytes.fromhex(event_topic("token1()")[2:10])
+_OWNER = bytes.fromhex(event_topic("owner()")[2:10])
+
+
+def raw(amount: Decimal, decimals: int) -> int:
+    return int(amount * (Decimal(10) ** decimals))
+
+
+def _address_of(word: str) -> str:
+    return "0x" + word[-40:].lower()
+
+
+class TradingDesk:
+    def __init__(
+        self,
+        cfg: NodeConfig,
+        *,
+        live: bool,
+        book: MarketBook,
+        assembler: BlockAssembler,
+        engine: Engine,
+        metrics: Metrics,
+        audit: Any,
+        rpc: Any,
+        config_path: Path | None = None,
+        ssm_client: Any | None = None,
+        secrets_client: Any | None = None,
+    ) -> None:
+        assert cfg.strategy is not None and cfg.execution is not None
+        self.cfg = cfg
+        self.live = live
+        self.book = book
+        self.assembler = assembler
+        self.engine = engine
+        self.metrics = metrics
+        self.audit = audit
+        self.rpc = rpc
+        self.config_path = config_path
+        self.secrets_client = secrets_client
+        self.control = Control()
+        self.control_service = ControlService(
+            self.control, engine, cfg.control, ssm_client or self._ssm_client(cfg)
+        )
+        self.risk = RiskGate(self._limits(cfg))
+        self.overlay = LiveOverlay(book)
+        self.trader: Trader | None = None
+        self.signer: TxSigner | None = None
+        self.broadcaster: Broadcaster | None = None
+
+    @staticmethod
+    def _ssm_client(cfg: NodeConfig) -> Any | None:
+        if not cfg.control.ssm_parameter:
+            return None
+        import boto3
+
+        return boto3.client("ssm", region_name=cfg.control.aws_region)
+
+    def _capital_decimals(self, cfg: NodeConfig) -> int:
+        assert cfg.strategy is not None
+        symbol = cfg.strategy.pairs[0].capital
+        for p in cfg.pools:
+            if p.token0 == symbol:
+                return p.decimals0
+            if p.token1 == symbol:
+                return p.decimals1
+        raise ConfigError("config", [f"strategy: capital token {symbol} in no pool"])
+
+    def _limits(self, cfg: NodeConfig) -> RiskLimits:
+        r, cap = cfg.risk, self._capital_decimals(cfg)
+        return RiskLimits(
+            max_trade_size=raw(r.max_trade_size, cap),
+            max_daily_loss=raw(r.max_daily_loss, cap),
+            max_gas_price=int(r.max_gas_price_gwei * 10**9),
+            min_gas_balance=raw(r.min_gas_balance, NATIVE_DECIMALS),
+            max_consecutive_failures=r.max_consecutive_failures,
+            max_data_age_s=r.max_data_age_s,
+        )
+
+    def _params(self, cfg: NodeConfig) -> ArbParams:
+        s, cap = cfg.strategy, self._capital_decimals(cfg)
+        assert s is not None
+        return ArbParams(
+            min_profit=raw(s.min_profit, cap),
+            max_input=raw(s.max_input, cap),
+            gas_limit=s.gas_limit,
+            enabled=s.enabled,
+        )
+
+    # --- 1. before connecting -------------------------------------------------------------------
+
+    async def prepare(self) -> None:
+        await self.control_service.load()
+        if not self.live:
+            log.warning("PAPER TRADING: trades are simulated with eth_call; no key is loaded")
+            return
+        ex = self.cfg.execution
+        assert ex is not None
+        source: keys.KeySource
+        if ex.key.source == "env":
+            source = keys.EnvKey(ex.key.env_var)
+        elif ex.key.source == "keystore":
+            assert ex.key.keystore_path is not None
+            source = keys.KeystoreKey(Path(ex.key.keystore_path), password_env=ex.key.password_env)
+        else:
+            assert ex.key.secret_id is not None and ex.key.region is not None
+            source = keys.SecretsManagerKey(ex.key.secret_id, ex.key.region, ex.key.field)
+        secret = await asyncio.to_thread(keys.load_key, source, secrets_client=self.secrets_client)
+        self.signer = TxSigner(secret, self.cfg.chain.chain_id)
+        del secret
+        if self.signer.address.lower() != ex.owner:
+            raise ConfigError(
+                "config",
+                [
+                    f"execution.owner: the signing key is {self.signer.address}, "
+                    f"not the configured owner {ex.owner}"
+                ],
+            )
+        self.broadcaster = Broadcaster(
+            list(self.cfg.endpoints), self.metrics, self.cfg.chain.request_timeout_s
+        )
+        banner = "*" * 72
+        log.critical(banner)
+        log.critical(
+            "LIVE TRADING on chain %d as %s: transactions will be signed and sent",
+            self.cfg.chain.chain_id,
+            self.signer.address,
+        )
+        log.critical(banner)
+
+    # --- 2. on the first connection -------------------------------------------------------------
+
+    async def on_connect(self, rpc: Rpc) -> None:
+        if self.trader is not None:
+            return
+        pairs = await self._pairs(rpc)
+        await self._check_executor(rpc)
+        strategy = TwoPoolArbitrage(pairs, self._params(self.cfg))
+        ex = self.cfg.execution
+        assert ex is not None
+        self.trader = Trader(
+            cfg=ex,
+            chain_id=self.cfg.chain.chain_id,
+            book=self.book,
+            overlay=self.overlay,
+            control=self.control_service,
+            risk=self.risk,
+            strategy=strategy,
+            journal=Journal(self.engine, self.cfg.chain.chain_id, ex.owner),
+            metrics=self.metrics,
+            rpc=self.rpc,
+            audit=self.audit,
+            signer=self.signer,
+            broadcaster=self.broadcaster,
+        )
+        head = self.book.head
+        self.trader.last_block = head.number if head else 0
+        summary = await self.trader.reconcile(rpc)
+        self.audit("journal_reconciled", summary)
+        self.assembler.on_state_event = self.trader.on_state_event
+
+    async def _pairs(self, rpc: Rpc) -> list[ArbPair]:
+        assert self.cfg.strategy is not None
+        by_name = {p.name: p for p in self.cfg.pools}
+        names = sorted({n for pair in self.cfg.strategy.pairs for n in pair.pools})
+        calls = []
+        for n in names:
+            for sel in (_TOKEN0, _TOKEN1):
+                calls.append(
+                    ("eth_call", [{"to": by_name[n].address, "data": "0x" + sel.hex()}, "latest"])
+                )
+        answers = await rpc.batch(calls)
+        tokens = {
+            n: (_address_of(answers[2 * i]), _address_of(answers[2 * i + 1]))
+            for i, n in enumerate(names)
+        }
+        out = []
+        for pair in self.cfg.strategy.pairs:
+            a, b = (by_name[n] for n in pair.pools)
+            if tokens[a.name] != tokens[b.name]:
+                raise EndpointMisconfigured(
+                    f"strategy pools {a.name} and {b.name} do not hold the same tokens on chain: "
+                    f"{tokens[a.name]} vs {tokens[b.name]}"
+                )
+            capital_is_token0 = pair.capital == a.token0
+            capital = tokens[a.name][0 if capital_is_token0 else 1]
+            out.append(
+                ArbPair(
+                    f"{a.name}/{b.name}",
+                    PoolInfo.from_config(a),
+                    PoolInfo.from_config(b),
+                    capital,
+                    capital_is_token0,
+                )
+            )
+        return out
+
+    async def _check_executor(self, rpc: Rpc) -> None:
+        ex = self.cfg.execution
+        assert ex is not None
+        code, owner = await rpc.batch(
+            [
+                ("eth_getCode", [ex.executor, "latest"]),
+                ("eth_call", [{"to": ex.executor, "data": "0x" + _OWNER.hex()}, "latest"]),
+            ]
+        )
+        if not code or code == "0x":
+            raise EndpointMisconfigured(f"no contract at execution.executor {ex.executor}")
+        if _address_of(owner) != ex.owner:
+            raise EndpointMisconfigured(
+                f"the executor {ex.executor} is owned by {_address_of(owner)}, "
+                f"not execution.owner {ex.owner}"
+            )
+
+    # --- 3. running -----------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        poller = asyncio.create_task(self.control_service.run(stop), name="control-poller")
+        try:
+            while not stop.is_set():
+                if self.trader is not None:
+                    await self.trader.refresh()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), REFRESH_EVERY_S)
+        finally:
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
+
+    def on_block(self, number: int) -> None:
+        if self.trader is not None:
+            self.trader.on_block(number)
+
+    async def drain(self) -> bool:
+        """SIGTERM: stop taking trades, wait (bounded) for in-flight ones to settle."""
+        if self.control.state is TradingState.RUNNING:
+            self.control.pause("edge-node", "shutting down")  # in memory only: not persisted
+        if self.trader is None:
+            return True
+        return await self.trader.drain(self.cfg.control.drain_timeout_s)
+
+    async def close(self) -> None:
+        if self.trader is not None:
+            await self.trader.close()
+        elif self.broadcaster is not None:
+            await self.broadcaster.close()
+
+    # --- hot reload -----------------------------------------------------------------------------
+
+    def reload(self) -> dict[str, Any]:
+        """Re-read the config file; apply the strategy and risk sections if the file is valid.
+
+        Anything else that changed needs a restart and is reported, not applied.
+        """
+        if self.config_path is None:
+            raise ConfigError("reload", ["the node was not started from a config file"])
+        new = load_config(self.config_path)  # ConfigError: nothing changes
+        if new.strategy is None or new.execution is None:
+            raise ConfigError(str(self.config_path), ["strategy: cannot be removed at run time"])
+        restart_needed = [
+            section
+            for section in ("chain", "endpoints", "pools", "store", "api", "execution", "control")
+            if getattr(new, section) != getattr(self.cfg, section)
+        ]
+        old = self.cfg.strategy
+        assert old is not None
+        if [p.pools for p in new.strategy.pairs] != [p.pools for p in old.pairs]:
+            restart_needed.append("strategy.pairs")
+        params, limits = self._params(new), self._limits(new)
+        if self.trader is not None:
+            self.trader.strategy.update_params(params)
+            self.trader.params_changed()
+        self.risk.update_limits(limits)
+        self.cfg = self.cfg.model_copy(update={"strategy": new.strategy, "risk": new.risk})
+        result = {
+            "applied": {
+                "strategy": new.strategy.model_dump(mode="json"),
+                "risk": new.risk.model_dump(mode="json"),
+            },
+            "restart_needed_for": restart_needed,
+            "at": time.time(),
+        }
+        self.audit("strategy_reloaded", result)
+        return result
+
+    # --- views ----------------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        t = self.trader
+        out: dict[str, Any] = {
+            "mode": "live" if self.live else "paper",
+            "control": self.control.snapshot(),
+            "ready": bool(t and t.ready),
+            "risk": {
+                "daily_pnl": str(self.risk.daily_pnl),
+                "consecutive_failures": self.risk.consecutive_failures,
+                "refusals": dict(self.risk.refusals),
+            },
+            "flag_poll_error": self.control_service.last_poll_error,
+        }
+        if t is not None:
+            out["pending_nonces"] = sorted(t.pending)
+            out["next_nonce"] = t.nonces.next_nonce
+            out["gas_price"] = str(t.gauges.gas_price)
+            out["gas_balance"] = str(t.gauges.gas_balance)
+            out["capital"] = str(t.gauges.capital)
+            out["last_stop_report"] = t.last_stop_report
+        return out
+
+    def install_metrics(self) -> None:
+        m = self.metrics
+        states = {TradingState.RUNNING: 0.0, TradingState.PAUSED: 1.0, TradingState.STOPPED: 2.0}
+        s = m.sources
+        s["emergency_stop_active"] = lambda: float(self.control.state is TradingState.STOPPED)
+        s["trading_state"] = lambda: states[self.control.state]
+        s["paper_trading_mode"] = lambda: 0.0 if self.live else 1.0
+        s["pending_transactions"] = lambda: len(self.trader.pending) if self.trader else 0
+        s["pending_transaction_age_blocks"] = self._oldest_pending
+        s["nonce_gap"] = lambda: (
+            self.trader.nonces.gap(self.trader.gauges.chain_nonce) if self.trader else 0
+        )
+        s["gas_balance"] = lambda: (
+            self.trader.gauges.gas_balance / 10**NATIVE_DECIMALS if self.trader else None
+        )
+        cap = 10 ** self._capital_decimals(self.cfg)
+        s["capital_balance"] = lambda: self.trader.gauges.capital / cap if self.trader else None
+        m.labelled_sources["trades_total"] = lambda: (
+            [
+                ((mode, st), float(n))
+                for (mode, st), n in sorted(self.trader.counters.by_status.items())
+            ]
+            if self.trader
+            else []
+        )
+        m.labelled_sources["trade_failures_total"] = lambda: (
+            [((k,), float(n)) for k, n in sorted(self.trader.counters.failures.items())]
+            if self.trader
+            else []
+        )
+        m.labelled_sources["transactions_sent_total"] = lambda: (
+            [
+                (("trade",), float(self.trader.counters.signed)),
+                (("speedup",), float(self.trader.counters.speedups)),
+                (("cancel",), float(self.trader.counters.cancels)),
+            ]
+            if self.trader
+            else []
+        )
+
+    def _oldest_pending(self) -> float | None:
+        t = self.trader
+        if t is None or not t.pending:
+            return 0.0
+        return float(t.last_block - min(p.sent_block for p in t.pending.values()))
+
+
+def audit_json(detail: dict[str, Any]) -> str:
+    return json.dumps(detail, default=str)

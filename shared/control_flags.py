@@ -1,0 +1,95 @@
+"""The persisted stop and pause flags, shared by the node, the CLI and the runbook functions.
+
+Two places hold them, so that an operator can stop the bot from anywhere:
+- the database: ``system_config`` rows ``emergency_stop`` and ``trading_paused`` (the seeds'
+  manuals stop a bot with ``UPDATE system_config SET value='true' WHERE
+  key='emergency_stop'``; the rows exist from migration 0002 on, so that statement works);
+- optionally an AWS SSM parameter (``control.ssm_parameter``), which a Lambda runbook can set
+  without reaching the database or the node.
+
+The node polls both; setting either flag stops it within a poll interval.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from shared.db import schema
+
+EMERGENCY_STOP = "emergency_stop"
+TRADING_PAUSED = "trading_paused"
+TRUE_WORDS = frozenset({"true", "1", "yes", "on", "stop", "stopped"})
+
+
+def is_set(value: str | None) -> bool:
+    return value is not None and value.strip().lower() in TRUE_WORDS
+
+
+@dataclass(frozen=True, slots=True)
+class Flags:
+    emergency_stop: bool
+    paused: bool
+    updated_by: str | None = None
+
+
+def read_db_flags(engine: Engine) -> Flags:
+    t = schema.system_config
+    with engine.connect() as conn:
+        rows = {
+            r.key: r
+            for r in conn.execute(
+                select(t.c.key, t.c.value, t.c.updated_by).where(
+                    t.c.key.in_([EMERGENCY_STOP, TRADING_PAUSED])
+                )
+            )
+        }
+    stop = rows.get(EMERGENCY_STOP)
+    paused = rows.get(TRADING_PAUSED)
+    return Flags(
+        emergency_stop=is_set(stop.value if stop else None),
+        paused=is_set(paused.value if paused else None),
+        updated_by=stop.updated_by if stop and is_set(stop.value) else None,
+    )
+
+
+def write_db_flag(engine: Engine, key: str, value: bool, actor: str, reason: str) -> None:
+    """Set or clear a flag, with an audit log entry, in one transaction."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    t = schema.system_config
+    with engine.begin() as conn:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        stmt = dialect.insert(t).values(
+            key=key, value="true" if value else "false", updated_by=actor[:128]
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["key"],
+            set_={"value": stmt.excluded.value, "updated_by": stmt.excluded.updated_by},
+        )
+        conn.execute(stmt)
+        conn.execute(
+            schema.audit_log.insert().values(
+                actor=actor[:128],
+                action=f"{key}:{'set' if value else 'cleared'}",
+                detail=json.dumps({"reason": reason}),
+            )
+        )
+
+
+def read_ssm_flag(client: Any, name: str) -> bool:
+    """The remote flag; a parameter that does not exist is "not set"."""
+    try:
+        answer = client.get_parameter(Name=name)
+    except client.exceptions.ParameterNotFound:
+        return False
+    return is_set(answer["Parameter"]["Value"])
+
+
+def write_ssm_flag(client: Any, name: str, value: bool) -> None:
+    client.put_parameter(
+        Name=name, Value="true" if value else "false", Type="String", Overwrite=True
+    )

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import asyncio
+
+import boto3
+import pytest
+from moto import mock_aws
+from sqlalchemy import text
+
+from edge_node.control import Control, ControlService, ResumeRefused, TradingState, Transition
+from shared import control_flags as flags
+from shared.config import ControlConfig
+from shared.db.engine import create_engine, migrate
+
+
+def test_the_state_machine() -> None:
+    seen: list[Transition] = []
+    c = Control()
+    c.listeners.append(seen.append)
+
+    def state() -> TradingState:  # read fresh each time (no narrowing across transitions)
+        return c.state
+
+    assert c.can_trade
+    assert c.pause("op", "look") is not None
+    assert state() is TradingState.PAUSED
+    assert c.pause("op", "again") is None  # no transition, no event
+    assert c.emergency_stop("op", "fire") is not None
+    assert c.pause("risk", "failures") is None  # a stop is not downgraded to a pause
+    assert state() is TradingState.STOPPED
+    assert c.resume("op", "fixed") is not None
+    assert [t.state for t in seen] == ["paused", "stopped", "running"]
+    assert seen[1].previous is TradingState.PAUSED
+
+
+@pytest.fixture
+def engine(db_url: str):
+    e = create_engine(db_url)
+    migrate(e)
+    yield e
+    e.dispose()
+
+
+async def test_the_database_flag_stops_the_node_as_the_manual_says(engine) -> None:
+    control = Control()
+    service = ControlService(control, engine, ControlConfig(poll_interval_s=0.05))
+    await service.poll_once()
+    assert control.can_trade
+    # Exactly what the operations manual tells an operator to run:
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE system_config SET value='true' WHERE key='emergency_stop'"))
+    stop = asyncio.Event()
+    task = asyncio.create_task(service.run(stop))
+    for _ in range(100):
+        if control.state is TradingState.STOPPED:
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    await task
+    assert control.state is TradingState.STOPPED
+    assert control.actor.startswith("database flag")
+
+
+async def test_resume_clears_the_flags_and_needs_an_operator(engine) -> None:
+    control = Control()
+    service = ControlService(control, engine, ControlConfig())
+    await service.emergency_stop("cli", "test")
+    assert flags.read_db_flags(engine).emergency_stop
+    await service.poll_once()  # the flag keeps it stopped...
+    assert control.state is TradingState.STOPPED
+    await service.resume("cli", "done")
+    assert control.can_trade
+    assert not flags.read_db_flags(engine).emergency_stop
+    await service.poll_once()  # ...and once cleared, it does not come back
+    assert control.can_trade
+
+
+async def test_a_stopped_node_starts_stopped(engine) -> None:
+    flags.write_db_flag(engine, flags.EMERGENCY_STOP, True, "runbook", "incident")
+    control = Control()
+    await ControlService(control, engine, ControlConfig()).load()
+    assert control.state is TradingState.STOPPED
+    assert "runbook" in control.actor
+
+
+@pytest.fixture
+def ssm():
+    with mock_aws():
+        yield boto3.client("ssm", region_name="ap-southeast-1")
+
+
+async def test_the_remote_flag(sqlite_url: str, ssm) -> None:
+    engine = create_engine(sqlite_url)
+    migrate(engine)
+    cfg = ControlConfig(ssm_parameter="/edge/bsc/emergency-stop", aws_region="ap-southeast-1")
+    control = Control()
+    service = ControlService(control, engine, cfg, ssm)
+    await service.poll_once()  # no parameter yet: not a stop
+    assert control.can_trade
+    ssm.put_parameter(Name=cfg.ssm_parameter, Value="true", Type="String")  # a runbook
+    await service.poll_once()
+    assert control.state is TradingState.STOPPED
+    assert control.actor == "remote flag"
+    await service.resume("op", "ok")
+    assert ssm.get_parameter(Name=cfg.ssm_parameter)["Parameter"]["Value"] == "false"
+    assert control.can_trade
+    engine.dispose()
+
+
+async def test_resume_is_refused_if_a_flag_cannot_be_cleared(sqlite_url: str) -> None:
+    engine = create_engine(sqlite_url)
+    migrate(engine)
+
+    class BrokenSsm:
+        def put_parameter(self, **_: object) -> None:
+            raise ConnectionError("no route to SSM")
+
+    cfg = ControlConfig(ssm_parameter="/x", aws_region="ap-southeast-1")
+    control = Control(TradingState.STOPPED)
+    with pytest.raises(ResumeRefused, match="no route to SSM"):
+        await ControlService(control, engine, cfg, BrokenSsm()).resume("op", "try")
+    assert control.state is TradingState.STOPPED
+    engine.dispose()
