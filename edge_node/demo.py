@@ -371,6 +371,12 @@ async def _finish(
     traffic: TrafficGenerator,
     started: float,
 ) -> dict[str, Any]:
+    if node.desk is not None:
+        # No new trades from here on, and the ones in flight settle, so the chain's final
+        # block is final for the node too.
+        await node.desk.control_service.pause("demo", "demo ending")
+        if node.desk.trader is not None:
+            await node.desk.trader.drain(30)
     final = await asyncio.to_thread(anvil.block_number)
     deadline = time.monotonic() + CATCH_UP_TIMEOUT_S
     while not node_task.done() and time.monotonic() < deadline:

@@ -146,7 +146,7 @@ class EdgeNode:
 
     def _on_commit(self, commit: BlockCommit) -> None:
         if self.desk is not None:
-            self.desk.on_block(commit.header.number)
+            self.desk.on_commit(commit.header.number, commit.pools)
         if commit.swaps:
             self.metrics.candle_lag_s = max(0.0, time.time() - commit.header.timestamp)
 

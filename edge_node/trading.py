@@ -20,6 +20,7 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -277,9 +278,9 @@ class TradingDesk:
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
 
-    def on_block(self, number: int) -> None:
+    def on_commit(self, number: int, pools: Iterable[str]) -> None:
         if self.trader is not None:
-            self.trader.on_block(number)
+            self.trader.on_commit(number, pools)
 
     async def drain(self) -> bool:
         """SIGTERM: stop taking trades, wait (bounded) for in-flight ones to settle."""

@@ -27,7 +27,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -175,6 +175,7 @@ class Trader:
         self._tracking = asyncio.Lock()
         self._refusal_audit: dict[str, float] = {}
         self._calldata_prefix: dict[tuple[str, str], bytes] = {}
+        self._evaluated: dict[str, tuple[int, int]] = {}  # pool -> last state position evaluated
         self._template: Any = None
         self.last_stop_report: dict[str, Any] | None = None
         control.control.listeners.append(self._on_transition)
@@ -228,11 +229,28 @@ class Trader:
     def on_state_event(self, ev: StateEvent) -> None:
         """Handler of every Sync (and V3 Swap) off the subscription; see the module docstring."""
         if self.overlay.apply(ev) is None:
+            return  # not newer than what the book or the overlay holds
+        self._evaluate(ev.pool, (ev.block_number, ev.log_index))
+
+    def on_commit(self, number: int, pools: Iterable[str]) -> None:
+        """A block was confirmed. The subscription may not have delivered its logs yet (anvil,
+        for one, sends a block's head before its logs), so every pool whose confirmed state is
+        newer than the state last evaluated is evaluated now: no opportunity depends on which
+        of the two paths came first, and none is evaluated twice."""
+        self.overlay.catch_up(number)
+        for pool in pools:
+            state = self.book.pools[pool].state
+            self._evaluate(pool, (state.block, state.log_index))
+        self.on_block(number)
+
+    def _evaluate(self, pool: str, position: tuple[int, int]) -> None:
+        if position <= self._evaluated.get(pool, (-1, -1)):
             return
+        self._evaluated[pool] = position
         if not self.ready or self.control.control.state is not TradingState.RUNNING:
             return
         g = self.gauges
-        for intent in self.strategy.on_update(ev.pool, self._reserves, g.gas_price, g.capital):
+        for intent in self.strategy.on_update(pool, self._reserves, g.gas_price, g.capital):
             self.consider(intent, time.time())
 
     def consider(self, intent: Intent, now: float) -> SignedTx | None:
