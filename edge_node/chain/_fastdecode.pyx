@@ -10,7 +10,7 @@ malformed ones, and runs the fuzz contract against both. Built by
 from exactly this source (see ``accel.py``).
 """
 
-from cpython.long cimport PyLong_FromString
+from cpython.long cimport PyLong_FromString, PyLong_FromUnsignedLongLong
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 
 cdef object MalformedLog = None
@@ -22,19 +22,29 @@ cdef object tuple_new = tuple.__new__
 cdef str PAD = "0x" + "0" * 24
 cdef object U112 = 1 << 112
 
+# Exclusive bounds of the store's columns, as decode.py's LOG_INDEX_LIMIT and BIGINT_LIMIT:
+# a log index must fit PostgreSQL's integer, a block number its bigint.
+cdef unsigned long long LOG_INDEX_LIMIT = (<unsigned long long>1) << 31
+cdef unsigned long long BIGINT_LIMIT = (<unsigned long long>1) << 63
+
 cdef unsigned char IS_HEX[256]
+cdef unsigned char HEX_VALUE[256]
 
 
 cdef void _init_table():
     cdef int i
     for i in range(256):
         IS_HEX[i] = 0
+        HEX_VALUE[i] = 0
     for i in range(48, 58):
         IS_HEX[i] = 1
+        HEX_VALUE[i] = i - 48
     for i in range(65, 71):
         IS_HEX[i] = 1
+        HEX_VALUE[i] = i - 55
     for i in range(97, 103):
         IS_HEX[i] = 1
+        HEX_VALUE[i] = i - 87
 
 
 _init_table()
@@ -68,18 +78,23 @@ cdef inline object _word(const char* p):
     return PyLong_FromString(buf, NULL, 16)
 
 
-cdef inline object _quantity(str s, Py_ssize_t max_len):
-    """A 0x-prefixed hex quantity of at most max_len characters, as an int."""
+cdef inline object _quantity(str s, Py_ssize_t max_len, unsigned long long limit):
+    """A 0x-prefixed hex quantity of at most max_len characters, below limit (a power of two
+    no smaller than 16), as an int."""
     cdef Py_ssize_t n
     cdef const char* p = PyUnicode_AsUTF8AndSize(s, &n)
-    cdef char buf[67]
     cdef Py_ssize_t i
+    cdef unsigned long long v = 0
     if n < 3 or n > max_len or p[0] != 48 or p[1] != 120 or not _hex_digits(p + 2, n - 2):
         raise MalformedLog("blockNumber or logIndex is not a hex quantity")
-    for i in range(n - 2):
-        buf[i] = p[i + 2]
-    buf[n - 2] = 0
-    return PyLong_FromString(buf, NULL, 16)
+    for i in range(2, n):
+        # v >= limit / 16 means one more digit reaches the limit: refuse before it can overflow.
+        if v >= (limit >> 4):
+            raise MalformedLog("blockNumber or logIndex out of range")
+        v = (v << 4) | HEX_VALUE[<unsigned char>p[i]]
+    if v >= limit:
+        raise MalformedLog("blockNumber or logIndex out of range")
+    return PyLong_FromUnsignedLongLong(v)
 
 
 cdef inline str _canonical(str s):
@@ -107,8 +122,8 @@ def v2_swap(raw):
     if len(topics) != 3:
         raise MalformedLog("expected 3 topics")
     cdef const char* d = _data(raw, 4)
-    number = _quantity(raw.block_number, 66)
-    index = _quantity(raw.log_index, 10)
+    number = _quantity(raw.block_number, 66, BIGINT_LIMIT)
+    index = _quantity(raw.log_index, 10, LOG_INDEX_LIMIT)
     sender = topics[1]
     recipient = topics[2]
     if not (sender.startswith(PAD) and recipient.startswith(PAD)):
@@ -136,8 +151,8 @@ def v2_sync(raw):
     if len(raw.topics) != 1:
         raise MalformedLog("expected 1 topic")
     cdef const char* d = _data(raw, 2)
-    number = _quantity(raw.block_number, 66)
-    index = _quantity(raw.log_index, 10)
+    number = _quantity(raw.block_number, 66, BIGINT_LIMIT)
+    index = _quantity(raw.log_index, 10, LOG_INDEX_LIMIT)
     r0 = _word(d + 2)
     r1 = _word(d + 66)
     if r0 >= U112 or r1 >= U112:

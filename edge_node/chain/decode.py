@@ -11,6 +11,10 @@ What is checked where:
   event's words of hex, ``blockNumber``/``logIndex`` hex quantities (no sign, underscore,
   whitespace or non-ASCII digit, all of which ``int()`` would accept), values in their ABI
   ranges (uint112 reserves, V3 price/liquidity/tick).
+- Positions are checked against the store's columns: a log index must fit PostgreSQL's
+  ``integer`` (below 2^31), a block number or timestamp its ``bigint`` (below 2^63). A value
+  the store cannot hold would fail its write for good; refused here, it is counted and asked
+  for again elsewhere.
 - The layout is checked strictly: topic count, indexed addresses left-padded with zeros, the
   0x prefix of every field.
 - Identifiers (pool address, hashes, indexed addresses) have their type and exact length
@@ -52,6 +56,9 @@ _U160 = 1 << 160
 _U255 = 1 << 255
 _U256 = 1 << 256
 _I24_MIN, _I24_MAX = -(1 << 23), (1 << 23) - 1
+# Exclusive bounds of the store's int32 (log index) and int64 (block number, timestamp) columns.
+LOG_INDEX_LIMIT = 1 << 31
+BIGINT_LIMIT = 1 << 63
 
 
 # Canonical lower-case strings of the pool addresses and block hashes seen lately: every log of
@@ -85,8 +92,9 @@ def _signed(v: int) -> int:
     return v - _U256 if v >= _U255 else v
 
 
-def _check(raw: RawLog, n_topics: int, n_words: int) -> int:
-    """Validate the layout and numbers of a log; returns its data as one integer.
+def _check(raw: RawLog, n_topics: int, n_words: int) -> tuple[int, int, int]:
+    """Validate the layout and numbers of a log; returns its data as one integer, its block
+    number and its log index.
 
     Written flat and measured: this runs for every log (see the module docstring for what is
     and is not checked here).
@@ -109,7 +117,10 @@ def _check(raw: RawLog, n_topics: int, n_words: int) -> int:
         raise MalformedLog("data is not hex") from None
     if len(words) != 32 * n_words:  # fromhex skips whitespace: the length exposes it
         raise MalformedLog("data is not hex")
-    return int.from_bytes(words, "big")
+    block, log_index = int(number, 16), int(index, 16)
+    if block >= BIGINT_LIMIT or log_index >= LOG_INDEX_LIMIT:
+        raise MalformedLog("blockNumber or logIndex out of range")
+    return int.from_bytes(words, "big"), block, log_index
 
 
 # The two V2 decoders below carry _check inlined: they decode nearly every log a V2 pool emits,
@@ -135,15 +146,18 @@ def _v2_swap(raw: RawLog) -> SwapV2Event:
         raise MalformedLog("data is not hex") from None
     if len(words) != 128:
         raise MalformedLog("data is not hex")
+    block, log_index = int(number, 16), int(index, 16)
+    if block >= BIGINT_LIMIT or log_index >= LOG_INDEX_LIMIT:
+        raise MalformedLog("blockNumber or logIndex out of range")
     n = int.from_bytes(words, "big")
     address, block_hash = raw.address, raw.block_hash
     return _new(
         SwapV2Event,
         (
             _CANONICAL.get(address) or _canonical(address),
-            int(number, 16),
+            block,
             _CANONICAL.get(block_hash) or _canonical(block_hash),
-            int(index, 16),
+            log_index,
             raw.transaction_hash,
             raw.removed,
             sender,
@@ -171,6 +185,9 @@ def _v2_sync(raw: RawLog) -> SyncEvent:
         raise MalformedLog("data is not hex") from None
     if len(words) != 64:
         raise MalformedLog("data is not hex")
+    block, log_index = int(number, 16), int(index, 16)
+    if block >= BIGINT_LIMIT or log_index >= LOG_INDEX_LIMIT:
+        raise MalformedLog("blockNumber or logIndex out of range")
     r0 = int.from_bytes(words[:32], "big")
     r1 = int.from_bytes(words[32:], "big")
     if r0 >= _U112 or r1 >= _U112:
@@ -180,9 +197,9 @@ def _v2_sync(raw: RawLog) -> SyncEvent:
         SyncEvent,
         (
             _CANONICAL.get(address) or _canonical(address),
-            int(number, 16),
+            block,
             _CANONICAL.get(block_hash) or _canonical(block_hash),
-            int(index, 16),
+            log_index,
             raw.transaction_hash,
             raw.removed,
             r0,
@@ -192,7 +209,8 @@ def _v2_sync(raw: RawLog) -> SyncEvent:
 
 
 def _v3_swap_words(raw: RawLog, words: int) -> SwapV3Event:
-    n = _check(raw, 3, words) >> 256 * (words - 5)  # PancakeSwap's fee words are not needed
+    n, block, log_index = _check(raw, 3, words)
+    n >>= 256 * (words - 5)  # PancakeSwap's fee words are not needed
     sqrt_price, liquidity = (n >> 512) & _MASK, (n >> 256) & _MASK
     tick = _signed(n & _MASK)
     if sqrt_price >= _U160 or liquidity >= _U128 or not _I24_MIN <= tick <= _I24_MAX:
@@ -200,9 +218,9 @@ def _v3_swap_words(raw: RawLog, words: int) -> SwapV3Event:
     topics = raw.topics
     return SwapV3Event(
         _canonical(raw.address),
-        int(raw.block_number, 16),
+        block,
         _canonical(raw.block_hash),
-        int(raw.log_index, 16),
+        log_index,
         raw.transaction_hash,
         raw.removed,
         topics[1],
@@ -224,12 +242,12 @@ def _pancake_v3_swap(raw: RawLog) -> SwapV3Event:
 
 
 def _v2_liquidity(raw: RawLog, kind: str, n_topics: int) -> LiquidityEvent:
-    n = _check(raw, n_topics, 2)
+    n, block, log_index = _check(raw, n_topics, 2)
     return LiquidityEvent(
         _canonical(raw.address),
-        int(raw.block_number, 16),
+        block,
         _canonical(raw.block_hash),
-        int(raw.log_index, 16),
+        log_index,
         raw.transaction_hash,
         raw.removed,
         kind,
@@ -331,9 +349,12 @@ def header_from_raw(raw: RawHeader) -> BlockHeader:
         except ValueError:
             raise MalformedHeader("hash or parentHash is not hex") from None
     try:
-        return BlockHeader(int(number, 16), _canonical(bhash), _canonical(parent), int(ts, 16))
+        n, t = int(number, 16), int(ts, 16)
     except ValueError:
         raise MalformedHeader("number or timestamp is not a hex quantity") from None
+    if n >= BIGINT_LIMIT or t >= BIGINT_LIMIT:
+        raise MalformedHeader("number or timestamp out of range")
+    return BlockHeader(n, _canonical(bhash), _canonical(parent), t)
 
 
 def parse_header(obj: Any) -> BlockHeader:

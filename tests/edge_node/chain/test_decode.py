@@ -201,6 +201,12 @@ BAD_CASES: list[tuple[str, Any]] = [
     ("block number in decimal", lambda g: g.__setitem__("blockNumber", "100")),
     ("unicode digit in log index", lambda g: g.__setitem__("logIndex", "0x\u0663")),
     ("removed is a string", lambda g: g.__setitem__("removed", "false")),
+    # Past the store's columns: int32 log_index, bigint block_number.
+    ("log index 2^31", lambda g: g.__setitem__("logIndex", "0x80000000")),
+    ("log index 2^32 - 1", lambda g: g.__setitem__("logIndex", "0xffffffff")),
+    ("block number 2^63", lambda g: g.__setitem__("blockNumber", hex(2**63))),
+    ("block number 2^64", lambda g: g.__setitem__("blockNumber", hex(2**64))),
+    ("block number 2^256 - 1", lambda g: g.__setitem__("blockNumber", hex(2**256 - 1))),
     ("missing address", lambda g: g.pop("address")),
     ("address too long", lambda g: g.__setitem__("address", g["address"] + "00")),
     ("sync reserve above uint112", None),
@@ -217,6 +223,46 @@ def test_malformed_logs_raise_malformed_log(name: str, mutate: Any) -> None:
         mutate(raw)
     with pytest.raises(MalformedLog):
         decode_log(raw)
+
+
+OUT_OF_RANGE: list[tuple[str, str]] = [
+    ("logIndex", "0x80000000"),
+    ("blockNumber", hex(2**63)),
+    ("blockNumber", "0x" + "f" * 64),
+]
+
+
+EVERY_EVENT: list[dict[str, Any]] = [
+    L.v2_swap(1, 2, 3, 4),
+    L.v2_sync(5, 6),
+    L.v2_mint(1, 1),
+    L.v2_burn(1, 1),
+    L.v3_swap(-5, 7, 2**96, 10**18, -100),
+    L.v3_swap(5, -7, 2**96, 10**18, 100, pancake=True),
+]
+
+
+@pytest.mark.parametrize("base", EVERY_EVENT, ids=["v2swap", "sync", "mint", "burn", "v3", "pcs"])
+@pytest.mark.parametrize(("field", "value"), OUT_OF_RANGE)
+def test_every_decoder_refuses_positions_the_store_cannot_hold(
+    base: dict[str, Any], field: str, value: str
+) -> None:
+    raw = copy.deepcopy(base)
+    raw[field] = value
+    with pytest.raises(MalformedLog, match="out of range"):
+        decode_log(raw)
+
+
+def test_the_largest_positions_the_store_can_hold_are_accepted() -> None:
+    for raw in (
+        L.v2_swap(1, 2, 3, 4, block=2**63 - 1, index=2**31 - 1),
+        L.v2_sync(5, 6, block=2**63 - 1, index=2**31 - 1),
+        L.v3_swap(5, -7, 2**96, 10**18, 100, block=2**63 - 1, index=2**31 - 1),
+    ):
+        raw["blockNumber"] = "0x" + raw["blockNumber"][2:].zfill(64)  # leading zeros are fine
+        ev = decode_log(raw)
+        assert ev is not None
+        assert (ev.block_number, ev.log_index) == (2**63 - 1, 2**31 - 1)
 
 
 @pytest.mark.parametrize("bad", [None, 5, "x", [], {}, {"topics": None}, {"topics": [5]}])
@@ -248,6 +294,30 @@ def test_compiled_and_python_agree_on_valid_swaps(
     compiled, python = _both(L.v2_swap(a, b, c, d, block=block, index=index))
     assert compiled == python
     assert isinstance(compiled, SwapV2Event)
+
+
+def _near(limit: int) -> st.SearchStrategy[int]:
+    """Values around a bound, and anywhere up to far past it."""
+    return st.one_of(
+        st.integers(limit - 3, limit + 3),
+        st.integers(0, 2 * limit),
+        st.sampled_from([limit * 16 - 1, limit * 16, 2**256 - 1]),
+    )
+
+
+@settings(max_examples=600)
+@given(st.booleans(), _near(2**63), _near(2**31), st.integers(0, 3))
+def test_compiled_and_python_agree_on_the_position_bounds(
+    swap: bool, block: int, index: int, zeros: int
+) -> None:
+    log = L.v2_swap(1, 2, 3, 4) if swap else L.v2_sync(5, 6)
+    log["blockNumber"] = "0x" + "0" * zeros + f"{block:x}"
+    log["logIndex"] = "0x" + "0" * zeros + f"{index:x}"
+    compiled, python = _both(log)
+    assert compiled == python
+    fits = block < 2**63 and index < 2**31 and len(log["logIndex"]) <= 10
+    fits = fits and len(log["blockNumber"]) <= 66
+    assert (compiled is not MalformedLog) == fits
 
 
 @settings(max_examples=400)
@@ -427,6 +497,17 @@ def test_malformed_headers(mutate: Any) -> None:
     mutate(h)
     with pytest.raises(MalformedHeader):
         parse_header(h)
+
+
+@pytest.mark.parametrize("field", ["number", "timestamp"])
+def test_header_numbers_past_the_stores_bigint_are_refused(field: str) -> None:
+    h = dict(BSC_HEADER)
+    h[field] = hex(2**63 - 1)
+    assert getattr(parse_header(h), field) == 2**63 - 1
+    for value in (hex(2**63), "0x" + "f" * 64):
+        h[field] = value
+        with pytest.raises(MalformedHeader, match="out of range"):
+            parse_header(h)
 
 
 @settings(max_examples=500)
