@@ -34,7 +34,14 @@ from edge_node.market.pools import PoolInfo
 from edge_node.rpc.errors import EndpointMisconfigured, ResponseInvalid
 from edge_node.store import reader
 from edge_node.store.sql import upsert
-from edge_node.store.writer import AuditOp, CommitOp, RegisterPoolsOp, RollbackOp, StoreWriter
+from edge_node.store.writer import (
+    AuditOp,
+    CommitOp,
+    RegisterPoolsOp,
+    RollbackOp,
+    StoreWriter,
+    database_unavailable,
+)
 from edge_node.telemetry import Metrics, as_json, registry_for
 from edge_node.trading import TradingDesk
 from shared.config import CANDLE_INTERVALS, ConfigError, NodeConfig
@@ -140,9 +147,21 @@ class EdgeNode:
         self.writer.submit(AuditOp("edge-node", action, json.dumps(detail, default=str)))
 
     async def _on_connect(self, rpc: Rpc) -> None:
-        await self._check_genesis(rpc)
-        if self.desk is not None:
-            await self.desk.on_connect(rpc)
+        delay = 0.5
+        while True:
+            try:
+                await self._check_genesis(rpc)
+                if self.desk is not None:
+                    await self.desk.on_connect(rpc)
+                return
+            except Exception as err:
+                if not database_unavailable(err):
+                    raise
+                # The database is gone for now: the connection is fine, so wait for the
+                # database rather than failing the endpoint over (or stopping).
+                log.warning("database unavailable while starting a session (%s); retrying", err)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
 
     def _on_commit(self, commit: BlockCommit) -> None:
         if self.desk is not None:
@@ -217,7 +236,7 @@ class EdgeNode:
                 "no checkpoint in the store: starting from %s",
                 self.cfg.chain.start_block
                 if self.cfg.chain.start_block is not None
-                else "the current head",
+                else f"{self.cfg.chain.reorg_window} blocks below the current head",
             )
 
     # --- running --------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ Nothing here blocks on the store: commits go to the writer's queue (with backpre
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -33,7 +34,7 @@ from edge_node.chain.events import BlockHeader, PoolEvent
 from edge_node.chain.wire import HEADER, LOGS, RawLog
 from edge_node.ingest.assembler import BlockAssembler, InconsistentBlock
 from edge_node.market.book import BlockCommit, MarketBook, NotContiguous, ReorgTooDeep, Rollback
-from edge_node.rpc.errors import ResponseInvalid, RpcError, range_too_large
+from edge_node.rpc.errors import EndpointUnavailable, ResponseInvalid, RpcError, range_too_large
 from edge_node.telemetry import Metrics
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,10 @@ class Sink(Protocol):
     async def commit(self, commit: BlockCommit) -> None: ...
 
     async def rollback(self, rollback: Rollback) -> None: ...
+
+
+# Passes of ``sync_to`` without progress before the endpoint is given up on (about 9 s).
+_MAX_STALLS = 8
 
 
 class ChainMoved(Exception):
@@ -103,11 +108,16 @@ class Follower:
         """Process every block up to ``target`` (inclusive)."""
         self._saw_head(target)
         attempts = 0
+        stalls = 0
         while True:
             head = self.book.head
             if head is None:
-                if self.start_block is None:
-                    self.start_block = target
+                # A fresh store starts at least one reorg window back, so that even its
+                # first blocks can be rolled back (a reorg below the first block applied
+                # could not be undone, and every restart would meet it again).
+                window_start = max(0, target - self.window + 1)
+                if self.start_block is None or self.start_block > window_start:
+                    self.start_block = window_start
                 start = self.start_block
             else:
                 start = head.number + 1
@@ -122,6 +132,18 @@ class Follower:
                 else:
                     await self._sync_tip(rpc, start, min(target, start + self.batch_max - 1))
                 attempts = 0
+                if self.book.head is head:
+                    # No progress although the endpoint announced block ``target``: a load
+                    # balancer whose backends disagree, or a chain that went back and stalled.
+                    stalls += 1
+                    if stalls > _MAX_STALLS:
+                        raise EndpointUnavailable(
+                            f"{rpc.name}: announced block {target} but does not serve block "
+                            f"{start} after {_MAX_STALLS} tries"
+                        )
+                    await asyncio.sleep(min(2.0, 0.05 * 2**stalls))
+                else:
+                    stalls = 0
             except ChainMoved as moved:
                 attempts += 1
                 if attempts > 5:
@@ -292,12 +314,28 @@ class Follower:
         held = [n for n in range(head.number, oldest - 1, -1) if self.book.hash_at(n)]
         canonical = await self._headers(rpc, held)
         ancestor = None
+        replaced = 0  # held blocks for which the endpoint has another block
         for n in held:
             h = canonical.get(n)
-            if h is not None and h.hash == self.book.hash_at(n):
+            if h is None:
+                continue  # the endpoint has not seen this height (yet): proves nothing
+            if h.hash == self.book.hash_at(n):
                 ancestor = n
                 break
+            replaced += 1
         if ancestor == head.number:
+            return None
+        if not replaced:
+            # Nothing we hold is contradicted: the endpoint is behind us (a lagging fallback),
+            # or the chain went back to a shorter one that has not grown a new block yet. Either
+            # way we wait: its next blocks extend ours or show the reorg.
+            behind = head.number - ancestor if ancestor is not None else len(held)
+            log.info(
+                "%s is %d block(s) behind our head %d; waiting for it",
+                rpc.name,
+                behind,
+                head.number,
+            )
             return None
         if ancestor is None:
             raise ReorgTooDeep(

@@ -319,7 +319,9 @@ class MarketBook:
             for address, (state, candles) in block.undo.items():
                 rec = self.pools[address]
                 rec.state = state
-                rec.candles = candles
+                # A copy: the undo list belongs to a commit the store writer may not have
+                # written yet, and this book goes on to change its candle list in place.
+                rec.candles = list(candles)
                 touched.add(address)
             removed += 1
         self.head = self.recent[-1].header
@@ -339,10 +341,28 @@ class MarketBook:
             if rec is not None:
                 rec.state = snap.state
                 rec.candles = list(snap.candles)
-        self.recent = deque(sorted(recent, key=lambda b: b.header.number))
+        self.recent = deque(
+            AppliedBlock(b.header, self._fit_undo(b.undo))
+            for b in sorted(recent, key=lambda b: b.header.number)
+        )
         while len(self.recent) > self.window:
             self.recent.popleft()
         self.head = head
+
+    def _fit_undo(self, undo: dict[str, UndoEntry]) -> dict[str, UndoEntry]:
+        """An undo record written under another configuration, fitted to this one.
+
+        Pools no longer followed are dropped, and candles are matched to this book's
+        intervals by their length, not their position (intervals may have been added,
+        removed or reordered since the record was written).
+        """
+        fitted: dict[str, UndoEntry] = {}
+        for address, (state, candles) in undo.items():
+            if address not in self.pools:
+                continue
+            by_seconds = {c.seconds: c for c in candles if c is not None}
+            fitted[address] = (state, [by_seconds.get(s) for s in self.intervals])
+        return fitted
 
     def snapshot(self) -> dict[str, PoolSnapshot]:
         return {a: _snapshot(rec) for a, rec in self.pools.items()}

@@ -73,7 +73,8 @@ class WriterStats:
     retrying_since: float | None = None
 
 
-def _retryable(err: BaseException) -> bool:
+def database_unavailable(err: BaseException) -> bool:
+    """The error says the database is gone for now (retry later), not that the query is wrong."""
     if isinstance(err, OperationalError | DisconnectionError):
         return True
     return isinstance(err, DBAPIError) and bool(err.connection_invalidated)
@@ -154,12 +155,14 @@ class StoreWriter:
         Returns False if the queue could not be written in time (e.g. the database is down);
         that loses nothing: the store's checkpoint marks where the next start replays from.
         """
-        flushed = self.flush(timeout)
+        deadline = time.monotonic() + timeout
+        # Keep a second of the budget for the thread to notice and finish.
+        flushed = self.flush(max(0.0, timeout - 1.0))
         with self._cv:
             self._stop = True
             self._abandon = not flushed
             self._cv.notify_all()
-        self._thread.join(timeout=max(1.0, timeout))
+        self._thread.join(timeout=max(0.1, deadline - time.monotonic()))
         return flushed
 
     # --- the writer thread ----------------------------------------------------------------------
@@ -202,7 +205,7 @@ class StoreWriter:
                 except Exception as err:
                     self.stats.db_errors += 1
                     self.stats.last_error = f"{type(err).__name__}: {err}".splitlines()[0][:300]
-                    if not _retryable(err):
+                    if not database_unavailable(err):
                         log.error("store write failed permanently: %s", self.stats.last_error)
                         with self._cv:
                             self.failed = err
@@ -215,11 +218,14 @@ class StoreWriter:
                         "store unavailable (%s); retrying in %.1fs", self.stats.last_error, delay
                     )
                     with self._cv:
+                        if not (self._stop and self._abandon):
+                            self._cv.wait(delay)
                         if self._stop and self._abandon:
+                            # Stopping without the database: the checkpoint marks where the
+                            # next start replays from, so giving up here loses nothing.
                             self._busy = False
                             self._cv.notify_all()
                             return
-                        self._cv.wait(delay)
                     delay = min(delay * 2, self.retry_max_s)
             with self._cv:
                 self._busy = False

@@ -7,7 +7,7 @@ import pytest
 from edge_node.ingest.follower import Follower
 from edge_node.market.book import BlockCommit, MarketBook, ReorgTooDeep, Rollback
 from edge_node.market.pools import PoolInfo
-from edge_node.rpc.errors import ResponseInvalid
+from edge_node.rpc.errors import EndpointUnavailable, ResponseInvalid
 from edge_node.telemetry import Metrics
 from tests.support.fake_chain import FakeChain
 
@@ -97,3 +97,62 @@ async def test_a_malformed_log_in_an_answer_is_refused_not_skipped() -> None:
     await f.sync_to(chain, chain.head)  # asked again (elsewhere, in the node): nothing lost
     assert stored_keys(sink) == chain.swap_keys()
     assert f.metrics.market_data_errors["malformed_log"] == 1
+
+
+def lagging(chain: FakeChain, upto: int) -> FakeChain:
+    """Another endpoint on the same chain that has only seen blocks up to ``upto``."""
+    return FakeChain(name="lagging", blocks=chain.blocks[: upto + 1], logs=chain.logs)
+
+
+@pytest.mark.parametrize("lag", [3, 70])
+async def test_an_endpoint_behind_us_is_waited_for_not_taken_for_a_reorg(lag: int) -> None:
+    chain = FakeChain()
+    chain.mine(200, POOL.address)
+    f, sink, book = follower(window=64)
+    await f.sync_to(chain, chain.head)
+    behind = lagging(chain, chain.head - lag)
+    # What a session on a lagging fallback does first: the reorg check, then the catch-up.
+    assert await f.resolve_reorg(behind) is None
+    await f.sync_to(behind, behind.head)
+    assert sink.rollbacks == []
+    assert f.metrics.reorgs == 0
+    assert book.head is not None and book.head.number == chain.head
+    if lag < book.window:
+        # When it shows another block at a height we hold, that is a reorg again.
+        behind.reorg(2, POOL.address, fork=1)
+        rb = await f.resolve_reorg(behind)
+        assert rb is not None and rb.header.number == behind.head - 2
+
+
+async def test_a_fresh_start_can_roll_back_its_first_blocks() -> None:
+    chain = FakeChain()
+    chain.mine(50, POOL.address)
+    book = MarketBook([POOL], [60], 16)
+    sink = Sink()
+    f = Follower(book, sink, Metrics(), addresses=[POOL.address])  # no start_block
+    await f.sync_to(chain, chain.head)
+    assert book.oldest_rollback_target() == chain.head - 15
+    chain.reorg(1, POOL.address, fork=1)
+    chain.mine(1, POOL.address, fork=1)
+    from edge_node.chain.decode import parse_header
+
+    await f.on_head(chain, parse_header(chain.blocks[-1]))
+    assert [rb.header.number for rb in sink.rollbacks] == [chain.head - 2]
+    assert book.head is not None and book.head.hash == chain.blocks[-1]["hash"]
+    assert stored_keys(sink) == {k for k in chain.swap_keys() if int(k[0][4:], 16) >= 34}
+
+
+async def test_an_endpoint_that_announces_blocks_it_does_not_serve_is_given_up_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import edge_node.ingest.follower as follower_module
+
+    monkeypatch.setattr(follower_module, "_MAX_STALLS", 3)
+    chain = FakeChain()
+    chain.mine(20, POOL.address)
+    f, _, _ = follower(window=8)
+    await f.sync_to(chain, chain.head)
+    # eth_blockNumber or newHeads from a backend ahead of the one serving headers.
+    with pytest.raises(EndpointUnavailable, match="does not serve block 20"):
+        await f.sync_to(chain, chain.head + 1)
+    assert chain.calls.count("eth_getBlockByNumber") <= 4 + 20

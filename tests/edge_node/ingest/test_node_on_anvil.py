@@ -294,3 +294,35 @@ async def test_removed_logs_alone_trigger_the_rollback(sqlite_url: str) -> None:
         assert_candles_match_swaps(node.engine, cid, node.intervals())
     finally:
         chain.anvil.stop()
+
+
+@pytest.mark.postgres
+async def test_a_database_down_when_a_session_starts_is_waited_for(
+    chain: Chain, pg_url: str
+) -> None:
+    """The first connection checks the chain's genesis against the store: without the
+    database it waits for it, rather than failing the endpoint over or stopping."""
+    from sqlalchemy.engine import make_url
+
+    from edge_node.rpc.http import HttpRpc
+
+    real = make_url(pg_url)
+    with TcpProxy(real.host or "127.0.0.1", real.port or 5432) as proxy:
+        via_proxy = real.set(host="127.0.0.1", port=proxy.port).render_as_string(
+            hide_password=False
+        )
+        node = EdgeNode(chain.config(via_proxy))
+        rpc = HttpRpc(chain.anvil.http_url, "node", node.metrics, 5.0)
+        try:
+            await asyncio.to_thread(node._resume)  # the start: schema and checkpoint
+            proxy.down()
+            session = asyncio.create_task(node._on_connect(rpc))
+            await asyncio.sleep(2.0)
+            assert not session.done(), session.done() and session.exception()
+            proxy.up()
+            await asyncio.wait_for(session, 30)
+            genesis = await rpc.request("eth_getBlockByNumber", ["0x0", False])
+            assert node._genesis == genesis["hash"]
+        finally:
+            await rpc.close()
+            node.engine.dispose()

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edge_node.chain.events import BlockHeader, PoolEvent
-from edge_node.market.book import MarketBook, NotContiguous, ReorgTooDeep
+from edge_node.market.book import AppliedBlock, MarketBook, NotContiguous, ReorgTooDeep
 from edge_node.market.candles import Candle
 from edge_node.market.pools import PoolInfo, PriceScale
 from edge_node.store import rows
@@ -313,3 +313,58 @@ def test_pool_info_from_config() -> None:
     info = PoolInfo.from_config(cfg)
     assert info.address == "0x" + "ab" * 20
     assert (info.base, info.quote) == ("CAKE", "USDT")
+
+
+def test_a_commit_handed_to_the_store_does_not_change_after_a_rollback() -> None:
+    book = MarketBook([POOL_A], [60, 300, 3600], 64)
+    h1, h2 = header(1), header(2)
+    book.apply_block(h1, trade(POOL_A, h1, 0, 10**21, 6 * 10**23, 10**18, 10**20))
+    c2 = book.apply_block(h2, trade(POOL_A, h2, 0, 11 * 10**20, 5 * 10**23, 10**18, 10**20))
+    written = rows.encode_undo(c2.undo)  # what the writer persists for block 2, maybe later
+    book.rollback_to(1)  # block 2 is replaced while its commit is still queued
+    h2b = header(2, fork=1, parent_fork=0)
+    book.apply_block(h2b, trade(POOL_A, h2b, 0, 9 * 10**20, 7 * 10**23, 5 * 10**18, 10**20))
+    assert rows.encode_undo(c2.undo) == written
+
+
+def _stored_undo(book: MarketBook) -> list[AppliedBlock]:
+    """The undo window as the store gives it back (serialised and parsed again)."""
+    return [AppliedBlock(b.header, rows.decode_undo(rows.encode_undo(b.undo))) for b in book.recent]
+
+
+@pytest.mark.parametrize(
+    "intervals_after", [[60, 300, 3600], [60, 3600], [3600, 60, 300], [60, 300, 900, 3600]]
+)
+def test_undo_written_under_another_configuration_fits_the_new_one(
+    intervals_after: list[int],
+) -> None:
+    before = MarketBook([POOL_A, POOL_B], [60, 300, 3600], 64)
+    for n in (1, 2, 3):
+        h = header(n)
+        before.apply_block(
+            h,
+            trade(POOL_A, h, 0, 10**21 + n, 6 * 10**23, 10**18, 10**20)
+            + trade(POOL_B, h, 2, 10**21, 6 * 10**11 + n, 10**18, 10**8),
+        )
+    # The operator drops pool B and changes the intervals, restarts; block 3 was reorged.
+    reference = MarketBook([POOL_A], intervals_after, 64)
+    for n in (1, 2):
+        h = header(n)
+        reference.apply_block(h, trade(POOL_A, h, 0, 10**21 + n, 6 * 10**23, 10**18, 10**20))
+    after = MarketBook([POOL_A], intervals_after, 64)
+    assert before.head is not None
+    snaps = {a: s for a, s in before.snapshot().items() if a == POOL_A.address}
+    by_seconds = {c.seconds: c for c in snaps[POOL_A.address].candles if c is not None}
+    snap = snaps[POOL_A.address]
+    snaps[POOL_A.address] = type(snap)(snap.state, [by_seconds.get(s) for s in intervals_after])
+    after.restore(before.head, snaps, _stored_undo(before))
+    rb = after.rollback_to(2)
+    assert set(rb.pools) == {POOL_A.address}
+    assert [c.seconds if c else None for c in rb.pools[POOL_A.address].candles] == [
+        s if s in (60, 300, 3600) else None for s in intervals_after
+    ]
+    assert after.pools[POOL_A.address].state.reserve0 == 10**21 + 2
+    expected = reference.pools[POOL_A.address].candles
+    got = after.pools[POOL_A.address].candles
+    for seconds, want, have in zip(intervals_after, expected, got, strict=True):
+        assert have == (want if seconds in (60, 300, 3600) else None)
