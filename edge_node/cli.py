@@ -295,6 +295,24 @@ def _flags_engine(cfg: NodeConfig) -> Any:
     return create_engine(cfg.store.url)
 
 
+def _write_flags(
+    cfg: NodeConfig, keys: tuple[str, ...], value: bool, actor: str, reason: str
+) -> None:
+    """Set the control flags in the store, creating its schema if no node ever ran on it (so
+    that a node started later starts stopped)."""
+    from shared import control_flags
+    from shared.db.engine import current_revision, migrate
+
+    engine = _flags_engine(cfg)
+    try:
+        if current_revision(engine) is None:
+            migrate(engine)
+        for key in keys:
+            control_flags.write_db_flag(engine, key, value, actor, reason)
+    finally:
+        engine.dispose()
+
+
 def _set_remote_flag(cfg: NodeConfig, value: bool) -> str:
     if not cfg.control.ssm_parameter:
         return "no remote flag configured"
@@ -305,6 +323,10 @@ def _set_remote_flag(cfg: NodeConfig, value: bool) -> str:
     client = boto3.client("ssm", region_name=cfg.control.aws_region)
     control_flags.write_ssm_flag(client, cfg.control.ssm_parameter, value)
     return f"remote flag {cfg.control.ssm_parameter} {'set' if value else 'cleared'}"
+
+
+def _actor() -> str:
+    return f"cli:{os.environ.get('USER', 'operator')}"
 
 
 @main.command("emergency-stop")
@@ -319,7 +341,7 @@ def emergency_stop(config_path: str, reason: str) -> None:
     from shared import control_flags
 
     cfg = _load(config_path)
-    actor = f"cli:{os.environ.get('USER', 'operator')}"
+    actor = _actor()
     done, failed = [], []
     try:
         code, body = _api(cfg, "POST", "/admin/emergency-stop", {"reason": reason})
@@ -330,9 +352,7 @@ def emergency_stop(config_path: str, reason: str) -> None:
     except OSError as err:
         failed.append(f"API does not answer ({err}); relying on the flags")
     try:
-        engine = _flags_engine(cfg)
-        control_flags.write_db_flag(engine, control_flags.EMERGENCY_STOP, True, actor, reason)
-        engine.dispose()
+        _write_flags(cfg, (control_flags.EMERGENCY_STOP,), True, actor, reason)
         done.append("database flag set")
     except Exception as err:
         failed.append(f"database flag not set: {err}")
@@ -365,10 +385,8 @@ def pause(config_path: str, reason: str) -> None:
             return
         _fail(f"API answered {code}: {body.get('error', body)}")
     except OSError:
-        engine = _flags_engine(cfg)
-        control_flags.write_db_flag(engine, control_flags.TRADING_PAUSED, True, "cli", reason)
-        engine.dispose()
-        click.echo("node API does not answer: pause flag set; the node starts paused")
+        _write_flags(cfg, (control_flags.TRADING_PAUSED,), True, _actor(), reason)
+        click.echo("node API does not answer: pause flag set; the node stays or starts paused")
 
 
 @main.command()
@@ -386,10 +404,8 @@ def resume(config_path: str, reason: str) -> None:
             return
         _fail(f"API answered {code}: {body.get('error', body)}")
     except OSError:
-        engine = _flags_engine(cfg)
-        for key in (control_flags.EMERGENCY_STOP, control_flags.TRADING_PAUSED):
-            control_flags.write_db_flag(engine, key, False, "cli", reason)
-        engine.dispose()
+        keys = (control_flags.EMERGENCY_STOP, control_flags.TRADING_PAUSED)
+        _write_flags(cfg, keys, False, _actor(), reason)
         click.echo(f"node API does not answer: flags cleared ({_set_remote_flag(cfg, False)})")
 
 

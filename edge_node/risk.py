@@ -57,6 +57,9 @@ class Outcome:
     net: int
 
 
+DAY_S = 86_400
+
+
 def _day(now: float) -> str:
     return datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d")
 
@@ -68,6 +71,7 @@ class RiskGate:
     daily_pnl: int = 0
     consecutive_failures: int = 0
     refusals: dict[str, int] = field(default_factory=dict)
+    _day_end: float = 0.0  # when ``day`` (UTC) ends: formatting a date costs more than a check
 
     def update_limits(self, limits: RiskLimits) -> None:
         self.limits = limits
@@ -129,12 +133,22 @@ class RiskGate:
         self.daily_pnl += outcome.net
         self.consecutive_failures = 0 if outcome.success else self.consecutive_failures + 1
 
+    def restore(self, now: float, daily_pnl: int, consecutive_failures: int) -> None:
+        """Carry today's tally over a restart (from the journal): restarting must not reset
+        the daily loss limit or a failure streak."""
+        self._roll_day(now)
+        self.daily_pnl = daily_pnl
+        self.consecutive_failures = consecutive_failures
+
     def reset_failures(self) -> None:
         """An operator resumed trading: the failure streak that paused it is acknowledged."""
         self.consecutive_failures = 0
 
     def _roll_day(self, now: float) -> None:
+        if now < self._day_end and self.day:
+            return
         day = _day(now)
+        self._day_end = (now // DAY_S + 1) * DAY_S
         if day != self.day:
             self.day = day
             self.daily_pnl = 0

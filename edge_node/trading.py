@@ -189,7 +189,7 @@ class TradingDesk:
         strategy = TwoPoolArbitrage(pairs, self._params(self.cfg))
         ex = self.cfg.execution
         assert ex is not None
-        self.trader = Trader(
+        trader = Trader(
             cfg=ex,
             chain_id=self.cfg.chain.chain_id,
             book=self.book,
@@ -205,10 +205,13 @@ class TradingDesk:
             broadcaster=self.broadcaster,
         )
         head = self.book.head
-        self.trader.last_block = head.number if head else 0
-        summary = await self.trader.reconcile(rpc)
+        trader.last_block = head.number if head else 0
+        summary = await trader.reconcile(rpc)
+        # Only a reconciled trader is kept: if reconciling fails (the database or the
+        # endpoint went away), the next connection starts over.
+        self.trader = trader
         self.audit("journal_reconciled", summary)
-        self.assembler.on_state_event = self.trader.on_state_event
+        self.assembler.on_state_event = trader.on_state_event
 
     async def _pairs(self, rpc: Rpc) -> list[ArbPair]:
         assert self.cfg.strategy is not None

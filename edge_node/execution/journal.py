@@ -173,6 +173,40 @@ class Journal:
             for r in rows
         ]
 
+    def risk_state(self, now: float) -> tuple[int, int]:
+        """What the risk limits counted before a restart: today's (UTC) realised net of the
+        live trades settled so far, and how many of the latest settled ones failed in a row."""
+        t = schema.trades
+        start = datetime.fromtimestamp(now - now % 86_400, UTC)
+        settled = ("mined", "reverted", "cancelled")
+        with self.engine.connect() as conn:
+            today = conn.execute(
+                select(t.c.profit, t.c.gas_cost).where(
+                    t.c.chain_id == self.chain_id,
+                    t.c.mode == "live",
+                    t.c.status.in_(settled),
+                    t.c.updated_at >= start,
+                )
+            ).all()
+            latest = conn.execute(
+                select(t.c.status)
+                .where(
+                    t.c.chain_id == self.chain_id,
+                    t.c.mode == "live",
+                    t.c.status.in_(settled),
+                )
+                .order_by(t.c.updated_at.desc(), t.c.id.desc())
+                .limit(1000)
+            ).all()
+        streak = 0
+        for row in latest:
+            if row.status != "reverted":
+                break
+            streak += 1
+        # Summed here: 256-bit amounts are text in SQLite, where SQL arithmetic would round.
+        net = sum(int(r.profit or 0) - int(r.gas_cost or 0) for r in today)
+        return net, streak
+
     def nonces(self) -> list[int]:
         """Every nonce the journal ever signed for (tests check none is reused or skipped)."""
         t = schema.tx_journal

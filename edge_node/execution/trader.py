@@ -61,6 +61,10 @@ ARBITRAGE_TOPIC = event_topic("Arbitrage(address,address,address,uint256,uint256
 BALANCE_OF = bytes.fromhex(event_topic("balanceOf(address)")[2:10])
 FAULT_ENV = "EDGE_NODE_FAULT"  # test-only crash points: crash_after_journal, crash_after_broadcast
 REFUSAL_AUDIT_EVERY_S = 30.0
+# While the follower is more blocks than this behind the chain head it is catching up (after a
+# start or an outage): the states it goes through are history, not opportunities, so the
+# strategy is not asked. (One block of lag is normal: a head arrives before its logs.)
+CATCHING_UP_BLOCKS = 2
 
 
 def _fault(point: str) -> None:
@@ -248,6 +252,8 @@ class Trader:
             return
         self._evaluated[pool] = position
         if not self.ready or self.control.control.state is not TradingState.RUNNING:
+            return
+        if self.metrics.head_lag_blocks > CATCHING_UP_BLOCKS:
             return
         g = self.gauges
         for intent in self.strategy.on_update(pool, self._reserves, g.gas_price, g.capital):
@@ -709,11 +715,11 @@ class Trader:
 
     # --- chain state ----------------------------------------------------------------------------
 
-    async def refresh(self) -> None:
+    async def refresh(self, rpc: Rpc | None = None) -> bool:
         """Gas price, the owner's gas balance and the executor's capital, from the chain."""
-        rpc = self.rpc()
+        rpc = rpc or self.rpc()
         if rpc is None:
-            return
+            return False
         try:
             gas_price, balance, capital, nonce = await rpc.batch(
                 [
@@ -725,14 +731,17 @@ class Trader:
             )
         except (EndpointUnavailable, RpcError) as err:
             log.info("could not refresh trading gauges: %s", err)
-            return
+            return False
+        try:
+            values = [int(v, 16) for v in (gas_price, balance, capital, nonce)]
+        except (TypeError, ValueError):
+            log.warning("could not refresh trading gauges: malformed answers from %s", rpc.name)
+            return False
         g = self.gauges
-        g.base_gas_price = int(gas_price, 16)
+        g.base_gas_price, g.gas_balance, g.capital, g.chain_nonce = values
         g.gas_price = int(g.base_gas_price * self.cfg.gas_price_multiplier)
-        g.gas_balance = int(balance, 16)
-        g.capital = int(capital, 16)
-        g.chain_nonce = int(nonce, 16)
         g.refreshed_at = time.time()
+        return True
 
     def _balance_call(self) -> dict[str, str]:
         token = next(iter(self.strategy.pairs)).capital
@@ -753,6 +762,12 @@ class Trader:
 
     async def reconcile(self, rpc: Rpc) -> dict[str, Any]:
         """Before the first new trade: settle every journaled transaction against the chain."""
+        if self.signer is not None:
+            # Today's losses and the failure streak so far count against the limits, restart
+            # or not. (Trades still open are settled below, which counts them too.)
+            now = time.time()
+            daily_pnl, streak = await self._db(self.journal.risk_state, now)
+            self.risk.restore(now, daily_pnl, streak)
         entries = await self._db(self.journal.open_entries)
         by_nonce: dict[int, list[Any]] = {}
         for e in entries:
@@ -796,7 +811,10 @@ class Trader:
                     summary["rebroadcast"] += 1
         open_nonces = {n: [tx.tx_hash for tx in p.txs] for n, p in self.pending.items()}
         self.nonces.sync(chain_nonce, open_nonces)
-        await self.refresh()
+        if not await self.refresh(rpc):
+            # No trade is sized on a gas price or a capital of zero: try again on the next
+            # connection.
+            raise EndpointUnavailable(f"{rpc.name}: gas price and balances not readable")
         self.ready = True
         log.info(
             "journal reconciled with the chain: %s; next nonce %s", summary, self.nonces.next_nonce
