@@ -173,6 +173,15 @@ class Journal:
             for r in rows
         ]
 
+    def trade_pools(self, trade_ids: list[int]) -> dict[int, tuple[str, str]]:
+        """Trade id -> (pool bought in, pool sold in)."""
+        t = schema.trades
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.c.id, t.c.pool_buy, t.c.pool_sell).where(t.c.id.in_(trade_ids))
+            ).all()
+        return {int(r.id): (r.pool_buy, r.pool_sell) for r in rows}
+
     def risk_state(self, now: float) -> tuple[int, int]:
         """What the risk limits counted before a restart: today's (UTC) realised net of the
         live trades settled so far, and how many of the latest settled ones failed in a row."""

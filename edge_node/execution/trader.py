@@ -26,6 +26,7 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import time
 from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -68,10 +69,11 @@ CATCHING_UP_BLOCKS = 2
 
 
 def _fault(point: str) -> None:
-    """A crash on purpose, for the fault tests (SIGKILL between two steps, as it were)."""
+    """A crash on purpose, for the fault tests: the process SIGKILLs itself between two
+    steps, so nothing (no finally, no flush) runs after this point."""
     if os.environ.get(FAULT_ENV) == point:
-        log.critical("fault injection: crashing at %s", point)
-        os._exit(137)
+        log.critical("fault injection: SIGKILL at %s", point)
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _word(v: int) -> bytes:
@@ -177,6 +179,7 @@ class Trader:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal")
         self._tracking = asyncio.Lock()
+        self._track_again = False
         self._refusal_audit: dict[str, float] = {}
         self._calldata_prefix: dict[tuple[str, str], bytes] = {}
         self._evaluated: dict[str, tuple[int, int]] = {}  # pool -> last state position evaluated
@@ -538,34 +541,46 @@ class Trader:
     def on_block(self, number: int) -> None:
         """A new block was confirmed: check pending transactions (coalesced)."""
         self.last_block = number
-        if self.pending and not self._tracking.locked():
+        if not self.pending:
+            return
+        if self._tracking.locked():
+            self._track_again = True  # the running check goes round once more
+        else:
             self._spawn(self.track())
 
     async def track(self) -> None:
         async with self._tracking:
-            rpc = self.rpc()
-            if rpc is None or not self.pending:
-                return
-            pending = list(self.pending.values())
-            hashes = [tx.tx_hash for p in pending for tx in p.txs]
-            receipts = await rpc.batch([("eth_getTransactionReceipt", [h]) for h in hashes])
-            by_hash = dict(zip(hashes, receipts, strict=True))
-            chain_nonce = int(
-                await rpc.request("eth_getTransactionCount", [self.owner, "latest"]), 16
+            self._track_again = True
+            while self._track_again:
+                self._track_again = False
+                await self._track_once()
+
+    async def _track_once(self) -> None:
+        rpc = self.rpc()
+        if rpc is None or not self.pending:
+            return
+        pending = list(self.pending.values())
+        # The nonce first, the receipts after: a transaction mined in between then shows up
+        # as mined, never as a nonce used by something else.
+        chain_nonce = int(await rpc.request("eth_getTransactionCount", [self.owner, "latest"]), 16)
+        hashes = [tx.tx_hash for p in pending for tx in p.txs]
+        receipts = await rpc.batch([("eth_getTransactionReceipt", [h]) for h in hashes])
+        by_hash = dict(zip(hashes, receipts, strict=True))
+        self.gauges.chain_nonce = chain_nonce
+        for p in pending:
+            if self.pending.get(p.nonce) is not p:
+                continue  # settled meanwhile (a stop's cancel, a conflict)
+            mined = next(
+                ((tx, by_hash[tx.tx_hash]) for tx in p.txs if by_hash.get(tx.tx_hash)), None
             )
-            self.gauges.chain_nonce = chain_nonce
-            for p in pending:
-                mined = next(
-                    ((tx, by_hash[tx.tx_hash]) for tx in p.txs if by_hash.get(tx.tx_hash)), None
-                )
-                if mined is not None:
-                    await self._settle(p, mined[0], mined[1])
-                elif p.nonce < chain_nonce:
-                    await self._conflict(p)
-                elif self.last_block - p.sent_block >= self.cfg.replace_after_blocks:
-                    await self._replace(p)
-                else:
-                    await self._check_dropped(rpc, p)
+            if mined is not None:
+                await self._settle(p, mined[0], mined[1])
+            elif p.nonce < chain_nonce:
+                await self._conflict(p)
+            elif self.last_block - p.sent_block >= self.cfg.replace_after_blocks:
+                await self._replace(p)
+            else:
+                await self._check_dropped(rpc, p)
 
     async def _settle(self, p: PendingNonce, tx: SentTx, receipt: dict[str, Any]) -> None:
         ok = int(receipt.get("status", "0x0"), 16) == 1
@@ -775,12 +790,15 @@ class Trader:
         chain_nonce = int(await rpc.request("eth_getTransactionCount", [self.owner, "latest"]), 16)
         summary: dict[str, Any] = {"settled": 0, "rebroadcast": 0, "conflicts": 0}
         self.pending.clear()
+        trade_ids = [e.trade_id for e in entries if e.trade_id is not None]
+        pools = await self._db(self.journal.trade_pools, trade_ids) if trade_ids else {}
         for nonce, group in sorted(by_nonce.items()):
             receipts = await rpc.batch([("eth_getTransactionReceipt", [e.tx_hash]) for e in group])
+            trade_id = next((e.trade_id for e in group if e.trade_id is not None), None)
             p = PendingNonce(
                 nonce,
-                next((e.trade_id for e in group if e.trade_id is not None), None),
-                None,
+                trade_id,
+                self._pair_of(pools.get(trade_id)) if trade_id is not None else None,
                 None,
                 [SentTx(e.tx_hash, e.raw_tx, int(e.gas_price), e.kind) for e in group],
                 self.last_block,
@@ -797,6 +815,8 @@ class Trader:
                 summary["conflicts"] += 1
             else:
                 self.pending[nonce] = p
+                if p.pair is not None:
+                    self.in_flight[p.pair] = nonce  # its pair waits for it, as before the crash
                 if self.signer is None:
                     continue  # paper mode now: the next live start will deal with it
                 if self.control.control.state is TradingState.STOPPED and not p.cancelled:
@@ -820,6 +840,14 @@ class Trader:
             "journal reconciled with the chain: %s; next nonce %s", summary, self.nonces.next_nonce
         )
         return summary
+
+    def _pair_of(self, pools: tuple[str, str] | None) -> str | None:
+        if pools is None:
+            return None
+        for pair in self.strategy.pairs:
+            if {pair.a.address, pair.b.address} == set(pools):
+                return pair.name
+        return None
 
     async def _conflict_at_start(self, p: PendingNonce) -> None:
         for tx in p.txs:
