@@ -19,22 +19,42 @@ def _value(v: Any) -> str:
     return json.dumps(str(v))  # a TOML basic string is a JSON string for our values
 
 
-def _table(lines: list[str], header: str, data: dict[str, Any]) -> None:
-    lines.append(header)
-    lines.extend(f"{k} = {_value(v)}" for k, v in data.items() if v is not None)
+def _is_tables(v: Any) -> bool:
+    return isinstance(v, list) and bool(v) and all(isinstance(x, dict) for x in v)
+
+
+def _table(lines: list[str], name: str, data: dict[str, Any], array: bool = False) -> None:
+    lines.append(f"[[{name}]]" if array else f"[{name}]")
+    nested = []
+    for k, v in data.items():
+        if v is None:
+            continue
+        if isinstance(v, dict) or _is_tables(v):
+            nested.append((k, v))
+        else:
+            lines.append(f"{k} = {_value(v)}")
     lines.append("")
+    for k, v in nested:
+        if isinstance(v, dict):
+            _table(lines, f"{name}.{k}", v)
+        else:
+            for item in v:
+                _table(lines, f"{name}.{k}", item, array=True)
 
 
 def to_toml(cfg: NodeConfig) -> str:
     data = cfg.model_dump(mode="json")
     data["api"]["token"] = cfg.api_token()
     lines = [f"websocket = {_value(data.pop('websocket'))}", ""]
-    for key in ("chain", "store", "api", "health", "candles"):
-        _table(lines, f"[{key}]", data[key])
+    for key in ("chain", "store", "api", "health", "candles", "risk", "control"):
+        _table(lines, key, data[key])
+    for key in ("strategy", "execution"):
+        if data.get(key) is not None:
+            _table(lines, key, data[key])
     for ep in data["endpoints"]:
-        _table(lines, "[[endpoints]]", ep)
+        _table(lines, "endpoints", ep, array=True)
     for pool in data["pools"]:
-        _table(lines, "[[pools]]", pool)
+        _table(lines, "pools", pool, array=True)
     return "\n".join(lines)
 
 

@@ -1,0 +1,141 @@
+"""The live node as a process, killed with SIGKILL at the worst moments, and stopped with SIGTERM.
+
+The node kills itself (``EDGE_NODE_FAULT``) exactly between two steps of sending a trade:
+after journaling it and before broadcasting it, and after broadcasting it and before seeing
+its receipt. After a restart the journal and the chain must agree, and no nonce may have been
+reused or skipped.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from edge_node.execution.trader import FAULT_ENV
+from shared.db.engine import create_engine
+from tests.support.config_file import write_config
+from tests.support.process import NodeProcess, free_port
+from tests.support.trading import (
+    ArbChain,
+    assert_journal_agrees_with_chain,
+    journal_rows,
+    start_arb_chain,
+)
+
+pytestmark = [pytest.mark.chain, pytest.mark.slow]
+
+
+@pytest.fixture
+def chain() -> Iterator[ArbChain]:
+    c = start_arb_chain()
+    try:
+        yield c
+    finally:
+        c.anvil.stop()
+
+
+def _config(chain: ArbChain, store_url: str, tmp_path: Path) -> Path:
+    cfg = chain.config(store_url)
+    cfg = cfg.model_copy(update={"api": cfg.api.model_copy(update={"port": free_port()})})
+    return write_config(cfg, tmp_path / "edge.toml")
+
+
+def _live(chain: ArbChain, config: Path, log: Path, fault: str | None = None) -> NodeProcess:
+    env = {"EDGE_SIGNER_KEY": chain.bot_key}
+    if fault is not None:
+        env[FAULT_ENV] = fault
+    return NodeProcess(config, log, args=["--live"], env=env).start()
+
+
+def _wait(pred: object, within: float, what: str) -> None:
+    deadline = time.monotonic() + within
+    while not pred():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within}s waiting for {what}")
+        time.sleep(0.05)
+
+
+def _trading(node: NodeProcess) -> dict[str, object]:
+    status, body = node.request("GET", "/health")
+    trading = body.get("trading")
+    assert isinstance(trading, dict), (status, body)
+    return trading
+
+
+def _ready(node: NodeProcess) -> None:
+    _wait(lambda: _trading(node).get("ready") is True, 30, "the trader to be ready")
+
+
+def _settled(node: NodeProcess) -> None:
+    _wait(lambda: _trading(node).get("pending_nonces") == [], 20, "nothing pending")
+
+
+@pytest.mark.parametrize("fault", ["crash_after_journal", "crash_after_broadcast"])
+def test_sigkill_mid_trade_then_restart_agrees_with_the_chain(
+    chain: ArbChain, db_url: str, tmp_path: Path, fault: str
+) -> None:
+    config = _config(chain, db_url, tmp_path)
+    log = tmp_path / "node.log"
+    first_nonce = chain.bot_nonce()
+    node = _live(chain, config, log, fault)
+    _ready(node)
+    chain.open_gap()  # the node trades it... and dies at the fault point
+    assert node.wait_exit(20) == -signal.SIGKILL, node.tail()
+    assert f"SIGKILL at {fault}" in node.tail()
+
+    engine = create_engine(db_url)
+    try:
+        rows = journal_rows(engine)
+        status = "signed" if fault == "crash_after_journal" else "broadcast"
+        assert [(r.nonce, r.kind, r.status) for r in rows] == [(first_nonce, "trade", status)]
+        in_pool = chain.bot_pool()
+        if fault == "crash_after_journal":
+            assert in_pool == []  # journaled, never sent
+        else:
+            assert [t["hash"] for t in in_pool] == [rows[0].tx_hash]  # sent, not yet seen
+            chain.mine()  # and mined while the node is down
+
+        node = _live(chain, config, log)  # the restart: reconcile before any new trade
+        _ready(node)
+        chain.mine()  # a rebroadcast trade is mined here
+        _settled(node)
+        chain.open_gap()  # trading goes on, with the next nonce
+        _wait(lambda: chain.bot_pool() != [], 20, "the next trade")
+        chain.mine()
+        _settled(node)
+        assert node.terminate() == 0, node.tail()
+
+        counts = assert_journal_agrees_with_chain(chain, engine)
+        assert counts == {"mined": 2}, counts
+        assert chain.bot_nonce() == first_nonce + 2
+        rows = journal_rows(engine)
+        assert [r.nonce for r in rows] == [first_nonce, first_nonce + 1]
+    finally:
+        engine.dispose()
+
+
+def test_sigterm_drains_the_pending_trade_then_exits_0(
+    chain: ArbChain, sqlite_url: str, tmp_path: Path
+) -> None:
+    config = _config(chain, sqlite_url, tmp_path)
+    node = _live(chain, config, tmp_path / "node.log")
+    _ready(node)
+    chain.open_gap()
+    _wait(lambda: chain.bot_pool() != [], 20, "a pending trade")
+    assert node.proc is not None
+    node.proc.send_signal(signal.SIGTERM)
+    # The node pauses and waits for the trade to settle: still running a while later.
+    time.sleep(1.5)
+    assert node.proc.poll() is None, node.tail()
+    assert _trading(node)["control"]["state"] == "paused"  # type: ignore[index]
+    chain.mine()
+    assert node.wait_exit(30) == 0, node.tail()
+    engine = create_engine(sqlite_url)
+    try:
+        assert assert_journal_agrees_with_chain(chain, engine) == {"mined": 1}
+    finally:
+        engine.dispose()
