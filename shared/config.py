@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -51,6 +52,34 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _check_url(url: str, schemes: tuple[str, ...]) -> str:
+    """Refuse a URL no client can connect to, so it fails here and not in the connect loop.
+
+    Messages never quote the URL: endpoint URLs carry API keys.
+    """
+    prefixes = tuple(f"{s}://" for s in schemes)
+    if not url.startswith(prefixes):
+        raise ValueError("must start with " + " or ".join(prefixes))
+    if any(c.isspace() or not c.isprintable() for c in url):
+        raise ValueError("must not contain spaces or control characters")
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "Invalid IPv6 URL"
+        raise ValueError("is not a valid URL (bad host syntax)") from None
+    try:
+        port = parts.port
+    except ValueError as err:
+        # urllib's own text may quote the port; ours quotes nothing of the URL.
+        if "out of range" not in str(err):
+            raise ValueError("has a port that is not a number") from None
+        port = 0
+    if port == 0:
+        raise ValueError("port must be 1-65535")
+    if not parts.hostname:
+        raise ValueError("has no host")
+    return url
+
+
 class EndpointConfig(_Model):
     """One RPC endpoint. Endpoints are tried in the order listed (the first is preferred)."""
 
@@ -60,17 +89,13 @@ class EndpointConfig(_Model):
 
     @field_validator("ws_url")
     @classmethod
-    def _ws_scheme(cls, v: str | None) -> str | None:
-        if v is not None and not v.startswith(("ws://", "wss://")):
-            raise ValueError("must start with ws:// or wss://")
-        return v
+    def _ws_url(cls, v: str | None) -> str | None:
+        return None if v is None else _check_url(v, ("ws", "wss"))
 
     @field_validator("http_url")
     @classmethod
-    def _http_scheme(cls, v: str | None) -> str | None:
-        if v is not None and not v.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return v
+    def _http_url(cls, v: str | None) -> str | None:
+        return None if v is None else _check_url(v, ("http", "https"))
 
     @model_validator(mode="after")
     def _has_url(self) -> EndpointConfig:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -36,6 +37,46 @@ class StreamStale(EndpointUnavailable):
 
 class ResponseInvalid(EndpointUnavailable):
     """The endpoint answered with something that is not what the protocol promises."""
+
+
+# Endpoint URLs carry API keys in their path, query or userinfo, and error texts end in logs and
+# in /health: the rpc layer shows an endpoint's URL as scheme://host:port at most.
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]*")
+_HOST_PORT = re.compile(r"[A-Za-z0-9._~%:\[\]-]*")
+
+
+def url_origin(url: str) -> str:
+    """``scheme://host:port`` as written in ``url`` (port only if given), never path or userinfo.
+
+    Works on URLs that do not parse, so that an error about a bad URL can still say which one.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "<url>"
+    authority = _split_authority(rest)[0]
+    host_port = authority.rpartition("@")[2]
+    if not _HOST_PORT.fullmatch(host_port):
+        host_port = "<bad host>"
+    return f"{scheme.lower()}://{host_port}"
+
+
+def _split_authority(rest: str) -> tuple[str, str]:
+    """What follows ``scheme://``, split into the authority and the path/query/fragment."""
+    end = next((i for i, c in enumerate(rest) if c in "/?#"), len(rest))
+    return rest[:end], rest[end:]
+
+
+def scrub_url(text: str, url: str) -> str:
+    """``text`` with every URL in it, and the secret parts of ``url``, cut down to an origin."""
+    text = _URL_IN_TEXT.sub(lambda m: url_origin(m.group()), text)
+    _, sep, rest = url.partition("://")
+    if sep:
+        authority, tail = _split_authority(rest)
+        userinfo = authority.rpartition("@")[0]
+        for secret in (userinfo, tail):
+            if secret.strip("/"):
+                text = text.replace(secret, "…")
+    return text
 
 
 # Server-side errors worth retrying elsewhere: limits, internal errors, unknown block (lagging

@@ -19,6 +19,8 @@ from edge_node.rpc.errors import (
     EndpointUnavailable,
     ResponseInvalid,
     RpcError,
+    scrub_url,
+    url_origin,
 )
 from edge_node.rpc.ws import batch_results, decode_result
 from edge_node.telemetry import Metrics
@@ -51,9 +53,17 @@ class HttpRpc:
                 if resp.status >= 400:
                     raise EndpointUnavailable(f"{self.name}: HTTP {resp.status}")
                 body = await resp.read()
+        except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError):
+            # Their text is the whole URL, API key included: name the endpoint and origin only.
+            self._metrics.rpc_request(self.name, "error", n)
+            raise EndpointMisconfigured(
+                f"{self.name}: invalid HTTP URL {url_origin(self.url)}"
+            ) from None
         except (aiohttp.ClientError, TimeoutError, OSError) as err:
+            # Some carry the request URL (ClientResponseError's url=...): scrub, and chain nothing.
             self._metrics.rpc_request(self.name, "unavailable", n)
-            raise EndpointUnavailable(f"{self.name}: {type(err).__name__}: {err}") from err
+            text = scrub_url(f"{type(err).__name__}: {err}", self.url)
+            raise EndpointUnavailable(f"{self.name}: {text}") from None
         try:
             return MESSAGE.decode(body)
         except (msgspec.ValidationError, msgspec.DecodeError) as err:

@@ -36,6 +36,8 @@ from edge_node.rpc.errors import (
     EndpointUnavailable,
     ResponseInvalid,
     RpcError,
+    scrub_url,
+    url_origin,
 )
 from edge_node.telemetry import Metrics
 
@@ -109,14 +111,25 @@ class WsRpc:
                 close_timeout=2,
             )
         except InvalidURI as err:
-            raise EndpointMisconfigured(f"{name}: invalid websocket URL: {err}") from err
+            # The exception carries the whole URL (API key included): keep only its reason.
+            raise EndpointMisconfigured(
+                f"{name}: invalid websocket URL {url_origin(url)}: {scrub_url(err.msg, url)}"
+            ) from None
         except InvalidStatus as err:
             status = err.response.status_code
             if status in (401, 403, 404):
                 raise EndpointMisconfigured(f"{name}: server refused: HTTP {status}") from err
             raise EndpointUnavailable(f"{name}: server refused: HTTP {status}") from err
         except (InvalidHandshake, OSError, TimeoutError) as err:
-            raise EndpointUnavailable(f"{name}: cannot connect: {err!r}") from err
+            raise EndpointUnavailable(
+                f"{name}: cannot connect: {scrub_url(repr(err), url)}"
+            ) from None
+        except ValueError as err:
+            # What urllib and the socket layer raise on a URL they cannot use ("Port out of
+            # range 0-65535"): retrying will not fix it.
+            raise EndpointMisconfigured(
+                f"{name}: invalid websocket URL {url_origin(url)}: {scrub_url(str(err), url)}"
+            ) from None
         return cls(conn, name, metrics, request_timeout)
 
     # --- requests -------------------------------------------------------------------------------
@@ -251,12 +264,24 @@ class WsRpc:
         return await asyncio.shield(self._closed)
 
     async def close(self) -> None:
+        """Stop the reader and close the socket.
+
+        A cancellation of the calling task propagates (the socket is aborted first); the
+        reader's own end, cancelled by us, does not.
+        """
         self._reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await self._reader
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._ws.close(), 2)
-        self._finish(EndpointUnavailable(f"{self.name}: closed by us"))
+        try:
+            if self._reader is not asyncio.current_task():
+                # Unlike ``await self._reader``, asyncio.wait raises CancelledError only when
+                # this task is cancelled, not because the reader ended cancelled as asked.
+                await asyncio.wait({self._reader})
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._ws.close(), 2)
+        except asyncio.CancelledError:
+            self._ws.transport.abort()  # no time left for a closing handshake
+            raise
+        finally:
+            self._finish(EndpointUnavailable(f"{self.name}: closed by us"))
 
     def _finish(self, err: BaseException) -> None:
         if not self._closed.done():
