@@ -335,3 +335,140 @@ async def test_strategy_reload_validates_first(
         assert status == 422, body
         assert "min_profit" in json.dumps(body)
         assert node.desk.trader.strategy.params.min_profit == 5 * 10**17  # unchanged
+
+
+# --- the transaction pipeline's outcomes --------------------------------------------------------
+
+
+async def _live_node(chain: ArbChain, url: str, **trading: dict[str, Any]) -> EdgeNode:
+    return EdgeNode(chain.config(url, trading or None), live=True)
+
+
+async def test_a_dropped_transaction_is_rebroadcast_with_the_same_bytes(
+    chain: ArbChain, sqlite_url: str, signer_env: None
+) -> None:
+    node = await _live_node(chain, sqlite_url)
+    async with running(node):
+        await trader_ready(node)
+        assert node.desk is not None and node.desk.trader is not None
+        trader = node.desk.trader
+        await asyncio.to_thread(chain.open_gap)
+        tx = await a_trade_pending(chain, node)
+        assert await asyncio.to_thread(chain.anvil.rpc, "anvil_dropTransaction", [tx])
+        assert await asyncio.to_thread(chain.bot_pool) == []  # the node forgot it
+        head = await asyncio.to_thread(chain.mine)  # a block without it: the trader notices
+        await wait_for(lambda: trader.counters.rebroadcasts == 1, 10, "the rebroadcast")
+        pool = await asyncio.to_thread(chain.bot_pool)
+        assert [t["hash"] for t in pool] == [tx]  # the very same transaction
+        await asyncio.to_thread(chain.mine)
+        await wait_for(lambda: not trader.pending, 10, "the trade to settle")
+        assert head
+    counts = await asyncio.to_thread(assert_journal_agrees_with_chain, chain, node.engine)
+    assert counts == {"mined": 1}
+    with node.engine.connect() as conn:
+        broadcasts = conn.execute(select(schema.tx_journal.c.broadcasts)).scalar_one()
+    assert broadcasts == 2
+
+
+async def test_a_transaction_not_mined_in_time_is_sped_up(
+    chain: ArbChain, sqlite_url: str, signer_env: None
+) -> None:
+    node = await _live_node(chain, sqlite_url, execution={"replace_after_blocks": 2})
+    async with running(node):
+        await trader_ready(node)
+        assert node.desk is not None and node.desk.trader is not None
+        trader = node.desk.trader
+        await asyncio.to_thread(chain.open_gap)
+        tx = await a_trade_pending(chain, node)
+        # A gas price spike: the base fee jumps far above the trade's price, which then
+        # waits in the pool while blocks go by.
+        await asyncio.to_thread(
+            chain.anvil.rpc, "anvil_setNextBlockBaseFeePerGas", [hex(20 * 10**9)]
+        )
+        for _ in range(15):
+            head = await asyncio.to_thread(chain.mine)
+            await caught_up_to(node, head)
+            await asyncio.sleep(0.3)
+            if not trader.pending:
+                break
+        assert not trader.pending, "the trade was never mined"
+        assert trader.counters.speedups >= 1
+    counts = await asyncio.to_thread(assert_journal_agrees_with_chain, chain, node.engine)
+    assert counts["mined"] == 1 and counts["replaced"] == trader.counters.speedups
+    rows = trade_rows(node.engine)
+    assert [r.status for r in rows] == ["mined"]
+    assert rows[0].tx_hash != tx  # the trade settled through a speed-up
+    receipt = await asyncio.to_thread(
+        chain.anvil.rpc, "eth_getTransactionReceipt", [rows[0].tx_hash]
+    )
+    assert int(receipt["effectiveGasPrice"], 16) > 10**9  # priced for the spike
+
+
+async def test_a_nonce_used_by_another_transaction_is_a_conflict_and_nonces_resync(
+    chain: ArbChain, sqlite_url: str, signer_env: None
+) -> None:
+    node = await _live_node(chain, sqlite_url)
+    async with running(node):
+        await trader_ready(node)
+        assert node.desk is not None and node.desk.trader is not None
+        trader = node.desk.trader
+        await asyncio.to_thread(chain.open_gap)
+        tx = await a_trade_pending(chain, node)
+        nonce = await asyncio.to_thread(chain.bot_nonce)
+        # Someone else with the bot's key (anvil's dev accounts are unlocked) takes the nonce.
+        other = await asyncio.to_thread(
+            chain.anvil.rpc,
+            "eth_sendTransaction",
+            [
+                {
+                    "from": chain.bot,
+                    "to": chain.traders[0].address,
+                    "value": hex(1),
+                    "nonce": hex(nonce),
+                    "gasPrice": hex(100 * 10**9),
+                }
+            ],
+        )
+        await asyncio.to_thread(chain.mine)
+        await wait_for(lambda: trader.counters.failures.get("nonce_conflict") == 1, 10, "it")
+        assert await asyncio.to_thread(chain.anvil.rpc, "eth_getTransactionReceipt", [tx]) is None
+        assert await asyncio.to_thread(chain.anvil.rpc, "eth_getTransactionReceipt", [other])
+        assert trader.nonces.next_nonce == nonce + 1  # resynced from the chain
+        await _trade_once(chain, node)  # and trading goes on with the next nonce
+        await wait_for(lambda: not trader.pending, 10, "the next trade to settle")
+    rows = trade_rows(node.engine)
+    assert [(r.status, r.nonce) for r in rows] == [("failed", nonce), ("mined", nonce + 1)]
+    assert json.loads(rows[0].detail)["error"] == "nonce_conflict"
+
+
+async def test_a_refused_broadcast_is_classified(
+    chain: ArbChain, sqlite_url: str, signer_env: None
+) -> None:
+    node = await _live_node(chain, sqlite_url)
+    async with running(node):
+        await trader_ready(node)
+        assert node.desk is not None and node.desk.trader is not None
+        trader = node.desk.trader
+        # The next block's base fee far above what the trader prices with: every endpoint
+        # refuses the transaction as underpriced.
+        await asyncio.to_thread(
+            chain.anvil.rpc, "anvil_setNextBlockBaseFeePerGas", [hex(500 * 10**9)]
+        )
+        await asyncio.to_thread(chain.open_gap)
+        await wait_for(
+            lambda: trader.counters.failures.get("underpriced", 0) >= 1, 10, "the refusal"
+        )
+        prom = await _prometheus(node)
+        assert 'trade_failures_total{class="underpriced"}' in prom
+        assert await asyncio.to_thread(chain.bot_pool) == []
+        # The spike passes: the trade is priced again after a few blocks and goes through.
+        await asyncio.to_thread(chain.anvil.rpc, "anvil_setNextBlockBaseFeePerGas", [hex(10**9)])
+        for _ in range(15):
+            head = await asyncio.to_thread(chain.mine)
+            await caught_up_to(node, head)
+            await asyncio.sleep(0.3)
+            if not trader.pending:
+                break
+        assert not trader.pending
+    counts = await asyncio.to_thread(assert_journal_agrees_with_chain, chain, node.engine)
+    assert counts["mined"] == 1
