@@ -34,7 +34,13 @@ from edge_node.chain.events import BlockHeader, PoolEvent
 from edge_node.chain.wire import HEADER, LOGS, RawLog
 from edge_node.ingest.assembler import BlockAssembler, InconsistentBlock
 from edge_node.market.book import BlockCommit, MarketBook, NotContiguous, ReorgTooDeep, Rollback
-from edge_node.rpc.errors import EndpointUnavailable, ResponseInvalid, RpcError, range_too_large
+from edge_node.rpc.errors import (
+    EndpointUnavailable,
+    RequestTimedOut,
+    ResponseInvalid,
+    RpcError,
+    range_too_large,
+)
 from edge_node.telemetry import Metrics
 
 log = logging.getLogger(__name__)
@@ -161,6 +167,13 @@ class Follower:
             if a < b and range_too_large(err):
                 mid = (a + b) // 2
                 log.info("eth_getLogs %d-%d refused (%s); splitting", a, b, err.message)
+                return await self._get_logs(rpc, a, mid) + await self._get_logs(rpc, mid + 1, b)
+            raise
+        except RequestTimedOut:
+            # A range too heavy to answer in time is a range too large that says nothing.
+            if a < b:
+                mid = (a + b) // 2
+                log.info("eth_getLogs %d-%d timed out; splitting", a, b)
                 return await self._get_logs(rpc, a, mid) + await self._get_logs(rpc, mid + 1, b)
             raise
         return logs

@@ -31,6 +31,11 @@ class EndpointMisconfigured(Exception):
     """
 
 
+class RequestTimedOut(EndpointUnavailable):
+    """No answer within the request timeout. For a request that can be split (an eth_getLogs
+    range), ask for less; otherwise as EndpointUnavailable."""
+
+
 class StreamStale(EndpointUnavailable):
     """No new head within the liveness timeout although the socket looks open."""
 

@@ -17,6 +17,7 @@ from edge_node.chain.wire import ANY, MESSAGE, Envelope
 from edge_node.rpc.errors import (
     EndpointMisconfigured,
     EndpointUnavailable,
+    RequestTimedOut,
     ResponseInvalid,
     RpcError,
     scrub_url,
@@ -59,7 +60,10 @@ class HttpRpc:
             raise EndpointMisconfigured(
                 f"{self.name}: invalid HTTP URL {url_origin(self.url)}"
             ) from None
-        except (aiohttp.ClientError, TimeoutError, OSError) as err:
+        except TimeoutError:
+            self._metrics.rpc_request(self.name, "timeout", n)
+            raise RequestTimedOut(f"{self.name}: request timed out") from None
+        except (aiohttp.ClientError, OSError) as err:
             # Some carry the request URL (ClientResponseError's url=...): scrub, and chain nothing.
             self._metrics.rpc_request(self.name, "unavailable", n)
             text = scrub_url(f"{type(err).__name__}: {err}", self.url)

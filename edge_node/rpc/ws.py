@@ -34,6 +34,7 @@ from edge_node.rpc.dispatch import Dispatcher, Handler, LogHandler
 from edge_node.rpc.errors import (
     EndpointMisconfigured,
     EndpointUnavailable,
+    RequestTimedOut,
     ResponseInvalid,
     RpcError,
     scrub_url,
@@ -148,7 +149,7 @@ class WsRpc:
             answer = await asyncio.wait_for(fut, self._timeout)
         except TimeoutError:
             self._metrics.rpc_request(self.name, "timeout")
-            raise EndpointUnavailable(f"{self.name}: {method} timed out") from None
+            raise RequestTimedOut(f"{self.name}: {method} timed out") from None
         finally:
             self._pending.pop(rid, None)
             self._subscribing.pop(rid, None)
@@ -191,7 +192,7 @@ class WsRpc:
             answers = await asyncio.wait_for(fut, self._timeout)
         except TimeoutError:
             self._metrics.rpc_request(self.name, "timeout", len(calls))
-            raise EndpointUnavailable(f"{self.name}: batch of {len(calls)} timed out") from None
+            raise RequestTimedOut(f"{self.name}: batch of {len(calls)} timed out") from None
         finally:
             self._batches.pop(ids[0], None)
         return batch_results(answers, ids, calls, decoder, self._metrics, self.name)

@@ -15,7 +15,7 @@ import orjson
 
 from edge_node.chain import abi
 from edge_node.chain.wire import ANY
-from edge_node.rpc.errors import RpcError
+from edge_node.rpc.errors import RequestTimedOut, RpcError
 from tests.edge_node.chain import logs as L
 
 
@@ -29,6 +29,7 @@ class FakeChain:
     blocks: list[dict[str, Any]] = field(default_factory=list)  # index = number
     logs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by block hash
     max_range: int | None = None  # eth_getLogs ranges wider than this are refused
+    slow_range: int | None = None  # eth_getLogs ranges wider than this time out
     calls: list[str] = field(default_factory=list)
     corrupt_next_logs: bool = False
 
@@ -100,6 +101,8 @@ class FakeChain:
                 a, b = int(f["fromBlock"], 16), int(f["toBlock"], 16)
                 if self.max_range is not None and b - a + 1 > self.max_range:
                     raise RpcError(-32005, "query returned more than 10000 results")
+                if self.slow_range is not None and b - a + 1 > self.slow_range:
+                    raise RequestTimedOut(f"{self.name}: eth_getLogs timed out")
                 result = [lg for blk in self.blocks[a : b + 1] for lg in self.logs[blk["hash"]]]
             if self.corrupt_next_logs and result:
                 self.corrupt_next_logs = False

@@ -60,6 +60,14 @@ async def test_ranges_a_node_refuses_are_split() -> None:
     assert stored_keys(sink) == chain.swap_keys()
 
 
+async def test_ranges_that_time_out_are_split_too() -> None:
+    chain = FakeChain(slow_range=9)
+    chain.mine(100, POOL.address)
+    f, sink, _ = follower(window=4, max_range=64)
+    await f.sync_to(chain, chain.head)
+    assert stored_keys(sink) == chain.swap_keys()
+
+
 async def test_a_reorg_at_the_tip_is_rolled_back() -> None:
     chain = FakeChain()
     chain.mine(30, POOL.address)
