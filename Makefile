@@ -27,6 +27,8 @@ pytest:
 bench: setup
 	$(VENV)/python tests/benchmarks/bench_ingest.py
 	$(VENV)/python tests/benchmarks/bench_memory.py
+	$(VENV)/python tests/benchmarks/bench_latency.py
+	$(VENV)/python tests/benchmarks/bench_e2e_anvil.py
 
 # Recompile the Solidity sources into the committed artifacts (needs npm tools).
 contracts: setup

@@ -8,6 +8,7 @@ integers and let a custom collector read them when /prometheus is scraped. Names
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -15,11 +16,38 @@ from typing import Any
 
 import psutil
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
 from shared import metrics as names
 from shared.metrics import MetricSpec
+
+
+class Histogram:
+    """Observations counted into fixed buckets: an increment on the hot path, nothing more."""
+
+    __slots__ = ("bounds", "counts", "sum")
+
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.bounds = bounds
+        self.counts = [0] * (len(bounds) + 1)  # the last one is +Inf
+        self.sum = 0.0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect_left(self.bounds, value)] += 1
+        self.sum += value
+
+    def cumulative(self) -> list[tuple[str, float]]:
+        out, total = [], 0
+        for bound, count in zip((*self.bounds, float("inf")), self.counts, strict=True):
+            total += count
+            out.append(("+Inf" if bound == float("inf") else repr(bound), float(total)))
+        return out
 
 
 @dataclass
@@ -45,6 +73,13 @@ class Metrics:
     )
 
     risk_refusals: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    trade_latency: dict[str, Histogram] = field(default_factory=dict)  # stage -> histogram
+
+    def observe_trade_latency(self, stage: str, seconds: float) -> None:
+        h = self.trade_latency.get(stage)
+        if h is None:
+            h = self.trade_latency[stage] = Histogram(names.TRADE_LATENCY_SECONDS.buckets)
+        h.observe(seconds)
 
     def risk_refusal(self, limit: str) -> None:
         self.risk_refusals[limit] += 1
@@ -135,6 +170,9 @@ class NodeCollector(Collector):
         for name, fn in m.labelled_sources.items():
             labelled[name] = list(fn())
         for spec in names.ALL:
+            if spec.kind == "histogram":
+                yield self._histogram(spec)
+                continue
             fam = self._family(spec)
             if spec.labels:
                 for labels, value in labelled.get(spec.name, ()):
@@ -143,6 +181,13 @@ class NodeCollector(Collector):
                 scalar_value = scalar.get(spec.name)
                 fam.add_metric([], float("nan") if scalar_value is None else float(scalar_value))
             yield fam
+
+    def _histogram(self, spec: MetricSpec) -> HistogramMetricFamily:
+        fam = HistogramMetricFamily(spec.name, spec.help, labels=list(spec.labels))
+        if spec is names.TRADE_LATENCY_SECONDS:
+            for stage, h in sorted(self.m.trade_latency.items()):
+                fam.add_metric([stage], h.cumulative(), h.sum)
+        return fam
 
 
 def registry_for(m: Metrics) -> CollectorRegistry:

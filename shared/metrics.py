@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["counter", "gauge"]
+Kind = Literal["counter", "gauge", "histogram"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +20,7 @@ class MetricSpec:
     kind: Kind
     help: str
     labels: tuple[str, ...] = ()
+    buckets: tuple[float, ...] = ()  # histograms: upper bounds, ascending (+Inf is implied)
 
 
 HEALTH_CHECK_STATUS = MetricSpec(
@@ -141,6 +142,29 @@ TRANSACTIONS_SENT_TOTAL = MetricSpec(
     "Transactions signed and sent, by kind (trade, speedup, cancel)",
     ("kind",),
 )
+TRADE_LATENCY_SECONDS = MetricSpec(
+    "trade_latency_seconds",
+    "histogram",
+    "Seconds from the pool update that triggered a trade to each step of sending it: "
+    "signed, journaled (durable), accepted (by the first endpoint)",
+    ("stage",),
+    buckets=(
+        25e-6,
+        50e-6,
+        100e-6,
+        250e-6,
+        500e-6,
+        1e-3,
+        2.5e-3,
+        5e-3,
+        10e-3,
+        25e-3,
+        50e-3,
+        100e-3,
+        250e-3,
+        1.0,
+    ),
+)
 
 ALL: tuple[MetricSpec, ...] = (
     HEALTH_CHECK_STATUS,
@@ -178,4 +202,5 @@ ALL: tuple[MetricSpec, ...] = (
     CAPITAL_BALANCE,
     RISK_REFUSALS_TOTAL,
     TRANSACTIONS_SENT_TOTAL,
+    TRADE_LATENCY_SECONDS,
 )

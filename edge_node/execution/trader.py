@@ -28,9 +28,11 @@ import logging
 import os
 import signal
 import time
+from collections import deque
 from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import Any, TypeVar
 
 from edge_node.chain.events import SyncEvent
@@ -183,6 +185,8 @@ class Trader:
         self._refusal_audit: dict[str, float] = {}
         self._calldata_prefix: dict[tuple[str, str], bytes] = {}
         self._evaluated: dict[str, tuple[int, int]] = {}  # pool -> last state position evaluated
+        # The last trades' timings (seconds from the triggering update), newest last.
+        self.latencies: deque[dict[str, float]] = deque(maxlen=1000)
         self._template: Any = None
         self.last_stop_report: dict[str, Any] | None = None
         control.control.listeners.append(self._on_transition)
@@ -235,22 +239,24 @@ class Trader:
 
     def on_state_event(self, ev: StateEvent) -> None:
         """Handler of every Sync (and V3 Swap) off the subscription; see the module docstring."""
+        t0 = perf_counter()
         if self.overlay.apply(ev) is None:
             return  # not newer than what the book or the overlay holds
-        self._evaluate(ev.pool, (ev.block_number, ev.log_index))
+        self._evaluate(ev.pool, (ev.block_number, ev.log_index), t0)
 
     def on_commit(self, number: int, pools: Iterable[str]) -> None:
         """A block was confirmed. The subscription may not have delivered its logs yet (anvil,
         for one, sends a block's head before its logs), so every pool whose confirmed state is
         newer than the state last evaluated is evaluated now: no opportunity depends on which
         of the two paths came first, and none is evaluated twice."""
+        t0 = perf_counter()
         self.overlay.catch_up(number)
         for pool in pools:
             state = self.book.pools[pool].state
-            self._evaluate(pool, (state.block, state.log_index))
+            self._evaluate(pool, (state.block, state.log_index), t0)
         self.on_block(number)
 
-    def _evaluate(self, pool: str, position: tuple[int, int]) -> None:
+    def _evaluate(self, pool: str, position: tuple[int, int], t0: float) -> None:
         if position <= self._evaluated.get(pool, (-1, -1)):
             return
         self._evaluated[pool] = position
@@ -260,10 +266,12 @@ class Trader:
             return
         g = self.gauges
         for intent in self.strategy.on_update(pool, self._reserves, g.gas_price, g.capital):
-            self.consider(intent, time.time())
+            self.consider(intent, time.time(), t0)
 
-    def consider(self, intent: Intent, now: float) -> SignedTx | None:
-        """Risk-check one intent and act on it; returns the signed transaction in live mode."""
+    def consider(self, intent: Intent, now: float, t0: float | None = None) -> SignedTx | None:
+        """Risk-check one intent and act on it; returns the signed transaction in live mode.
+        ``t0``: when the update that triggered it arrived (``perf_counter``), for the latency
+        histogram."""
         if intent.pair in self.in_flight:
             return None  # one trade per pair at a time: the next one sees its effect
         g = self.gauges
@@ -285,9 +293,14 @@ class Trader:
             return None  # checked again right before signing: a stop wins every race
         nonce = self.nonces.allocate()
         signed = self.sign(intent, nonce)
+        if t0 is None:
+            t0, signed_s = perf_counter(), 0.0
+        else:
+            signed_s = perf_counter() - t0
+            self.metrics.observe_trade_latency("signed", signed_s)
         self.in_flight[intent.pair] = nonce
         self.counters.signed += 1
-        self._spawn(self._submit(intent, signed))
+        self._spawn(self._submit(intent, signed, t0, signed_s))
         return signed
 
     def calldata(self, intent: Intent) -> bytes:
@@ -398,7 +411,9 @@ class Trader:
 
     # --- live: journal, broadcast ---------------------------------------------------------------
 
-    async def _submit(self, intent: Intent, signed: SignedTx) -> None:
+    async def _submit(
+        self, intent: Intent, signed: SignedTx, t0: float = 0.0, signed_s: float = 0.0
+    ) -> None:
         nonce = signed.nonce
         try:
             trade_id, _ = await self._db(
@@ -420,6 +435,8 @@ class Trader:
             except NonceGap:
                 self._spawn(self._fill(nonce))
             return
+        journaled = perf_counter() - t0
+        self.metrics.observe_trade_latency("journaled", journaled)
         _fault("crash_after_journal")
         if self.control.control.state is TradingState.STOPPED:
             # Stopped while the journal was being written: this trade is never sent. The
@@ -448,15 +465,27 @@ class Trader:
             [SentTx(signed.hash_hex, signed.raw_hex, intent.gas_price, "trade")],
             self.last_block,
         )
-        await self._broadcast(self.pending[nonce], signed.raw_hex, signed.hash_hex)
+        if await self._broadcast(self.pending[nonce], signed.raw_hex, signed.hash_hex):
+            accepted = perf_counter() - t0
+            self.metrics.observe_trade_latency("accepted", accepted)
+            self.latencies.append(
+                {
+                    "nonce": nonce,
+                    "t0": t0,
+                    "signed": signed_s,
+                    "journaled": journaled,
+                    "accepted": accepted,
+                }
+            )
         _fault("crash_after_broadcast")
 
-    async def _broadcast(self, p: PendingNonce, raw_hex: str, tx_hash: str) -> None:
+    async def _broadcast(self, p: PendingNonce, raw_hex: str, tx_hash: str) -> bool:
+        """Sends the bytes to every endpoint; True if any accepted them."""
         assert self.broadcaster is not None
         result = await self.broadcaster.send(raw_hex)
         await self._db(self.journal.mark_broadcast, tx_hash, result.error_class)
         if result.accepted:
-            return
+            return True
         kind = result.error_class or bc.REJECTED
         self.counters.failure(kind)
         log.warning("nonce %d: broadcast refused everywhere (%s)", p.nonce, kind)
@@ -465,6 +494,7 @@ class Trader:
         elif kind in (bc.INSUFFICIENT_FUNDS, bc.REJECTED) and len(p.txs) == 1:
             # The node will never mine it: settle the trade as failed, fill the nonce.
             await self._fail(p, kind)
+        return False
 
     async def _fail(self, p: PendingNonce, kind: str) -> None:
         """Every endpoint refused the trade for good: it fails, and its nonce is filled."""

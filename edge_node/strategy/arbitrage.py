@@ -99,22 +99,26 @@ class TwoPoolArbitrage:
             net = back - x - gas_cost
             if net < params.min_profit or (best is not None and net <= best.expected_net):
                 continue
+            # Positional (keywords cost more than the rest of this loop); the order is
+            # Intent's: strategy, pair, pool_buy, fee_buy_bps, pool_sell, fee_sell_bps,
+            # token_in, amount_in, expected_mid, expected_out, gas_limit, gas_price, gas_cost,
+            # min_profit, trigger_block, trigger_log_index.
             best = Intent(
-                strategy=NAME,
-                pair=pair.name,
-                pool_buy=buy.address,
-                fee_buy_bps=buy.fee_bps,
-                pool_sell=sell.address,
-                fee_sell_bps=sell.fee_bps,
-                token_in=pair.capital,
-                amount_in=x,
-                expected_mid=mid,
-                expected_out=back,
-                gas_limit=params.gas_limit,
-                gas_price=gas_price,
-                gas_cost=gas_cost,
-                min_profit=gas_cost + params.min_profit,
-                trigger_block=trigger[0],
-                trigger_log_index=trigger[1],
+                NAME,
+                pair.name,
+                buy.address,
+                buy.fee_bps,
+                sell.address,
+                sell.fee_bps,
+                pair.capital,
+                x,
+                mid,
+                back,
+                params.gas_limit,
+                gas_price,
+                gas_cost,
+                gas_cost + params.min_profit,
+                trigger[0],
+                trigger[1],
             )
         return best

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -52,7 +51,7 @@ def test_a_trade_within_every_limit_passes() -> None:
 @pytest.mark.parametrize(
     ("intent", "overrides", "limit", "pause"),
     [
-        (replace(INTENT, amount_in=10 * E18 + 1), {}, risk.MAX_TRADE_SIZE, False),
+        (INTENT._replace(amount_in=10 * E18 + 1), {}, risk.MAX_TRADE_SIZE, False),
         (INTENT, {"gas_price": 20 * GWEI + 1}, risk.MAX_GAS_PRICE, False),
         (INTENT, {"gas_balance": E18 // 20}, risk.MIN_GAS_BALANCE, False),
         (INTENT, {"data_age_s": 10.5}, risk.STALE_MARKET_DATA, True),

@@ -96,6 +96,8 @@ async def test_live_trades_close_the_gap_for_a_profit(
         assert 'trades_total{mode="live",status="mined"} 3.0' in prom
         assert "emergency_stop_active 0.0" in prom
         assert "pending_transactions 0.0" in prom
+        for stage in ("signed", "journaled", "accepted"):
+            assert f'trade_latency_seconds_count{{stage="{stage}"}} 3.0' in prom
     after = await asyncio.to_thread(chain.capital)
     assert after > before  # the executor's WBNB grew
     rows = trade_rows(node.engine)

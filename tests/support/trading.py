@@ -67,9 +67,10 @@ class ArbChain:
         self.anvil.mine(n)
         return self.anvil.block_number()
 
-    def open_gap(self, fraction: float = 0.03, sell_capital: bool = True) -> str:
+    def open_gap(self, fraction: float = 0.03, sell_capital: bool = True, mine: bool = True) -> str:
         """One router swap in the shallow pool moving its price by about ``fraction``, far
-        more than the round trip's fees (0.55%), and mines it. Returns the swap's hash."""
+        more than the round trip's fees (0.55%), mined unless ``mine`` is false. Returns the
+        swap's hash."""
         w3 = web3_for(self.anvil)
         pair = self.setup.arb_pairs[1]
         capital = self.setup.capital_address
@@ -85,9 +86,10 @@ class ArbChain:
         tx = router.functions.swapExactIn(pair.address, token_in, amount, 0, trader).transact(
             {"from": trader, "gas": 300_000}
         )
-        self.mine()
-        receipt = w3.eth.get_transaction_receipt(tx)
-        assert receipt["status"] == 1, "the gap-opening swap reverted"
+        if mine:
+            self.mine()
+            receipt = w3.eth.get_transaction_receipt(tx)
+            assert receipt["status"] == 1, "the gap-opening swap reverted"
         return "0x" + bytes(tx).hex()
 
     def capital(self) -> int:

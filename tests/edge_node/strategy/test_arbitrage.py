@@ -35,6 +35,9 @@ def test_buys_where_cheap_sells_where_dear() -> None:
     assert intent.expected_net == back - intent.amount_in - intent.gas_cost >= PARAMS.min_profit
     assert intent.min_profit == intent.gas_cost + PARAMS.min_profit
     assert (intent.trigger_block, intent.trigger_log_index) == (10, 3)
+    assert (intent.strategy, intent.pair) == ("two_pool_arbitrage", "WBNB-USDT")
+    assert (intent.fee_buy_bps, intent.fee_sell_bps) == (25, 30)
+    assert (intent.gas_limit, intent.gas_price) == (250_000, 3 * 10**9)
 
 
 def test_the_other_direction() -> None:

@@ -1,0 +1,48 @@
+"""The benchmark scripts still run and print what the README quotes (tiny sizes; no timings
+are asserted: those are figures to read, not tests)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent / "benchmarks"
+
+
+def _run(script: str, *args: str, timeout: float = 240) -> dict[str, object]:
+    out = subprocess.run(
+        [sys.executable, str(BENCH / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=True,
+        cwd=BENCH.parents[1],
+    )
+    start = out.stdout.index("{")  # the JSON object is the last thing printed
+    return dict(json.loads(out.stdout[start:]))
+
+
+def test_ingest_benchmark_runs() -> None:
+    result = _run("bench_ingest.py", "--messages", "3000", "--repeat", "1")
+    assert {"ours", "baseline_web3"} <= set(result)
+
+
+def test_latency_benchmark_runs_and_both_paths_sign_every_message() -> None:
+    result = _run("bench_latency.py", "--messages", "300", "--gap-messages", "100")
+    for side in ("ours", "baseline_web3"):
+        for case in ("back_to_back", "with_gaps"):
+            figures = result[side][case]  # type: ignore[index]
+            assert figures["signed"] == figures["messages"] > 0
+    assert set(result["meets_targets"]) == {"back_to_back", "with_gaps"}  # type: ignore[arg-type]
+
+
+@pytest.mark.chain
+@pytest.mark.slow
+def test_end_to_end_benchmark_runs() -> None:
+    result = _run("bench_e2e_anvil.py", "--trials", "2")
+    assert result["ours"]["trials"] == 2  # type: ignore[index]
+    assert result["baseline_web3"]["trials"] == 2  # type: ignore[index]
