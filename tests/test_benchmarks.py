@@ -7,13 +7,14 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 BENCH = Path(__file__).resolve().parent / "benchmarks"
 
 
-def _run(script: str, *args: str, timeout: float = 240) -> dict[str, object]:
+def _run(script: str, *args: str, timeout: float = 240) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, str(BENCH / script), *args],
         capture_output=True,
@@ -35,14 +36,14 @@ def test_latency_benchmark_runs_and_both_paths_sign_every_message() -> None:
     result = _run("bench_latency.py", "--messages", "300", "--gap-messages", "100")
     for side in ("ours", "baseline_web3"):
         for case in ("back_to_back", "with_gaps"):
-            figures = result[side][case]  # type: ignore[index]
+            figures = result[side][case]
             assert figures["signed"] == figures["messages"] > 0
-    assert set(result["meets_targets"]) == {"back_to_back", "with_gaps"}  # type: ignore[arg-type]
+    assert set(result["meets_targets"]) == {"back_to_back", "with_gaps"}
 
 
 @pytest.mark.chain
 @pytest.mark.slow
 def test_end_to_end_benchmark_runs() -> None:
     result = _run("bench_e2e_anvil.py", "--trials", "2")
-    assert result["ours"]["trials"] == 2  # type: ignore[index]
-    assert result["baseline_web3"]["trials"] == 2  # type: ignore[index]
+    assert result["ours"]["trials"] == 2
+    assert result["baseline_web3"]["trials"] == 2
