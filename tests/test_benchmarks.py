@@ -33,12 +33,15 @@ def test_ingest_benchmark_runs() -> None:
 
 
 def test_latency_benchmark_runs_and_both_paths_sign_every_message() -> None:
-    result = _run("bench_latency.py", "--messages", "300", "--gap-messages", "100")
+    result = _run(
+        "bench_latency.py", "--messages", "300", "--gap-messages", "100", "--bursts", "10"
+    )
     for side in ("ours", "baseline_web3"):
         for case in ("back_to_back", "with_gaps"):
             figures = result[side][case]
             assert figures["signed"] == figures["messages"] > 0
     assert set(result["meets_targets"]) == {"back_to_back", "with_gaps"}
+    assert result["ours"]["burst"]["bursts"] == result["baseline_web3"]["burst"]["bursts"] == 10
 
 
 @pytest.mark.chain

@@ -197,12 +197,9 @@ def _sub_id(messages: list[str], head: bool) -> str:
 # --- the baseline: web3.py ----------------------------------------------------------------------
 
 
-def run_web3(messages: list[str]) -> dict[str, Any]:
-    from web3 import Web3
-    from web3._utils.method_formatters import block_result_formatter, log_entry_formatter
-
-    w3 = Web3()
-    events = {
+def web3_events(w3: Any) -> dict[str, Any]:
+    """web3.py contract events for the V2 pair's logs, by topic."""
+    return {
         abi.V2_SWAP: _event(
             w3,
             "Swap",
@@ -238,6 +235,13 @@ def run_web3(messages: list[str]) -> dict[str, Any]:
             ],
         ),
     }
+
+
+def run_web3(messages: list[str]) -> dict[str, Any]:
+    from web3 import Web3
+    from web3._utils.method_formatters import block_result_formatter, log_entry_formatter
+
+    events = web3_events(Web3())
 
     def handle(raw: str) -> None:
         # web3's WebSocketProvider parses with the standard library's json.loads.

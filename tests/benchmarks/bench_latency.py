@@ -17,8 +17,10 @@ strategy maths (ours, so only the library parts differ), the call data from ``et
 (web3's own ``contract.encode_abi`` costs another 500 µs; leaving it out keeps the baseline
 honest) and the transaction from ``Account.sign_transaction``.
 
-Latencies are measured back to back and with idle gaps between messages (as on a real
-stream, where caches go cold between events). Prints one JSON object.
+Latencies are measured back to back, with idle gaps between messages (as on a real stream,
+where caches go cold between events), and in bursts: a busy block's 170 logs arriving together
+with the trigger somewhere among them (to the signed transaction, and to the whole burst
+processed). Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ from edge_node.strategy.cpmm import optimal_input, round_trip
 from edge_node.telemetry import Metrics
 from shared.config import ControlConfig, ExecutionConfig
 from shared.db.engine import create_engine, migrate
+from tests.benchmarks.bench_ingest import web3_events
 
 DATA = Path(__file__).resolve().parent / "data" / "anvil_stream.jsonl.gz"
 CHAIN_ID = 31337
@@ -114,6 +117,44 @@ def messages(n: int, first_block: int) -> list[str]:
     return out
 
 
+def bursts(n: int, size: int, first_block: int) -> list[list[str]]:
+    """``n`` blocks' worth of logs arriving together, as in a busy block: ``size - 1`` logs of
+    other pools (from the recorded stream, re-stamped into one block) and one Sync of pool A
+    that opens a gap, somewhere among them."""
+    with gzip.open(DATA, "rt", encoding="utf-8") as f:
+        logs = [m for m in (orjson.loads(line) for line in f) if "topics" in m["params"]["result"]]
+    triggers = messages(n, first_block)
+    out = []
+    for k in range(n):
+        number = first_block + k
+        block_hash = "0x" + keccak256(number.to_bytes(8, "big")).hex()
+        at = (k * 37) % size
+        burst = []
+        for j in range(size):
+            msg = orjson.loads(triggers[k]) if j == at else logs[(k * size + j) % len(logs)]
+            result = dict(msg["params"]["result"], blockNumber=hex(number), blockHash=block_hash)
+            result["logIndex"] = hex(j)
+            burst.append(
+                orjson.dumps(dict(msg, params={**msg["params"], "result": result})).decode()
+            )
+        out.append(burst)
+    return out
+
+
+def other_pools() -> list[PoolInfo]:
+    """The recorded stream's pools: the node follows them too (their logs are decoded and
+    their states kept, only the strategy has no pair with them)."""
+    with gzip.open(DATA, "rt", encoding="utf-8") as f:
+        found = {
+            orjson.loads(line)["params"]["result"].get("address") for line in f if "address" in line
+        }
+    return [
+        PoolInfo(a, f"P{i}", "v2", "X", "Y", 18, 18, True, 25)
+        for i, a in enumerate(sorted(a for a in found if a))
+        if a not in (POOL_A.address, POOL_B.address)
+    ]
+
+
 def _subscription(msgs: list[str]) -> str:
     return str(orjson.loads(msgs[0])["params"]["subscription"])
 
@@ -126,7 +167,7 @@ class Ours:
 
     def __init__(self, subscription: str, first_block: int) -> None:
         self.metrics = Metrics()
-        self.book = MarketBook([POOL_A, POOL_B], [60, 300, 3600], 64)
+        self.book = MarketBook([POOL_A, POOL_B, *other_pools()], [60, 300, 3600], 64)
         head = BlockHeader(first_block - 1, "0x" + "11" * 32, "0x" + "10" * 32, int(time.time()))
         self.book.apply_block(head, [])
         self.book.pools[POOL_B.address].state.reserve0 = B_RESERVES[0]
@@ -227,6 +268,8 @@ class Baseline:
             address=Web3.to_checksum_address(POOL_A.address), abi=[sync_abi]
         )
         self.sync = pair.events.Sync()
+        # Every other pool's logs are decoded too, as a bot following them all would.
+        self.events = web3_events(self.w3)
         self.selector = function_signature_to_4byte_selector(
             "execute(address,uint16,address,uint16,address,uint256,uint256)"
         )
@@ -239,7 +282,12 @@ class Baseline:
         self.signed: list[Any] = []
 
     def handle(self, raw: str) -> None:
-        log = self.format_log(json.loads(raw)["params"]["result"])
+        result = json.loads(raw)["params"]["result"]
+        log = self.format_log(result)
+        topic = result["topics"][0]
+        if topic != abi.V2_SYNC or result["address"] not in (POOL_A.address, POOL_B.address):
+            self.events[topic].process_log(log)
+            return
         ev = self.sync.process_log(log)
         pool = ev["address"].lower()
         self.reserves[pool] = (ev["args"]["reserve0"], ev["args"]["reserve1"])
@@ -313,6 +361,41 @@ def measure(make: Callable[[], Any], msgs: list[str], gap_s: float) -> dict[str,
     return {"messages": len(lat), "signed": signed, **_percentiles(lat)}
 
 
+def measure_bursts(
+    make: Callable[[], Any], blocks: list[list[str]], gap_s: float
+) -> dict[str, Any]:
+    """Per burst (after an idle gap, as blocks come): from its first message to the trigger's
+    signed transaction, and to the whole burst processed."""
+    subject = make()
+    clock = time.perf_counter_ns
+    to_signed: list[int] = []
+    to_clear: list[int] = []
+    for i, burst in enumerate(blocks):
+        time.sleep(gap_s)
+        signed_before = len(subject.signed)
+        signed_at = 0
+        start = clock()
+        for m in burst:
+            subject.handle(m)
+            if not signed_at and len(subject.signed) > signed_before:
+                signed_at = clock()
+        end = clock()
+        subject.between()
+        if i < 5:
+            continue  # warm-up
+        if not signed_at:
+            raise SystemExit("a burst's trigger led to no signed transaction")
+        to_signed.append(signed_at - start)
+        to_clear.append(end - start)
+    subject.close()
+    return {
+        "bursts": len(to_signed),
+        "messages_per_burst": len(blocks[0]),
+        "to_signed": _percentiles(to_signed),
+        "to_clear": _percentiles(to_clear),
+    }
+
+
 def _percentiles(ns: list[int]) -> dict[str, float]:
     qs = statistics.quantiles(ns, n=100, method="inclusive")
     return {
@@ -342,6 +425,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--messages", type=int, default=20_000)
     ap.add_argument("--gap-messages", type=int, default=2_000)
     ap.add_argument("--gap-ms", type=float, default=2.0)
+    ap.add_argument("--bursts", type=int, default=200, help="blocks of --burst-size logs")
+    ap.add_argument("--burst-size", type=int, default=170)
     args = ap.parse_args(argv)
     if not DATA.exists():
         print(f"no recording at {DATA}; run tests/benchmarks/record_stream.py", file=sys.stderr)
@@ -363,6 +448,9 @@ def main(argv: list[str] | None = None) -> int:
             "with_gaps": measure(Baseline, gap_msgs, args.gap_ms / 1000),
         },
     }
+    blocks = bursts(args.bursts + 5, args.burst_size, 10_000_000)
+    result["ours"]["burst"] = measure_bursts(lambda: Ours(sub, 10_000_000), blocks, 0.002)
+    result["baseline_web3"]["burst"] = measure_bursts(Baseline, blocks, 0.002)
     result["targets"] = TARGETS
     for case in ("back_to_back", "with_gaps"):
         ours, base = result["ours"][case], result["baseline_web3"][case]
