@@ -325,6 +325,19 @@ def _set_remote_flag(cfg: NodeConfig, value: bool) -> str:
     return f"remote flag {cfg.control.ssm_parameter} {'set' if value else 'cleared'}"
 
 
+def _admin(cfg: NodeConfig, action: str, reason: str) -> bool:
+    """Ask the running node to ``action``; False if its API does not answer (fall back to the
+    flags). An answer other than success ends the command with the node's error."""
+    try:
+        code, body = _api(cfg, "POST", f"/admin/{action}", {"reason": reason})
+    except OSError:
+        return False
+    if code != 200:
+        _fail(f"API answered {code}: {body.get('error', body)}")
+    click.echo(f"ok: trading {body['state']}")
+    return True
+
+
 def _actor() -> str:
     return f"cli:{os.environ.get('USER', 'operator')}"
 
@@ -378,15 +391,10 @@ def pause(config_path: str, reason: str) -> None:
     from shared import control_flags
 
     cfg = _load(config_path)
-    try:
-        code, body = _api(cfg, "POST", "/admin/pause", {"reason": reason})
-        if code == 200:
-            click.echo(f"ok: trading {body['state']}")
-            return
-        _fail(f"API answered {code}: {body.get('error', body)}")
-    except OSError:
-        _write_flags(cfg, (control_flags.TRADING_PAUSED,), True, _actor(), reason)
-        click.echo("node API does not answer: pause flag set; the node stays or starts paused")
+    if _admin(cfg, "pause", reason):
+        return
+    _write_flags(cfg, (control_flags.TRADING_PAUSED,), True, _actor(), reason)
+    click.echo("node API does not answer: pause flag set; the node stays or starts paused")
 
 
 @main.command()
@@ -397,16 +405,11 @@ def resume(config_path: str, reason: str) -> None:
     from shared import control_flags
 
     cfg = _load(config_path)
-    try:
-        code, body = _api(cfg, "POST", "/admin/resume", {"reason": reason})
-        if code == 200:
-            click.echo(f"ok: trading {body['state']}")
-            return
-        _fail(f"API answered {code}: {body.get('error', body)}")
-    except OSError:
-        keys = (control_flags.EMERGENCY_STOP, control_flags.TRADING_PAUSED)
-        _write_flags(cfg, keys, False, _actor(), reason)
-        click.echo(f"node API does not answer: flags cleared ({_set_remote_flag(cfg, False)})")
+    if _admin(cfg, "resume", reason):
+        return
+    keys = (control_flags.EMERGENCY_STOP, control_flags.TRADING_PAUSED)
+    _write_flags(cfg, keys, False, _actor(), reason)
+    click.echo(f"node API does not answer: flags cleared ({_set_remote_flag(cfg, False)})")
 
 
 @main.command()

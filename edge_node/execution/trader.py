@@ -465,8 +465,9 @@ class Trader:
             [SentTx(signed.hash_hex, signed.raw_hex, intent.gas_price, "trade")],
             self.last_block,
         )
-        if await self._broadcast(self.pending[nonce], signed.raw_hex, signed.hash_hex):
-            accepted = perf_counter() - t0
+        sent_at = await self._broadcast(self.pending[nonce], signed.raw_hex, signed.hash_hex)
+        if sent_at is not None:
+            accepted = sent_at - t0
             self.metrics.observe_trade_latency("accepted", accepted)
             self.latencies.append(
                 {
@@ -479,13 +480,15 @@ class Trader:
             )
         _fault("crash_after_broadcast")
 
-    async def _broadcast(self, p: PendingNonce, raw_hex: str, tx_hash: str) -> bool:
-        """Sends the bytes to every endpoint; True if any accepted them."""
+    async def _broadcast(self, p: PendingNonce, raw_hex: str, tx_hash: str) -> float | None:
+        """Sends the bytes to every endpoint; when one accepted them (``perf_counter``), or
+        None if none did."""
         assert self.broadcaster is not None
         result = await self.broadcaster.send(raw_hex)
+        sent_at = perf_counter()
         await self._db(self.journal.mark_broadcast, tx_hash, result.error_class)
         if result.accepted:
-            return True
+            return sent_at
         kind = result.error_class or bc.REJECTED
         self.counters.failure(kind)
         log.warning("nonce %d: broadcast refused everywhere (%s)", p.nonce, kind)
@@ -494,7 +497,7 @@ class Trader:
         elif kind in (bc.INSUFFICIENT_FUNDS, bc.REJECTED) and len(p.txs) == 1:
             # The node will never mine it: settle the trade as failed, fill the nonce.
             await self._fail(p, kind)
-        return False
+        return None
 
     async def _fail(self, p: PendingNonce, kind: str) -> None:
         """Every endpoint refused the trade for good: it fails, and its nonce is filled."""
@@ -679,17 +682,7 @@ class Trader:
         """The chain used this nonce for a transaction the journal does not know."""
         log.error("nonce %d was used by an unknown transaction: nonce conflict", p.nonce)
         self.counters.failure("nonce_conflict")
-        for tx in p.txs:
-            await self._db(
-                self.journal.settle, tx.tx_hash, "replaced", error_class="nonce_conflict"
-            )
-        if p.trade_id is not None:
-            await self._db(
-                self.journal.update_trade,
-                p.trade_id,
-                status="failed",
-                detail=json.dumps({"error": "nonce_conflict"}),
-            )
+        await self._journal_conflict(p)
         self.nonces.settle(p.nonce)
         self.pending.pop(p.nonce, None)
         if p.pair is not None:
@@ -841,7 +834,7 @@ class Trader:
                 await self._settle(p, hit[0], hit[1])
                 summary["settled"] += 1
             elif nonce < chain_nonce:
-                await self._conflict_at_start(p)
+                await self._journal_conflict(p)
                 summary["conflicts"] += 1
             else:
                 self.pending[nonce] = p
@@ -879,7 +872,8 @@ class Trader:
                 return pair.name
         return None
 
-    async def _conflict_at_start(self, p: PendingNonce) -> None:
+    async def _journal_conflict(self, p: PendingNonce) -> None:
+        """The journal's side of a nonce conflict: none of ours was mined, the trade failed."""
         for tx in p.txs:
             await self._db(
                 self.journal.settle, tx.tx_hash, "replaced", error_class="nonce_conflict"

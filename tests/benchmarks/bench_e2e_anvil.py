@@ -30,7 +30,7 @@ from typing import Any
 
 from edge_node.chain import abi
 from edge_node.service import EdgeNode
-from edge_node.strategy.cpmm import optimal_input, round_trip
+from tests.benchmarks.bench_latency import plain_best
 from tests.support.node import running, wait_for
 from tests.support.trading import ArbChain, caught_up_to, start_arb_chain, trader_ready
 
@@ -131,20 +131,15 @@ async def run_baseline(chain: ArbChain, trials: int) -> dict[str, Any]:
                 reserves[ev["address"]] = (ev["args"]["reserve0"], ev["args"]["reserve1"])
                 (a_cap, a_mid), (b_cap, b_mid) = capital_side(a), capital_side(b)
                 gas_cost = 200_000 * gas_price
-                best = None
-                for buy, sell, bi, bo, si, so in (
-                    (a, b, a_cap, a_mid, b_mid, b_cap),
-                    (b, a, b_cap, b_mid, a_mid, a_cap),
-                ):
-                    x = min(optimal_input(bi, bo, buy.fee_bps, si, so, sell.fee_bps), 20 * 10**18)
-                    if x <= 0:
-                        continue
-                    _, back = round_trip(x, bi, bo, buy.fee_bps, si, so, sell.fee_bps)
-                    if back - x - gas_cost > 2 * 10**14 and (best is None or back > best[0]):
-                        best = (back, buy, sell, x)
+                best = plain_best(
+                    [(a, b, a_cap, a_mid, b_mid, b_cap), (b, a, b_cap, b_mid, a_mid, a_cap)],
+                    gas_cost,
+                    20 * 10**18,
+                    2 * 10**14,
+                )
                 if best is None:
                     continue
-                _, buy, sell, x = best
+                buy, sell, x = best
                 data = selector + encode(
                     ["address", "uint16", "address", "uint16", "address", "uint256", "uint256"],
                     [buy.address, buy.fee_bps, sell.address, sell.fee_bps, capital, x, gas_cost],

@@ -294,24 +294,15 @@ class Baseline:
         a0, a1 = self.reserves[pool]
         b0, b1 = self.reserves[POOL_B.address]
         gas_cost = GAS_LIMIT * GAS_PRICE
-        best = None
-        for buy, sell, buy_in, buy_out, sell_in, sell_out in (
-            (POOL_A, POOL_B, a0, a1, b1, b0),
-            (POOL_B, POOL_A, b0, b1, a1, a0),
-        ):
-            x = min(
-                optimal_input(buy_in, buy_out, buy.fee_bps, sell_in, sell_out, sell.fee_bps),
-                50 * E18,
-            )
-            if x <= 0:
-                continue
-            _, back = round_trip(x, buy_in, buy_out, buy.fee_bps, sell_in, sell_out, sell.fee_bps)
-            net = back - x - gas_cost
-            if net >= 10**15 and (best is None or net > best[0]):
-                best = (net, buy, sell, x)
+        best = plain_best(
+            [(POOL_A, POOL_B, a0, a1, b1, b0), (POOL_B, POOL_A, b0, b1, a1, a0)],
+            gas_cost,
+            50 * E18,
+            10**15,
+        )
         if best is None:
             return
-        _, buy, sell, x = best
+        buy, sell, x = best
         c = self.checksummed
         args = [c[buy.address], buy.fee_bps, c[sell.address], sell.fee_bps, c[WBNB], x]
         data = self.selector + encode(EXECUTE_TYPES, [*args, gas_cost + 10**15])
@@ -332,6 +323,30 @@ class Baseline:
 
     def close(self) -> None:
         return None
+
+
+def plain_best(
+    directions: list[tuple[Any, Any, int, int, int, int]],
+    gas_cost: int,
+    max_input: int,
+    min_net: int,
+) -> tuple[Any, Any, int] | None:
+    """The baselines' strategy: ours in substance (the same closed form, the same integer
+    maths), written as a straightforward bot would. Each direction: (pool to buy in, pool to
+    sell in, reserves in and out of the first, of the second). Returns (buy, sell, input)."""
+    best = None
+    for buy, sell, buy_in, buy_out, sell_in, sell_out in directions:
+        x = min(
+            optimal_input(buy_in, buy_out, buy.fee_bps, sell_in, sell_out, sell.fee_bps),
+            max_input,
+        )
+        if x <= 0:
+            continue
+        _, back = round_trip(x, buy_in, buy_out, buy.fee_bps, sell_in, sell_out, sell.fee_bps)
+        net = back - x - gas_cost
+        if net >= min_net and (best is None or net > best[0]):
+            best = (net, buy, sell, x)
+    return None if best is None else best[1:]
 
 
 # --- measurement --------------------------------------------------------------------------------

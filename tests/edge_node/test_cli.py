@@ -119,3 +119,31 @@ def test_run_refuses_without_an_api_token(tmp_path: Path) -> None:
     r = CliRunner(env={"EDGE_API_TOKEN": ""}).invoke(main, ["run", "--config", str(path)])
     assert r.exit_code == 2
     assert "api.token: required" in r.output
+
+
+def test_pause_resume_and_stop_with_the_node_down_use_the_flags(
+    config_file: Path, tmp_path: Path
+) -> None:
+    """No node answers (port 1), and no node ever ran on the store: the flags are set there
+    anyway (the schema created), so that a node starting later starts paused or stopped."""
+    from shared import control_flags
+    from shared.db.engine import create_engine
+
+    engine = create_engine(f"sqlite:///{tmp_path}/edge.db")
+    result = cli("pause", "--config", str(config_file), "--reason", "maintenance")
+    assert result.exit_code == 0 and "pause flag set" in result.output
+    assert control_flags.read_db_flags(engine).paused
+    result = cli("emergency-stop", "--config", str(config_file), "--reason", "drill")
+    assert result.exit_code == 0, result.output
+    assert "API does not answer" in result.output and "database flag set" in result.output
+    assert control_flags.read_db_flags(engine).emergency_stop
+    result = cli("resume", "--config", str(config_file))
+    assert result.exit_code == 0 and "flags cleared" in result.output
+    flags = control_flags.read_db_flags(engine)
+    assert not flags.emergency_stop and not flags.paused
+    engine.dispose()
+
+
+def test_emergency_stop_needs_a_reason(config_file: Path) -> None:
+    result = CliRunner().invoke(main, ["emergency-stop", "--config", str(config_file)])
+    assert result.exit_code == 2 and "--reason" in result.output

@@ -29,6 +29,7 @@ from tests.support.trading import (
     start_arb_chain,
     trade_rows,
     trader_ready,
+    trading,
 )
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
@@ -168,10 +169,7 @@ async def test_emergency_stop_while_a_trade_is_pending(
     ssm.put_parameter(Name=parameter, Value="false", Type="String", Overwrite=True)
     node = EdgeNode(cfg, live=True, ssm_client=ssm)
     start = await asyncio.to_thread(chain.anvil.block_number)
-    async with running(node):
-        await trader_ready(node)
-        assert node.desk is not None and node.desk.trader is not None
-        trader = node.desk.trader
+    async with trading(node) as trader:
         trade_hash = await _trade_once(chain, node)  # one mined trade before anything happens
         await wait_for(lambda: not trader.pending, 10, "the first trade to settle")
         await asyncio.to_thread(chain.open_gap)
@@ -350,10 +348,7 @@ async def test_a_dropped_transaction_is_rebroadcast_with_the_same_bytes(
     chain: ArbChain, sqlite_url: str, signer_env: None
 ) -> None:
     node = await _live_node(chain, sqlite_url)
-    async with running(node):
-        await trader_ready(node)
-        assert node.desk is not None and node.desk.trader is not None
-        trader = node.desk.trader
+    async with trading(node) as trader:
         await asyncio.to_thread(chain.open_gap)
         tx = await a_trade_pending(chain, node)
         assert await asyncio.to_thread(chain.anvil.rpc, "anvil_dropTransaction", [tx])
@@ -376,10 +371,7 @@ async def test_a_transaction_not_mined_in_time_is_sped_up(
     chain: ArbChain, sqlite_url: str, signer_env: None
 ) -> None:
     node = await _live_node(chain, sqlite_url, execution={"replace_after_blocks": 2})
-    async with running(node):
-        await trader_ready(node)
-        assert node.desk is not None and node.desk.trader is not None
-        trader = node.desk.trader
+    async with trading(node) as trader:
         await asyncio.to_thread(chain.open_gap)
         tx = await a_trade_pending(chain, node)
         # A gas price spike: the base fee jumps far above the trade's price, which then
@@ -410,10 +402,7 @@ async def test_a_nonce_used_by_another_transaction_is_a_conflict_and_nonces_resy
     chain: ArbChain, sqlite_url: str, signer_env: None
 ) -> None:
     node = await _live_node(chain, sqlite_url)
-    async with running(node):
-        await trader_ready(node)
-        assert node.desk is not None and node.desk.trader is not None
-        trader = node.desk.trader
+    async with trading(node) as trader:
         await asyncio.to_thread(chain.open_gap)
         tx = await a_trade_pending(chain, node)
         nonce = await asyncio.to_thread(chain.bot_nonce)
@@ -447,10 +436,7 @@ async def test_a_refused_broadcast_is_classified(
     chain: ArbChain, sqlite_url: str, signer_env: None
 ) -> None:
     node = await _live_node(chain, sqlite_url)
-    async with running(node):
-        await trader_ready(node)
-        assert node.desk is not None and node.desk.trader is not None
-        trader = node.desk.trader
+    async with trading(node) as trader:
         # The next block's base fee far above what the trader prices with: every endpoint
         # refuses the transaction as underpriced.
         await asyncio.to_thread(

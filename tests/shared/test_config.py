@@ -112,4 +112,8 @@ def test_the_documented_example_config_is_valid() -> None:
     root = Path(__file__).resolve().parents[2]
     cfg = load_config(root / "docs" / "edge.example.toml", env={"EDGE_API_TOKEN": "x" * 20})
     assert cfg.chain.chain_id == 56
-    assert [p.name for p in cfg.pools] == ["WBNB-USDT", "WBNB-BUSD"]
+    assert [p.name for p in cfg.pools] == ["WBNB-USDT", "WBNB-BUSD", "WBNB-USDT-B"]
+    assert cfg.strategy is not None and cfg.strategy.pairs[0].pools == ("WBNB-USDT", "WBNB-USDT-B")
+    assert cfg.execution is not None and cfg.execution.key.source == "env"
+    assert cfg.control.ssm_parameter == "/edge/bsc/emergency-stop"
+    assert cfg.risk.max_consecutive_failures == 3

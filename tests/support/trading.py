@@ -8,7 +8,9 @@ is pending".
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,10 +21,11 @@ from edge_node.demo import node_config_for, trading_sections
 from edge_node.devchain.anvil import Anvil
 from edge_node.devchain.arbitrage import ArbSetup, capital_balance, deploy_arbitrage
 from edge_node.devchain.market import Trader, contract_at, prepare_traders, read_reserves, web3_for
+from edge_node.execution.trader import Trader as BotTrader
 from edge_node.service import EdgeNode
 from shared.config import NodeConfig
 from shared.db import schema
-from tests.support.node import TOKEN, wait_for
+from tests.support.node import TOKEN, running, wait_for
 
 CHAIN_ID = 31337
 
@@ -135,6 +138,15 @@ def start_arb_chain() -> ArbChain:
 
 
 # --- the node, seen from the test ---------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def trading(node: EdgeNode) -> AsyncIterator[BotTrader]:
+    """The node running, its trader reconciled and ready: the trader."""
+    async with running(node):
+        await trader_ready(node)
+        assert node.desk is not None and node.desk.trader is not None
+        yield node.desk.trader
 
 
 async def trader_ready(node: EdgeNode, within: float = 30.0) -> None:
