@@ -103,6 +103,7 @@ class PendingNonce:
     txs: list[SentTx]
     sent_block: int
     cancelled: bool = False
+    capped: bool = False  # a speed-up was held back by the gas price limit
 
     @property
     def latest(self) -> SentTx:
@@ -610,8 +611,11 @@ class Trader:
                 await self._settle(p, mined[0], mined[1])
             elif p.nonce < chain_nonce:
                 await self._conflict(p)
-            elif self.last_block - p.sent_block >= self.cfg.replace_after_blocks:
-                await self._replace(p)
+            elif (
+                self.last_block - p.sent_block >= self.cfg.replace_after_blocks
+                and await self._replace(p)
+            ):
+                pass
             else:
                 await self._check_dropped(rpc, p)
 
@@ -689,17 +693,32 @@ class Trader:
             self.in_flight.pop(p.pair, None)
         await self.resync()
 
-    async def _replace(self, p: PendingNonce) -> None:
-        """Not mined in time: the same trade again at a higher price (or a cancel if stopped)."""
+    async def _replace(self, p: PendingNonce) -> bool:
+        """Not mined in time: the same trade again at a higher price (or a cancel if stopped).
+        False if nothing was sent (no key, or the gas price limit holds a speed-up back)."""
         if self.signer is None:
-            return
+            return False
         price = self._bumped(p)
         if p.cancelled or p.intent is None or self.control.control.state is TradingState.STOPPED:
             signed = self._self_transfer(p.nonce, price)
             await self._send_replacement(p.nonce, signed, price, "cancel", p.trade_id, p.pair)
-            return
+            return True
+        cap = self.risk.limits.max_gas_price
+        if price > cap:
+            # A speed-up would break the gas price limit: the trade waits at its price (a
+            # stop's cancel is the only replacement allowed above the limit).
+            if not p.capped:
+                p.capped = True
+                log.warning(
+                    "nonce %d: not sped up, %d wei would exceed the gas price limit %d",
+                    p.nonce,
+                    price,
+                    cap,
+                )
+            return False
         signed = self.sign(p.intent, p.nonce, gas_price=price)
         await self._send_replacement(p.nonce, signed, price, "speedup", p.trade_id, p.pair)
+        return True
 
     async def _check_dropped(self, rpc: Rpc, p: PendingNonce) -> None:
         tx = p.latest

@@ -147,3 +147,41 @@ def test_pause_resume_and_stop_with_the_node_down_use_the_flags(
 def test_emergency_stop_needs_a_reason(config_file: Path) -> None:
     result = CliRunner().invoke(main, ["emergency-stop", "--config", str(config_file)])
     assert result.exit_code == 2 and "--reason" in result.output
+
+
+def test_trades_from_the_store_when_the_node_does_not_answer(
+    config_file: Path, tmp_path: Path
+) -> None:
+    import json
+
+    from edge_node.execution.journal import Journal
+    from shared.db.engine import create_engine, migrate
+
+    engine = create_engine(f"sqlite:///{tmp_path}/edge.db")
+    migrate(engine)
+    journal = Journal(engine, 56, "0x" + "11" * 20)
+    trade = {
+        "mode": "live",
+        "strategy": "two_pool_arbitrage",
+        "pool_buy": "0x" + "ab" * 20,
+        "pool_sell": "0x" + "cd" * 20,
+        "token_in": "0x" + "ef" * 20,
+        "amount_in": 2 * 10**18,
+        "expected_profit": 10**16,
+        "min_profit": 10**15,
+        "gas_limit": 250_000,
+        "gas_price": 3 * 10**9,
+        "status": "submitted",
+        "trigger_block": 7,
+        "trigger_log_index": 1,
+    }
+    journal.record(
+        nonce=4, tx_hash="0x" + "99" * 32, raw_tx="0x00", kind="trade", gas_price=1, trade=trade
+    )
+    engine.dispose()
+    r = cli("trades", "--config", str(config_file), "--json")
+    assert r.exit_code == 0, r.output
+    (row,) = json.loads(r.output)
+    assert (row["status"], row["nonce"], row["amount_in"]) == ("submitted", 4, str(2 * 10**18))
+    r = cli("trades", "--config", str(config_file))
+    assert "submitted" in r.output and "0x" + "99" * 32 in r.output

@@ -26,6 +26,7 @@ from tests.support.trading import (
     a_trade_pending,
     assert_journal_agrees_with_chain,
     caught_up_to,
+    journal_rows,
     start_arb_chain,
     trade_rows,
     trader_ready,
@@ -460,3 +461,52 @@ async def test_a_refused_broadcast_is_classified(
         assert not trader.pending
     counts = await asyncio.to_thread(assert_journal_agrees_with_chain, chain, node.engine)
     assert counts["mined"] == 1
+
+
+async def test_a_speed_up_never_breaks_the_gas_price_limit(
+    chain: ArbChain, sqlite_url: str, signer_env: None
+) -> None:
+    node = await _live_node(
+        chain,
+        sqlite_url,
+        execution={"replace_after_blocks": 1},
+        risk={"max_gas_price_gwei": 1.3},  # the trade goes at ~1.17 gwei; a bump would pass it
+    )
+    async with trading(node) as trader:
+        await asyncio.to_thread(chain.open_gap)
+        tx = await a_trade_pending(chain, node)
+        await asyncio.to_thread(
+            chain.anvil.rpc, "anvil_setNextBlockBaseFeePerGas", [hex(20 * 10**9)]
+        )
+        for _ in range(4):
+            head = await asyncio.to_thread(chain.mine)
+            await caught_up_to(node, head)
+            await asyncio.sleep(0.2)
+        assert trader.counters.speedups == 0
+        # The spike passes; the trade goes through at its own price (anvil evicts it while
+        # the base fee is above it; the trader sends the same bytes again).
+        await asyncio.to_thread(chain.anvil.rpc, "anvil_setNextBlockBaseFeePerGas", [hex(10**8)])
+        for _ in range(6):
+            head = await asyncio.to_thread(chain.mine)
+            await caught_up_to(node, head)
+            await asyncio.sleep(0.3)
+            if not trader.pending:
+                break
+        assert not trader.pending
+        assert trader.counters.speedups == 0
+    rows = trade_rows(node.engine)
+    assert [(r.status, r.tx_hash) for r in rows] == [("mined", tx)]
+    assert [r.gas_price for r in journal_rows(node.engine)] == [rows[0].gas_price]
+
+
+async def test_eip1559_transactions_for_ethereum(
+    chain: ArbChain, sqlite_url: str, signer_env: None
+) -> None:
+    node = await _live_node(chain, sqlite_url, execution={"tx_type": "eip1559"})
+    async with trading(node) as trader:
+        tx = await _trade_once(chain, node)
+        await wait_for(lambda: not trader.pending, 10, "the trade to settle")
+    mined = await asyncio.to_thread(chain.anvil.rpc, "eth_getTransactionByHash", [tx])
+    assert mined["type"] == "0x2"
+    assert int(mined["maxPriorityFeePerGas"], 16) <= int(mined["maxFeePerGas"], 16)
+    assert [r.status for r in trade_rows(node.engine)] == ["mined"]
