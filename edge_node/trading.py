@@ -96,6 +96,7 @@ class TradingDesk:
         self.risk = RiskGate(self._limits(cfg))
         self.overlay = LiveOverlay(book)
         self.trader: Trader | None = None
+        self.strategy: TwoPoolArbitrage | None = None
         self.signer: TxSigner | None = None
         self.broadcaster: Broadcaster | None = None
 
@@ -209,7 +210,7 @@ class TradingDesk:
         summary = await trader.reconcile(rpc)
         # Only a reconciled trader is kept: if reconciling fails (the database or the
         # endpoint went away), the next connection starts over.
-        self.trader = trader
+        self.trader, self.strategy = trader, strategy
         self.audit("journal_reconciled", summary)
         self.assembler.on_state_event = trader.on_state_event
 
@@ -321,8 +322,8 @@ class TradingDesk:
         if [p.pools for p in new.strategy.pairs] != [p.pools for p in old.pairs]:
             restart_needed.append("strategy.pairs")
         params, limits = self._params(new), self._limits(new)
-        if self.trader is not None:
-            self.trader.strategy.update_params(params)
+        if self.strategy is not None and self.trader is not None:
+            self.strategy.update_params(params)
             self.trader.params_changed()
         self.risk.update_limits(limits)
         self.cfg = self.cfg.model_copy(update={"strategy": new.strategy, "risk": new.risk})

@@ -352,6 +352,11 @@ class NodeConfig(_Model):
                 raise ValueError(f"{where}.pools: the pools must trade the same two tokens")
             if pair.capital not in (a.token0, a.token1):
                 raise ValueError(f"{where}.capital: {pair.capital} is not a token of the pools")
+            if pair.capital != strategy.pairs[0].capital:
+                raise ValueError(
+                    f"{where}.capital: every pair trades from the same capital token "
+                    f"({strategy.pairs[0].capital}): the executor holds one"
+                )
 
     def api_token(self) -> str | None:
         return self.api.token.get_secret_value() if self.api.token else None

@@ -48,7 +48,7 @@ from edge_node.market.book import MarketBook
 from edge_node.market.live import LiveOverlay, StateEvent
 from edge_node.risk import Outcome, Refusal, RiskGate
 from edge_node.rpc.errors import EndpointUnavailable, ResponseInvalid, RpcError
-from edge_node.strategy.arbitrage import TwoPoolArbitrage
+from edge_node.strategy.base import Strategy
 from edge_node.strategy.intents import Intent
 from edge_node.telemetry import Metrics
 from shared.config import ExecutionConfig
@@ -146,7 +146,7 @@ class Trader:
         overlay: LiveOverlay,
         control: ControlService,
         risk: RiskGate,
-        strategy: TwoPoolArbitrage,
+        strategy: Strategy,
         journal: Journal,
         metrics: Metrics,
         rpc: Callable[[], Rpc | None],
@@ -199,7 +199,7 @@ class Trader:
         if self.signer is None:
             return
         to = bytes.fromhex(self.executor[2:])
-        gas = self.strategy.params.gas_limit
+        gas = self.strategy.gas_limit
         if self.cfg.tx_type == "legacy":
             self._template = self.signer.legacy_template(to, gas)
         else:
@@ -801,7 +801,7 @@ class Trader:
         return True
 
     def _balance_call(self) -> dict[str, str]:
-        token = next(iter(self.strategy.pairs)).capital
+        token = self.strategy.capital_token
         data = BALANCE_OF + _address_word(self.executor)
         return {"to": token, "data": "0x" + data.hex()}
 
@@ -884,12 +884,7 @@ class Trader:
         return summary
 
     def _pair_of(self, pools: tuple[str, str] | None) -> str | None:
-        if pools is None:
-            return None
-        for pair in self.strategy.pairs:
-            if {pair.a.address, pair.b.address} == set(pools):
-                return pair.name
-        return None
+        return None if pools is None else self.strategy.pair_of(pools)
 
     async def _journal_conflict(self, p: PendingNonce) -> None:
         """The journal's side of a nonce conflict: none of ours was mined, the trade failed."""

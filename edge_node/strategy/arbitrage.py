@@ -12,17 +12,14 @@ then priced 1:1 in capital units.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from edge_node.market.pools import PoolInfo
+from edge_node.strategy.base import Reserves
 from edge_node.strategy.cpmm import optimal_input, round_trip
 from edge_node.strategy.intents import Intent
 
 NAME = "two_pool_arbitrage"
-
-# (reserve0, reserve1, block, log index) of a pool, as fresh as the caller has it
-Reserves = Callable[[str], tuple[int, int, int, int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +54,20 @@ class TwoPoolArbitrage:
 
     def update_params(self, params: ArbParams) -> None:
         self.params = params
+
+    @property
+    def gas_limit(self) -> int:
+        return self.params.gas_limit
+
+    @property
+    def capital_token(self) -> str:
+        return self.pairs[0].capital  # one capital token for all pairs (the config checks)
+
+    def pair_of(self, pools: tuple[str, str]) -> str | None:
+        for pair in self.pairs:
+            if {pair.a.address, pair.b.address} == set(pools):
+                return pair.name
+        return None
 
     def on_update(
         self, pool: str, reserves: Reserves, gas_price: int, capital_available: int

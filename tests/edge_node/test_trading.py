@@ -325,17 +325,18 @@ async def test_strategy_reload_validates_first(
     node = EdgeNode(cfg, config_path=path)
     async with running(node):
         await trader_ready(node)
-        assert node.desk is not None and node.desk.trader is not None
+        assert node.desk is not None and node.desk.strategy is not None
+        strategy = node.desk.strategy
         text = path.read_text()
         path.write_text(text.replace('min_profit = "0.0002"', 'min_profit = "0.5"'))
         status, body = await _api(node, "POST", "/admin/reload-strategy")
         assert status == 200, body
-        assert node.desk.trader.strategy.params.min_profit == 5 * 10**17
+        assert strategy.params.min_profit == 5 * 10**17
         path.write_text(text.replace('min_profit = "0.0002"', 'min_profit = "-1"'))
         status, body = await _api(node, "POST", "/admin/reload-strategy")
         assert status == 422, body
         assert "min_profit" in json.dumps(body)
-        assert node.desk.trader.strategy.params.min_profit == 5 * 10**17  # unchanged
+        assert strategy.params.min_profit == 5 * 10**17  # unchanged
 
 
 # --- the transaction pipeline's outcomes --------------------------------------------------------

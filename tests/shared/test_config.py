@@ -117,3 +117,40 @@ def test_the_documented_example_config_is_valid() -> None:
     assert cfg.execution is not None and cfg.execution.key.source == "env"
     assert cfg.control.ssm_parameter == "/edge/bsc/emergency-stop"
     assert cfg.risk.max_consecutive_failures == 3
+
+
+def test_every_strategy_pair_trades_from_the_same_capital_token() -> None:
+    from decimal import Decimal
+
+    pools = [
+        {
+            "name": n,
+            "address": "0x" + a * 20,
+            "token0": "WBNB",
+            "token1": t,
+            "decimals0": 18,
+            "decimals1": 18,
+            "fee_bps": f,
+        }
+        for n, a, t, f in (
+            ("A", "a1", "USDT", 25),
+            ("B", "b2", "USDT", 30),
+            ("C", "c3", "BUSD", 25),
+            ("D", "d4", "BUSD", 30),
+        )
+    ]
+    data = {
+        "chain": {"chain_id": 56, "name": "bsc"},
+        "endpoints": [{"name": "a", "ws_url": "ws://127.0.0.1:1", "http_url": "http://h:1"}],
+        "pools": pools,
+        "strategy": {
+            "pairs": [
+                {"pools": ["A", "B"], "capital": "WBNB"},
+                {"pools": ["C", "D"], "capital": "BUSD"},
+            ],
+            "min_profit": Decimal("0.001"),
+        },
+        "execution": {"executor": "0x" + "e1" * 20, "owner": "0x" + "a1" * 20},
+    }
+    with pytest.raises(ConfigError, match=r"strategy\.pairs\.1\.capital"):
+        parse_config(data, env={})
