@@ -7,6 +7,7 @@ or the configuration is wrong (each bad field named).
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import os
 import signal
@@ -198,6 +199,14 @@ def _api(
             return err.code, json.loads(body)
         except ValueError:
             return err.code, {"error": body.decode(errors="replace")}
+    except (OSError, http.client.HTTPException, ValueError) as err:
+        # Refused, timed out, or something that is not the node's API answering on its port:
+        # the callers fall back to the flags (an emergency stop must not crash here).
+        raise ApiUnreachable(f"{type(err).__name__}: {err}") from None
+
+
+class ApiUnreachable(OSError):
+    """The node's API did not answer as the node's API."""
 
 
 @main.command()

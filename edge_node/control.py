@@ -115,6 +115,9 @@ class ControlService:
         self.cfg = cfg
         self.ssm = ssm_client
         self.last_poll_error: str | None = None
+        self._poll_errors: dict[str, str] = {}
+        self._writes: set[asyncio.Task[None]] = set()
+        self._ssm_read: asyncio.Future[bool] | None = None
 
     # --- surfaces -------------------------------------------------------------------------------
 
@@ -153,6 +156,16 @@ class ControlService:
             raise ResumeRefused(f"could not clear the stop flags: {err}") from err
         return self.control.resume(actor, reason)
 
+    def pause_now(self, actor: str, reason: str) -> None:
+        """Pause at once, from synchronous code (the trader's risk gate), and persist it so
+        that a restart stays paused until an operator resumes."""
+        if self.control.pause(actor, reason) is not None:
+            task = asyncio.get_running_loop().create_task(
+                self._persist(flags.TRADING_PAUSED, True, actor, reason)
+            )
+            self._writes.add(task)
+            task.add_done_callback(self._writes.discard)
+
     async def _persist(self, key: str, value: bool, actor: str, reason: str) -> None:
         try:
             await asyncio.to_thread(flags.write_db_flag, self.engine, key, value, actor, reason)
@@ -163,35 +176,56 @@ class ControlService:
 
     async def load(self) -> None:
         """Start in the state the persisted flags say (a stopped bot stays stopped)."""
-        db, remote = await self._read()
+        db = await asyncio.to_thread(flags.read_db_flags, self.engine)
+        remote = await self._read_remote()
+        if remote is None:
+            log.error("the remote stop flag is not readable at start: %s", self._poll_errors)
         if db.emergency_stop or remote:
             who = "remote flag" if remote else f"database flag ({db.updated_by or 'unknown'})"
             self.control.emergency_stop(who, "stop flag set at start-up")
         elif db.paused:
             self.control.pause("database flag", "pause flag set at start-up")
 
-    async def _read(self) -> tuple[flags.Flags, bool]:
-        db = await asyncio.to_thread(flags.read_db_flags, self.engine)
-        remote = False
-        if self.ssm is not None and self.cfg.ssm_parameter:
-            remote = await asyncio.to_thread(flags.read_ssm_flag, self.ssm, self.cfg.ssm_parameter)
-        return db, remote
+    async def _read_remote(self) -> bool | None:
+        """The SSM flag, or None if it could not be read this round. One read at a time: a
+        read that hangs is waited for (bounded) across rounds, never piled up."""
+        if self.ssm is None or not self.cfg.ssm_parameter:
+            return False
+        task = self._ssm_read
+        if task is None or task.done():
+            task = self._ssm_read = asyncio.ensure_future(
+                asyncio.to_thread(flags.read_ssm_flag, self.ssm, self.cfg.ssm_parameter)
+            )
+        done, _ = await asyncio.wait({task}, timeout=max(0.2, self.cfg.poll_interval_s))
+        if not done:
+            self._poll_errors["ssm"] = "SSM read taking longer than the poll interval"
+            return None
+        try:
+            value = task.result()
+        except Exception as err:
+            self._poll_errors["ssm"] = f"SSM: {type(err).__name__}: {err}"[:300]
+            return None
+        self._poll_errors.pop("ssm", None)
+        return value
 
     async def poll_once(self) -> None:
+        """Reads both flags, each on its own: one that cannot be read (not a stop; the
+        operator sees it in /health) never hides the other."""
         try:
-            db, remote = await self._read()
-            self.last_poll_error = None
+            db: flags.Flags | None = await asyncio.to_thread(flags.read_db_flags, self.engine)
+            self._poll_errors.pop("database", None)
         except Exception as err:
-            # A flag we cannot read is not a stop; the operator sees it in /health.
-            self.last_poll_error = f"{type(err).__name__}: {err}"[:300]
-            return
+            db = None
+            self._poll_errors["database"] = f"database: {type(err).__name__}: {err}"[:300]
+        remote = await self._read_remote()
+        self.last_poll_error = "; ".join(self._poll_errors.values()) or None
         if remote:
             self.control.emergency_stop("remote flag", f"SSM {self.cfg.ssm_parameter} is set")
-        elif db.emergency_stop:
+        elif db is not None and db.emergency_stop:
             self.control.emergency_stop(
                 f"database flag ({db.updated_by or 'unknown'})", "system_config.emergency_stop"
             )
-        elif db.paused:
+        elif db is not None and db.paused:
             self.control.pause("database flag", "system_config.trading_paused")
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -283,6 +283,10 @@ class EdgeNode:
                 if listener.done():
                     failure = listener.exception() or FatalError("listener stopped")
                     break
+                if desk is not None and desk.done():
+                    # Without it the stop flags are not polled: never keep running so.
+                    failure = desk.exception() or FatalError("trading task stopped")
+                    break
                 if self.writer.failed is not None:
                     failure = FatalError(f"store write failed: {self.writer.stats.last_error}")
                     break

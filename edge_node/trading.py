@@ -105,8 +105,12 @@ class TradingDesk:
         if not cfg.control.ssm_parameter:
             return None
         import boto3
+        from botocore.config import Config
 
-        return boto3.client("ssm", region_name=cfg.control.aws_region)
+        # Short timeouts: the flag is polled every fraction of a second, and a read that hangs
+        # must not stand in for one that says "stop" (the poller waits for it, bounded).
+        config = Config(connect_timeout=2, read_timeout=2, retries={"max_attempts": 2})
+        return boto3.client("ssm", region_name=cfg.control.aws_region, config=config)
 
     def _capital_decimals(self, cfg: NodeConfig) -> int:
         assert cfg.strategy is not None
@@ -207,7 +211,11 @@ class TradingDesk:
         )
         head = self.book.head
         trader.last_block = head.number if head else 0
-        summary = await trader.reconcile(rpc)
+        try:
+            summary = await trader.reconcile(rpc)
+        except BaseException:
+            await trader.discard()
+            raise
         # Only a reconciled trader is kept: if reconciling fails (the database or the
         # endpoint went away), the next connection starts over.
         self.trader, self.strategy = trader, strategy
@@ -273,8 +281,14 @@ class TradingDesk:
         poller = asyncio.create_task(self.control_service.run(stop), name="control-poller")
         try:
             while not stop.is_set():
+                if poller.done():
+                    poller.result()  # the stop flags are not polled any more: fatal
+                    raise RuntimeError("the control-flag poller stopped")
                 if self.trader is not None:
-                    await self.trader.refresh()
+                    try:
+                        await self.trader.refresh()
+                    except Exception as err:  # any endpoint trouble: try again next round
+                        log.warning("could not refresh gas price and balances: %s", err)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), REFRESH_EVERY_S)
         finally:

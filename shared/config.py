@@ -30,6 +30,7 @@ from pydantic import (
 # Chain ids of public networks: a local development chain must never use one of them, so that
 # nothing signed in development is valid anywhere real.
 PUBLIC_CHAIN_IDS = frozenset({1, 56, 97, 5, 17000, 11155111})
+ETHEREUM_CHAIN_IDS = frozenset({1, 5, 17000, 11155111})
 CANDLE_INTERVALS: dict[str, int] = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14400}
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -122,9 +123,20 @@ class ChainConfig(_Model):
     probe_interval_s: float = Field(default=5.0, gt=0)
     # An endpoint more than this many blocks behind the best known head is not used.
     max_head_lag_blocks: int = Field(default=5, ge=0)
-    # First block to follow when the store has no checkpoint; None means the current head.
+    # First block to follow when the store has no checkpoint; None means one reorg window
+    # below the current head.
     start_block: int | None = Field(default=None, ge=0)
     local: bool = False
+    # Symbol of the wrapped native token (gas is paid in the native token, so a strategy's
+    # capital must be this one for gas to be priced 1:1). Default by chain id: WETH on
+    # Ethereum and its testnets, WBNB otherwise.
+    wrapped_native: str | None = Field(default=None, min_length=1, max_length=16)
+
+    @property
+    def native_symbol(self) -> str:
+        if self.wrapped_native is not None:
+            return self.wrapped_native
+        return "WETH" if self.chain_id in ETHEREUM_CHAIN_IDS else "WBNB"
 
     @model_validator(mode="after")
     def _local_chain_id(self) -> ChainConfig:
@@ -352,10 +364,11 @@ class NodeConfig(_Model):
                 raise ValueError(f"{where}.pools: the pools must trade the same two tokens")
             if pair.capital not in (a.token0, a.token1):
                 raise ValueError(f"{where}.capital: {pair.capital} is not a token of the pools")
-            if pair.capital != strategy.pairs[0].capital:
+            if pair.capital != self.chain.native_symbol:
                 raise ValueError(
-                    f"{where}.capital: every pair trades from the same capital token "
-                    f"({strategy.pairs[0].capital}): the executor holds one"
+                    f"{where}.capital: must be the chain's wrapped native token "
+                    f"({self.chain.native_symbol}; set chain.wrapped_native otherwise): gas is "
+                    "paid in the native token and priced 1:1 in capital"
                 )
 
     def api_token(self) -> str | None:

@@ -32,6 +32,7 @@ class JournalEntry:
     gas_price: int
     status: str
     broadcasts: int
+    priority_fee: int | None = None
 
 
 def _now() -> datetime:
@@ -169,6 +170,7 @@ class Journal:
                 r.gas_price,
                 r.status,
                 r.broadcasts,
+                None if r.priority_fee is None else int(r.priority_fee),
             )
             for r in rows
         ]

@@ -29,10 +29,17 @@ class NonceManager:
 
     def sync(self, chain_nonce: int, journal_open: dict[int, list[str]]) -> None:
         """``chain_nonce``: the count of the sender's mined transactions ("latest");
-        ``journal_open``: nonces the journal still holds as not settled, with their hashes."""
-        self.open = {n: list(h) for n, h in journal_open.items() if n >= chain_nonce}
+        ``journal_open``: nonces the journal still holds as not settled, with their hashes.
+
+        Never moves backwards: a nonce handed out while the journal was being read (a trade
+        signed meanwhile, not yet journaled) stays taken, and so do the ones after it."""
+        merged = {n: list(h) for n, h in journal_open.items() if n >= chain_nonce}
+        for n, hashes in self.open.items():
+            if n >= chain_nonce:
+                merged.setdefault(n, list(hashes))
+        self.open = merged
         highest = max(self.open, default=chain_nonce - 1)
-        self.next_nonce = max(chain_nonce, highest + 1)
+        self.next_nonce = max(chain_nonce, highest + 1, self.next_nonce or 0)
 
     def allocate(self) -> int:
         if self.next_nonce is None:

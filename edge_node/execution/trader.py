@@ -68,6 +68,9 @@ REFUSAL_AUDIT_EVERY_S = 30.0
 # start or an outage): the states it goes through are history, not opportunities, so the
 # strategy is not asked. (One block of lag is normal: a head arrives before its logs.)
 CATCHING_UP_BLOCKS = 2
+# A stop's cancels are sped up like trades, and may go above the gas price limit (getting out
+# matters more than the fee), up to this many times it.
+CANCEL_PRICE_LIMIT_FACTOR = 5
 
 
 def _fault(point: str) -> None:
@@ -86,12 +89,17 @@ def _address_word(address: str) -> bytes:
     return bytes(12) + bytes.fromhex(address[2:])
 
 
+# (gas price, or the max fee per gas of an EIP-1559 transaction; its priority fee, None if legacy)
+Fees = tuple[int, int | None]
+
+
 @dataclass
 class SentTx:
     tx_hash: str
     raw_hex: str
-    gas_price: int
+    gas_price: int  # legacy gas price, or EIP-1559 max fee per gas
     kind: str  # trade | speedup | cancel
+    priority_fee: int | None = None  # EIP-1559 only
 
 
 @dataclass
@@ -186,11 +194,11 @@ class Trader:
         self._refusal_audit: dict[str, float] = {}
         self._calldata_prefix: dict[tuple[str, str], bytes] = {}
         self._evaluated: dict[str, tuple[int, int]] = {}  # pool -> last state position evaluated
+        self._deferred: set[str] = set()  # pools changed by blocks behind the chain head
         # The last trades' timings (seconds from the triggering update), newest last.
         self.latencies: deque[dict[str, float]] = deque(maxlen=1000)
         self._template: Any = None
         self.last_stop_report: dict[str, Any] | None = None
-        control.control.listeners.append(self._on_transition)
         self._build_template()
 
     # --- set-up ---------------------------------------------------------------------------------
@@ -252,9 +260,18 @@ class Trader:
         of the two paths came first, and none is evaluated twice."""
         t0 = perf_counter()
         self.overlay.catch_up(number)
-        for pool in pools:
-            state = self.book.pools[pool].state
-            self._evaluate(pool, (state.block, state.log_index), t0)
+        head = self.metrics.chain_head
+        if head is not None and number < head:
+            # A block from the past (catching up after a start or an outage): its states are
+            # history. The pools it changed are looked at once the newest block is in.
+            self._deferred.update(pools)
+        else:
+            if self._deferred:
+                pools = self._deferred.union(pools)
+                self._deferred.clear()
+            for pool in pools:
+                state = self.book.pools[pool].state
+                self._evaluate(pool, (state.block, state.log_index), t0)
         self.on_block(number)
 
     def _evaluate(self, pool: str, position: tuple[int, int], t0: float) -> None:
@@ -320,19 +337,36 @@ class Trader:
             )
         return prefix + _word(intent.amount_in) + _word(intent.min_profit)
 
-    def sign(self, intent: Intent, nonce: int, gas_price: int | None = None) -> SignedTx:
-        price = gas_price or intent.gas_price
+    def sign(self, intent: Intent, nonce: int, fees: Fees | None = None) -> SignedTx:
+        """The trade as a signed transaction; ``fees`` (price, tip) for a replacement, else
+        the intent's gas price."""
         data = self.calldata(intent)
-        if self.cfg.tx_type == "legacy":
+        price, tip = fees or self._fees(intent.gas_price)
+        if tip is None:
             return self._template.sign(nonce, price, 0, data)  # type: ignore[no-any-return]
-        priority = min(int(self.cfg.priority_fee_gwei * 10**9), price)
-        return self._template.sign(nonce, priority, price, 0, data)  # type: ignore[no-any-return]
+        return self._template.sign(nonce, tip, price, 0, data)  # type: ignore[no-any-return]
+
+    def _fees(self, price: int) -> Fees:
+        """(gas price or max fee, priority fee or None for legacy) of a first transaction."""
+        if self.cfg.tx_type == "legacy":
+            return price, None
+        return price, min(int(self.cfg.priority_fee_gwei * 10**9), price)
+
+    def _bumped_fees(self, p: PendingNonce) -> Fees:
+        """Fees of a replacement of ``p``'s latest transaction. Nodes replace only when every
+        fee rises by their bump (geth: both the max fee and the tip, for EIP-1559)."""
+        price = self._bumped(p)
+        if self.cfg.tx_type == "legacy":
+            return price, None
+        configured = int(self.cfg.priority_fee_gwei * 10**9)
+        previous = p.latest.priority_fee if p.latest.priority_fee is not None else configured
+        tip = max(int(previous * self.cfg.replacement_bump) + 1, configured)
+        return max(price, tip), tip
 
     def _refused(self, intent: Intent, refusal: Refusal, now: float) -> None:
         self.metrics.risk_refusal(refusal.limit)
         if refusal.pause:
-            self.control.control.pause("risk", refusal.detail)  # at once; persisted below
-            self._spawn(self.control.pause("risk", refusal.detail))
+            self.control.pause_now("risk", refusal.detail)
         # Every refusal is counted; the audit log gets one entry per limit per interval, with
         # the count, so a persistent condition does not flood it.
         last = self._refusal_audit.get(refusal.limit, 0.0)
@@ -424,6 +458,7 @@ class Trader:
                 raw_tx=signed.raw_hex,
                 kind="trade",
                 gas_price=intent.gas_price,
+                priority_fee=self._fees(intent.gas_price)[1],
                 trade=self._trade_values(intent, "live", "submitted"),
             )
         except Exception as err:
@@ -463,7 +498,15 @@ class Trader:
             trade_id,
             intent.pair,
             intent,
-            [SentTx(signed.hash_hex, signed.raw_hex, intent.gas_price, "trade")],
+            [
+                SentTx(
+                    signed.hash_hex,
+                    signed.raw_hex,
+                    intent.gas_price,
+                    "trade",
+                    self._fees(intent.gas_price)[1],
+                )
+            ],
             self.last_block,
         )
         sent_at = await self._broadcast(self.pending[nonce], signed.raw_hex, signed.hash_hex)
@@ -495,55 +538,45 @@ class Trader:
         log.warning("nonce %d: broadcast refused everywhere (%s)", p.nonce, kind)
         if kind == bc.NONCE_TOO_LOW:
             await self.resync()  # the tracker settles what actually happened to the nonce
-        elif kind in (bc.INSUFFICIENT_FUNDS, bc.REJECTED) and len(p.txs) == 1:
-            # The node will never mine it: settle the trade as failed, fill the nonce.
-            await self._fail(p, kind)
+        # Anything else stays pending: a refusal may pass (a rate limit, a gas spike, an
+        # endpoint that forwarded it before timing out), and the nonce must not become a hole.
+        # The tracker sends the same bytes again while no endpoint knows them, replaces them
+        # after ``replace_after_blocks``, and a stop cancels them.
         return None
-
-    async def _fail(self, p: PendingNonce, kind: str) -> None:
-        """Every endpoint refused the trade for good: it fails, and its nonce is filled."""
-        for tx in p.txs:
-            await self._db(self.journal.settle, tx.tx_hash, "failed", error_class=kind)
-        if p.trade_id is not None:
-            await self._db(
-                self.journal.update_trade,
-                p.trade_id,
-                status="failed",
-                detail=json.dumps({"error": kind}),
-            )
-        self.counters.status("live", "failed")
-        self.pending.pop(p.nonce, None)
-        self.nonces.settle(p.nonce)
-        if p.pair is not None:
-            self.in_flight.pop(p.pair, None)
-        self.risk.record(Outcome(success=False, net=0), time.time())
-        self._spawn(self._fill(p.nonce))
 
     async def _fill(self, nonce: int) -> None:
         """Use a nonce that must not stay a hole: a zero-value self-transfer."""
         if self.signer is None:
             return
-        price = self.gauges.gas_price
+        fees = self._fees(self.gauges.gas_price)
         await self._send_replacement(
-            nonce, self._self_transfer(nonce, price), price, "cancel", trade_id=None, pair=None
+            nonce, self._self_transfer(nonce, fees), fees, "cancel", None, None, create=True
         )
 
-    def _self_transfer(self, nonce: int, price: int) -> SignedTx:
+    def _self_transfer(self, nonce: int, fees: Fees) -> SignedTx:
         assert self.signer is not None
-        if self.cfg.tx_type == "legacy":
+        price, tip = fees
+        if tip is None:
             return sign_self_transfer(self.signer, nonce, gas_price=price)
-        priority = min(int(self.cfg.priority_fee_gwei * 10**9), price)
-        return sign_self_transfer(self.signer, nonce, max_fee=price, max_priority_fee=priority)
+        return sign_self_transfer(self.signer, nonce, max_fee=price, max_priority_fee=tip)
 
     async def _send_replacement(
         self,
         nonce: int,
         signed: SignedTx,
-        price: int,
+        fees: Fees,
         kind: str,
         trade_id: int | None,
         pair: str | None,
+        *,
+        create: bool = False,
     ) -> None:
+        """Journal, then broadcast, another transaction for ``nonce``: a speed-up or a cancel
+        of the pending one, or (``create``) a fill of a nonce nothing else will use."""
+        p = self.pending.get(nonce)
+        if p is None and not create:
+            return  # settled meanwhile: nothing to replace
+        price, tip = fees
         await self._db(
             self.journal.record,
             nonce=nonce,
@@ -551,13 +584,14 @@ class Trader:
             raw_tx=signed.raw_hex,
             kind=kind,
             gas_price=price,
+            priority_fee=tip,
             trade_id=trade_id,
         )
         self.nonces.attach(nonce, signed.hash_hex)
         p = self.pending.get(nonce)
         if p is None:
             p = self.pending[nonce] = PendingNonce(nonce, trade_id, pair, None, [], self.last_block)
-        p.txs.append(SentTx(signed.hash_hex, signed.raw_hex, price, kind))
+        p.txs.append(SentTx(signed.hash_hex, signed.raw_hex, price, kind, tip))
         p.sent_block = self.last_block
         if kind == "cancel":
             p.cancelled = True
@@ -698,10 +732,13 @@ class Trader:
         False if nothing was sent (no key, or the gas price limit holds a speed-up back)."""
         if self.signer is None:
             return False
-        price = self._bumped(p)
+        fees = self._bumped_fees(p)
+        price = fees[0]
         if p.cancelled or p.intent is None or self.control.control.state is TradingState.STOPPED:
-            signed = self._self_transfer(p.nonce, price)
-            await self._send_replacement(p.nonce, signed, price, "cancel", p.trade_id, p.pair)
+            if price > CANCEL_PRICE_LIMIT_FACTOR * self.risk.limits.max_gas_price:
+                return False  # a cancel may go above the limit, but not without end
+            signed = self._self_transfer(p.nonce, fees)
+            await self._send_replacement(p.nonce, signed, fees, "cancel", p.trade_id, p.pair)
             return True
         cap = self.risk.limits.max_gas_price
         if price > cap:
@@ -716,8 +753,8 @@ class Trader:
                     cap,
                 )
             return False
-        signed = self.sign(p.intent, p.nonce, gas_price=price)
-        await self._send_replacement(p.nonce, signed, price, "speedup", p.trade_id, p.pair)
+        signed = self.sign(p.intent, p.nonce, fees)
+        await self._send_replacement(p.nonce, signed, fees, "speedup", p.trade_id, p.pair)
         return True
 
     async def _check_dropped(self, rpc: Rpc, p: PendingNonce) -> None:
@@ -739,13 +776,15 @@ class Trader:
     async def cancel_pending(self, reason: str) -> dict[str, Any]:
         """Replace every pending nonce with a zero-value self-transfer at a higher price."""
         cancelled = []
-        for p in list(self.pending.values()):
-            if p.cancelled:
-                continue
-            price = self._bumped(p)
-            signed = self._self_transfer(p.nonce, price)
-            await self._send_replacement(p.nonce, signed, price, "cancel", p.trade_id, p.pair)
-            cancelled.append(p.nonce)
+        # Not while the tracker settles nonces: a nonce it settles is not cancelled after.
+        async with self._tracking:
+            for p in list(self.pending.values()):
+                if p.cancelled or self.pending.get(p.nonce) is not p:
+                    continue
+                fees = self._bumped_fees(p)
+                signed = self._self_transfer(p.nonce, fees)
+                await self._send_replacement(p.nonce, signed, fees, "cancel", p.trade_id, p.pair)
+                cancelled.append(p.nonce)
         report = self.exposure()
         report["cancelled_nonces"] = cancelled
         report["reason"] = reason
@@ -764,11 +803,12 @@ class Trader:
 
     async def drain(self, within: float) -> bool:
         """Wait (bounded) for every pending transaction to settle (the tracker settles them
-        block by block; polling a dict is all this needs)."""
+        block by block; polling is all this needs), and for trades still being journaled or
+        simulated: ``in_flight`` holds them from signing on."""
         deadline = time.monotonic() + within
-        while self.pending and time.monotonic() < deadline:  # noqa: ASYNC110
+        while (self.pending or self.in_flight) and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.1)
-        return not self.pending
+        return not (self.pending or self.in_flight)
 
     # --- chain state ----------------------------------------------------------------------------
 
@@ -842,7 +882,10 @@ class Trader:
                 trade_id,
                 self._pair_of(pools.get(trade_id)) if trade_id is not None else None,
                 None,
-                [SentTx(e.tx_hash, e.raw_tx, int(e.gas_price), e.kind) for e in group],
+                [
+                    SentTx(e.tx_hash, e.raw_tx, int(e.gas_price), e.kind, e.priority_fee)
+                    for e in group
+                ],
                 self.last_block,
                 cancelled=any(e.kind == "cancel" for e in group),
             )
@@ -863,9 +906,9 @@ class Trader:
                     continue  # paper mode now: the next live start will deal with it
                 if self.control.control.state is TradingState.STOPPED and not p.cancelled:
                     # A stopped node does not send a trade again: it cancels the nonce.
-                    price = self._bumped(p)
-                    signed = self._self_transfer(nonce, price)
-                    await self._send_replacement(nonce, signed, price, "cancel", p.trade_id, None)
+                    fees = self._bumped_fees(p)
+                    signed = self._self_transfer(nonce, fees)
+                    await self._send_replacement(nonce, signed, fees, "cancel", p.trade_id, None)
                     summary.setdefault("cancelled", 0)
                     summary["cancelled"] += 1
                 else:
@@ -877,6 +920,12 @@ class Trader:
             # No trade is sized on a gas price or a capital of zero: try again on the next
             # connection.
             raise EndpointUnavailable(f"{rpc.name}: gas price and balances not readable")
+        # Only a reconciled trader hears of stops (one that failed here is thrown away).
+        if self._on_transition not in self.control.control.listeners:
+            self.control.control.listeners.append(self._on_transition)
+            if self.control.control.state is TradingState.STOPPED and self.pending:
+                # Stopped while reconciling (after some were sent again): cancel them now.
+                self._spawn(self.cancel_pending("stopped while reconciling"))
         self.ready = True
         log.info(
             "journal reconciled with the chain: %s; next nonce %s", summary, self.nonces.next_nonce
@@ -899,6 +948,13 @@ class Trader:
                 status="failed",
                 detail=json.dumps({"error": "nonce_conflict"}),
             )
+
+    async def discard(self) -> None:
+        """Throw away a trader that never became ready (its reconcile failed): its tasks and
+        its journal thread; the broadcaster is the desk's and stays open."""
+        for task in list(self._tasks):
+            task.cancel()
+        self._io.shutdown(wait=False)
 
     async def close(self) -> None:
         for task in list(self._tasks):

@@ -185,3 +185,47 @@ def test_trades_from_the_store_when_the_node_does_not_answer(
     assert (row["status"], row["nonce"], row["amount_in"]) == ("submitted", 4, str(2 * 10**18))
     r = cli("trades", "--config", str(config_file))
     assert "submitted" in r.output and "0x" + "99" * 32 in r.output
+
+
+def test_emergency_stop_sets_the_flags_when_something_else_answers_on_the_api_port(
+    tmp_path: Path,
+) -> None:
+    """Not the node's API on its port (a crashed node's port reused, a proxy's error page):
+    the CLI must not crash before setting the flags."""
+    import socket
+    import threading
+
+    from shared import control_flags
+    from shared.db.engine import create_engine
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+
+    def garbage() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            conn.recv(65536)
+            conn.sendall(b"garbage\r\n\r\n")
+            conn.close()
+
+    threading.Thread(target=garbage, daemon=True).start()
+    data = {
+        **GOOD,
+        "api": {"token": "t" * 24, "port": port},
+        "store": {"url": f"sqlite:///{tmp_path}/edge.db"},
+    }
+    path = write_config(parse_config(data, env={}), tmp_path / "edge.toml")
+    try:
+        result = cli("emergency-stop", "--config", str(path), "--reason", "drill")
+    finally:
+        server.close()
+    assert result.exit_code == 0, result.output
+    assert "API does not answer" in result.output and "database flag set" in result.output
+    engine = create_engine(f"sqlite:///{tmp_path}/edge.db")
+    assert control_flags.read_db_flags(engine).emergency_stop
+    engine.dispose()

@@ -98,7 +98,10 @@ async def test_the_remote_flag(sqlite_url: str, ssm) -> None:
     await service.poll_once()  # no parameter yet: not a stop
     assert control.can_trade
     ssm.put_parameter(Name=cfg.ssm_parameter, Value="true", Type="String")  # a runbook
-    await service.poll_once()
+    for _ in range(20):  # the poller's rounds (a read slower than a round is used next round)
+        await service.poll_once()
+        if control.state is TradingState.STOPPED:
+            break
     assert control.state is TradingState.STOPPED
     assert control.actor == "remote flag"
     await service.resume("op", "ok")
@@ -120,4 +123,42 @@ async def test_resume_is_refused_if_a_flag_cannot_be_cleared(sqlite_url: str) ->
     with pytest.raises(ResumeRefused, match="no route to SSM"):
         await ControlService(control, engine, cfg, BrokenSsm()).resume("op", "try")
     assert control.state is TradingState.STOPPED
+    engine.dispose()
+
+
+class _Ssm:
+    """An SSM client that fails or hangs on reads."""
+
+    def __init__(self, hang_s: float = 0.0) -> None:
+        self.hang_s = hang_s
+        self.reads = 0
+
+    def get_parameter(self, **_: object) -> dict[str, object]:
+        import time
+
+        self.reads += 1
+        if self.hang_s:
+            time.sleep(self.hang_s)
+            return {"Parameter": {"Value": "false"}}
+        raise ConnectionError("could not connect to the SSM endpoint")
+
+
+@pytest.mark.parametrize("hang_s", [0.0, 3.0])
+async def test_an_unreadable_remote_flag_never_hides_the_database_flag(
+    sqlite_url: str, hang_s: float
+) -> None:
+    engine = create_engine(sqlite_url)
+    migrate(engine)
+    cfg = ControlConfig(ssm_parameter="/x", aws_region="ap-southeast-1", poll_interval_s=0.2)
+    control = Control()
+    ssm = _Ssm(hang_s)
+    service = ControlService(control, engine, cfg, ssm)
+    flags.write_db_flag(engine, flags.EMERGENCY_STOP, True, "dba", "UPDATE system_config")
+    started = asyncio.get_running_loop().time()
+    await service.poll_once()
+    assert control.state is TradingState.STOPPED
+    assert asyncio.get_running_loop().time() - started < 1.0  # a hung read is not waited out
+    assert service.last_poll_error is not None and "SSM" in service.last_poll_error
+    await service.poll_once()
+    assert ssm.reads == 1 if hang_s else ssm.reads == 2  # a hanging read is never piled up
     engine.dispose()

@@ -119,7 +119,7 @@ def test_the_documented_example_config_is_valid() -> None:
     assert cfg.risk.max_consecutive_failures == 3
 
 
-def test_every_strategy_pair_trades_from_the_same_capital_token() -> None:
+def test_the_capital_must_be_the_wrapped_native_token() -> None:
     from decimal import Decimal
 
     pools = [

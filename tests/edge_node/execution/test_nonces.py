@@ -47,3 +47,14 @@ def test_only_the_last_unsent_nonce_can_be_released() -> None:
     n.attach(b, "0xb")
     with pytest.raises(NonceGap):
         n.release(b)  # signed and attached: it may be out there
+
+
+def test_a_resync_never_takes_back_a_nonce_handed_out_meanwhile() -> None:
+    n = NonceManager()
+    n.sync(chain_nonce=0, journal_open={})
+    assert n.allocate() == 0  # journaled
+    journal_read = {0: ["0xa"]}  # what the resync read from the journal...
+    assert n.allocate() == 1  # ...while a trade was signed, not journaled yet
+    n.sync(chain_nonce=0, journal_open=journal_read)
+    assert n.pending() == [0, 1]
+    assert n.allocate() == 2  # not 1 again

@@ -1,0 +1,40 @@
+"""The trading desk's loop: whatever the endpoint does to a refresh, the stop flags are polled."""
+
+from __future__ import annotations
+
+import asyncio
+import types
+from pathlib import Path
+
+from edge_node.control import TradingState
+from edge_node.rpc.errors import EndpointMisconfigured
+from edge_node.trading import TradingDesk
+from shared import control_flags
+from shared.config import ControlConfig
+from tests.support.fake_trading import rig
+
+
+async def test_a_refresh_that_fails_any_way_never_stops_the_flag_poller(tmp_path: Path) -> None:
+    r = rig(tmp_path)
+    await r.trader.reconcile(r.rpc)
+
+    async def refresh_refused(*_: object) -> bool:
+        raise EndpointMisconfigured("node: HTTP 403")  # a WAF, a revoked key
+
+    r.trader.refresh = refresh_refused  # type: ignore[method-assign,assignment]
+    service = r.trader.control
+    service.cfg = ControlConfig(poll_interval_s=0.1)
+    desk = types.SimpleNamespace(trader=r.trader, control_service=service)
+    stop = asyncio.Event()
+    task = asyncio.create_task(TradingDesk.run(desk, stop))  # type: ignore[arg-type]
+    await asyncio.sleep(0.3)
+    assert not task.done()
+    control_flags.write_db_flag(r.engine, control_flags.EMERGENCY_STOP, True, "dba", "SQL")
+    for _ in range(50):
+        await asyncio.sleep(0.05)
+        if service.control.state is TradingState.STOPPED:
+            break
+    assert service.control.state is TradingState.STOPPED
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    await r.trader.close()
