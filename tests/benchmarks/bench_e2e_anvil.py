@@ -30,7 +30,7 @@ from typing import Any
 
 from edge_node.chain import abi
 from edge_node.service import EdgeNode
-from tests.benchmarks.bench_latency import plain_best
+from tests.benchmarks.bench_latency import SYNC_ABI, plain_best
 from tests.support.node import running, wait_for
 from tests.support.trading import ArbChain, caught_up_to, start_arb_chain, trader_ready
 
@@ -101,17 +101,8 @@ async def run_baseline(chain: ArbChain, trials: int) -> dict[str, Any]:
     )
     account = Account.from_key(chain.bot_key)
     accepted: list[float] = []
-    sync_abi = {
-        "anonymous": False,
-        "name": "Sync",
-        "type": "event",
-        "inputs": [
-            {"name": "reserve0", "type": "uint112", "indexed": False},
-            {"name": "reserve1", "type": "uint112", "indexed": False},
-        ],
-    }
     async with AsyncWeb3(WebSocketProvider(chain.anvil.ws_url)) as w3:
-        sync = w3.eth.contract(abi=[sync_abi]).events.Sync()
+        sync = w3.eth.contract(abi=[SYNC_ABI]).events.Sync()
         reserves: dict[str, tuple[int, int]] = {}
         for pair in (a, b):
             raw = await w3.eth.call({"to": pair.address, "data": "0x0902f1ac"})  # getReserves()

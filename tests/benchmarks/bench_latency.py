@@ -74,6 +74,15 @@ E18 = 10**18
 B_RESERVES = (1_000 * E18, 600_000 * E18)
 GAS_PRICE = 3 * 10**9
 GAS_LIMIT = 250_000
+SYNC_ABI = {
+    "anonymous": False,
+    "name": "Sync",
+    "type": "event",
+    "inputs": [
+        {"name": "reserve0", "type": "uint112", "indexed": False},
+        {"name": "reserve1", "type": "uint112", "indexed": False},
+    ],
+}
 EXECUTE_TYPES = ["address", "uint16", "address", "uint16", "address", "uint256", "uint256"]
 TARGETS = {"p50_us": 50.0, "p99_us": 250.0, "speedup": 10.0}
 
@@ -255,17 +264,8 @@ class Baseline:
         self.w3 = Web3()
         self.account = Account.from_key(KEY)
         self.format_log = log_entry_formatter
-        sync_abi = {
-            "anonymous": False,
-            "name": "Sync",
-            "type": "event",
-            "inputs": [
-                {"name": "reserve0", "type": "uint112", "indexed": False},
-                {"name": "reserve1", "type": "uint112", "indexed": False},
-            ],
-        }
         pair = self.w3.eth.contract(
-            address=Web3.to_checksum_address(POOL_A.address), abi=[sync_abi]
+            address=Web3.to_checksum_address(POOL_A.address), abi=[SYNC_ABI]
         )
         self.sync = pair.events.Sync()
         # Every other pool's logs are decoded too, as a bot following them all would.

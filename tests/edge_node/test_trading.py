@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from edge_node.control import TradingState
+from edge_node.execution.trader import Trader
 from edge_node.service import EdgeNode
 from shared.db import schema
 from tests.support.node import TOKEN, running, wait_for
@@ -342,6 +343,16 @@ async def test_strategy_reload_validates_first(
 # --- the transaction pipeline's outcomes --------------------------------------------------------
 
 
+async def _mine_until_settled(chain: ArbChain, node: EdgeNode, trader: Trader, blocks: int) -> None:
+    """Mines block after block (at most ``blocks``) until the trader has nothing pending."""
+    for _ in range(blocks):
+        head = await asyncio.to_thread(chain.mine)
+        await caught_up_to(node, head)
+        await asyncio.sleep(0.3)
+        if not trader.pending:
+            return
+
+
 async def _live_node(chain: ArbChain, url: str, **trading: dict[str, Any]) -> EdgeNode:
     return EdgeNode(chain.config(url, trading or None), live=True)
 
@@ -381,12 +392,7 @@ async def test_a_transaction_not_mined_in_time_is_sped_up(
         await asyncio.to_thread(
             chain.anvil.rpc, "anvil_setNextBlockBaseFeePerGas", [hex(20 * 10**9)]
         )
-        for _ in range(15):
-            head = await asyncio.to_thread(chain.mine)
-            await caught_up_to(node, head)
-            await asyncio.sleep(0.3)
-            if not trader.pending:
-                break
+        await _mine_until_settled(chain, node, trader, blocks=15)
         assert not trader.pending, "the trade was never mined"
         assert trader.counters.speedups >= 1
     counts = await asyncio.to_thread(assert_journal_agrees_with_chain, chain, node.engine)
@@ -453,12 +459,7 @@ async def test_a_refused_broadcast_is_classified(
         assert await asyncio.to_thread(chain.bot_pool) == []
         # The spike passes: the trade is priced again after a few blocks and goes through.
         await asyncio.to_thread(chain.anvil.rpc, "anvil_setNextBlockBaseFeePerGas", [hex(10**9)])
-        for _ in range(15):
-            head = await asyncio.to_thread(chain.mine)
-            await caught_up_to(node, head)
-            await asyncio.sleep(0.3)
-            if not trader.pending:
-                break
+        await _mine_until_settled(chain, node, trader, blocks=15)
         assert not trader.pending
     counts = await asyncio.to_thread(assert_journal_agrees_with_chain, chain, node.engine)
     assert counts["mined"] == 1
@@ -487,12 +488,7 @@ async def test_a_speed_up_never_breaks_the_gas_price_limit(
         # The spike passes; the trade goes through at its own price (anvil evicts it while
         # the base fee is above it; the trader sends the same bytes again).
         await asyncio.to_thread(chain.anvil.rpc, "anvil_setNextBlockBaseFeePerGas", [hex(10**8)])
-        for _ in range(6):
-            head = await asyncio.to_thread(chain.mine)
-            await caught_up_to(node, head)
-            await asyncio.sleep(0.3)
-            if not trader.pending:
-                break
+        await _mine_until_settled(chain, node, trader, blocks=6)
         assert not trader.pending
         assert trader.counters.speedups == 0
     rows = trade_rows(node.engine)
