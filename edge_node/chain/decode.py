@@ -123,34 +123,13 @@ def _check(raw: RawLog, n_topics: int, n_words: int) -> tuple[int, int, int]:
     return int.from_bytes(words, "big"), block, log_index
 
 
-# The two V2 decoders below carry _check inlined: they decode nearly every log a V2 pool emits,
-# and a Python call per log is a measurable share of the budget (tests/benchmarks). Any change
-# to what _check validates must be made here too; the fuzz tests exercise all three.
+# The node runs the compiled V2 decoders (_fastdecode.pyx) when they are built; these are the
+# reference the tests hold the compiled ones to, and the fallback without a C compiler.
 
 
 def _v2_swap(raw: RawLog) -> SwapV2Event:
-    topics, data, number, index = raw.topics, raw.data, raw.block_number, raw.log_index
-    if len(topics) != 3 or len(data) != 258:
-        raise MalformedLog("expected 3 topics and 4 data words")
-    if not (data[0] == number[0] == index[0] == "0" and data[1] == number[1] == index[1] == "x"):
-        raise MalformedLog("data, blockNumber or logIndex lacks its 0x prefix")
-    quantities = number + index
-    if not (quantities.isascii() and quantities.isalnum()) or len(index) > 10:
-        raise MalformedLog("blockNumber or logIndex is not a hex quantity")
-    sender, recipient = topics[1], topics[2]
-    if not (sender.startswith(_PAD) and recipient.startswith(_PAD)):
-        raise MalformedLog("indexed topic is not a left-padded 20-byte address")
-    try:
-        words = bytes.fromhex(data[2:])
-    except ValueError:
-        raise MalformedLog("data is not hex") from None
-    if len(words) != 128:
-        raise MalformedLog("data is not hex")
-    block, log_index = int(number, 16), int(index, 16)
-    if block >= BIGINT_LIMIT or log_index >= LOG_INDEX_LIMIT:
-        raise MalformedLog("blockNumber or logIndex out of range")
-    n = int.from_bytes(words, "big")
-    address, block_hash = raw.address, raw.block_hash
+    n, block, log_index = _check(raw, 3, 4)
+    topics, address, block_hash = raw.topics, raw.address, raw.block_hash
     return _new(
         SwapV2Event,
         (
@@ -160,8 +139,8 @@ def _v2_swap(raw: RawLog) -> SwapV2Event:
             log_index,
             raw.transaction_hash,
             raw.removed,
-            sender,
-            recipient,
+            topics[1],
+            topics[2],
             n >> 768,
             (n >> 512) & _MASK,
             (n >> 256) & _MASK,
@@ -171,25 +150,8 @@ def _v2_swap(raw: RawLog) -> SwapV2Event:
 
 
 def _v2_sync(raw: RawLog) -> SyncEvent:
-    topics, data, number, index = raw.topics, raw.data, raw.block_number, raw.log_index
-    if len(topics) != 1 or len(data) != 130:
-        raise MalformedLog("expected 1 topic and 2 data words")
-    if not (data[0] == number[0] == index[0] == "0" and data[1] == number[1] == index[1] == "x"):
-        raise MalformedLog("data, blockNumber or logIndex lacks its 0x prefix")
-    quantities = number + index
-    if not (quantities.isascii() and quantities.isalnum()) or len(index) > 10:
-        raise MalformedLog("blockNumber or logIndex is not a hex quantity")
-    try:
-        words = bytes.fromhex(data[2:])
-    except ValueError:
-        raise MalformedLog("data is not hex") from None
-    if len(words) != 64:
-        raise MalformedLog("data is not hex")
-    block, log_index = int(number, 16), int(index, 16)
-    if block >= BIGINT_LIMIT or log_index >= LOG_INDEX_LIMIT:
-        raise MalformedLog("blockNumber or logIndex out of range")
-    r0 = int.from_bytes(words[:32], "big")
-    r1 = int.from_bytes(words[32:], "big")
+    n, block, log_index = _check(raw, 1, 2)
+    r0, r1 = n >> 256, n & _MASK
     if r0 >= _U112 or r1 >= _U112:
         raise MalformedLog("Sync reserves exceed uint112")
     address, block_hash = raw.address, raw.block_hash

@@ -108,19 +108,23 @@ class Journal:
             )
             return trade_id, _pk(result)
 
-    def mark_broadcast(self, tx_hash: str, error_class: str | None) -> None:
+    def _update_tx(self, tx_hash: str, **values: Any) -> None:
         t = schema.tx_journal
         with self.engine.begin() as conn:
             conn.execute(
                 update(t)
                 .where(t.c.chain_id == self.chain_id, t.c.tx_hash == tx_hash)
-                .values(
-                    status="broadcast",
-                    error_class=error_class,
-                    broadcasts=t.c.broadcasts + 1,
-                    broadcast_at=_now(),
-                )
+                .values(**values)
             )
+
+    def mark_broadcast(self, tx_hash: str, error_class: str | None) -> None:
+        self._update_tx(
+            tx_hash,
+            status="broadcast",
+            error_class=error_class,
+            broadcasts=schema.tx_journal.c.broadcasts + 1,
+            broadcast_at=_now(),
+        )
 
     def settle(
         self,
@@ -132,20 +136,15 @@ class Journal:
         effective_gas_price: int | None = None,
         error_class: str | None = None,
     ) -> None:
-        t = schema.tx_journal
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(t)
-                .where(t.c.chain_id == self.chain_id, t.c.tx_hash == tx_hash)
-                .values(
-                    status=status,
-                    settled_at=_now(),
-                    block_number=block_number,
-                    gas_used=gas_used,
-                    effective_gas_price=effective_gas_price,
-                    error_class=error_class,
-                )
-            )
+        self._update_tx(
+            tx_hash,
+            status=status,
+            settled_at=_now(),
+            block_number=block_number,
+            gas_used=gas_used,
+            effective_gas_price=effective_gas_price,
+            error_class=error_class,
+        )
 
     def open_entries(self) -> list[JournalEntry]:
         t = schema.tx_journal

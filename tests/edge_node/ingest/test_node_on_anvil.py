@@ -8,7 +8,6 @@ stored swaps of its bucket.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 
@@ -25,15 +24,6 @@ from tests.support.node import (
 from tests.support.tcp_proxy import TcpProxy
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
-
-
-@pytest.fixture
-def chain() -> Iterator[Chain]:
-    c = start_chain(block_time=0.5)
-    try:
-        yield c
-    finally:
-        c.anvil.stop()
 
 
 def _proxied(chain: Chain, proxy: TcpProxy, name: str) -> dict[str, str]:

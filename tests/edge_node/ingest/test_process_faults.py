@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,20 +15,10 @@ from tests.support.node import (
     Chain,
     assert_candles_match_swaps,
     assert_store_matches_chain,
-    start_chain,
 )
 from tests.support.process import NodeProcess, free_port
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
-
-
-@pytest.fixture
-def chain() -> Iterator[Chain]:
-    c = start_chain(block_time=0.5)
-    try:
-        yield c
-    finally:
-        c.anvil.stop()
 
 
 def _wait_store_at(url: str, chain_id: int, block: int, timeout: float = 60) -> None:
