@@ -96,10 +96,14 @@ def run(config_path: str, no_websocket: bool, live: bool) -> None:
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, _reload, node)
         await node.run(stop)
 
+    from edge_node.execution.keys import KeyUnavailable
+
     try:
         asyncio.run(_main())
     except ConfigError as err:
         _fail(str(err), EXIT_USAGE)
+    except KeyUnavailable as err:
+        _fail(f"no signing key for --live: {err}", EXIT_USAGE)
     except FatalError as err:
         _fail(str(err))
     except Exception as err:

@@ -257,11 +257,12 @@ class EdgeNode:
             "websocket" if self.websocket else "HTTP polling",
         )
         await asyncio.to_thread(self._resume)
-        self.writer.start()
-        self.writer.submit(RegisterPoolsOp(self.pool_infos))
         if self.desk is not None:
+            # Before anything starts: a missing key or a wrong owner ends the start cleanly.
             await self.desk.prepare()
             self.desk.install_metrics()
+        self.writer.start()
+        self.writer.submit(RegisterPoolsOp(self.pool_infos))
         self.api = ApiServer(build_app(self, token), self.cfg.api.host, self.cfg.api.port)
         await self.api.start()
         # The listener and the desk stop after the drain, not at the first signal: in-flight

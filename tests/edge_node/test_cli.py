@@ -229,3 +229,21 @@ def test_emergency_stop_sets_the_flags_when_something_else_answers_on_the_api_po
     engine = create_engine(f"sqlite:///{tmp_path}/edge.db")
     assert control_flags.read_db_flags(engine).emergency_stop
     engine.dispose()
+
+
+def test_run_live_without_a_key_says_so_and_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("EDGE_SIGNER_KEY", raising=False)
+    pool = GOOD["pools"][0]
+    data = {
+        **GOOD,
+        "pools": [pool, {**pool, "name": "WBNB-USDT-B", "address": "0x" + "cd" * 20}],
+        "store": {"url": f"sqlite:///{tmp_path}/edge.db"},
+        "strategy": {"pairs": [{"pools": ["WBNB-USDT", "WBNB-USDT-B"], "capital": "WBNB"}]},
+        "execution": {"executor": "0x" + "e1" * 20, "owner": "0x" + "a1" * 20},
+    }
+    path = write_config(parse_config(data, env={}), tmp_path / "edge.toml")
+    result = CliRunner().invoke(main, ["run", "--config", str(path), "--live"])
+    assert result.exit_code == 2, result.output
+    assert "no signing key for --live" in result.output and "EDGE_SIGNER_KEY" in result.output
