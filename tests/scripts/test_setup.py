@@ -1,0 +1,111 @@
+"""Set-up must install exactly what the locks pin, whatever the registries serve, and change no
+tracked file. These checks read the committed files; CI runs set-up itself before them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _lock() -> dict[str, dict[str, object]]:
+    data = json.loads((ROOT / "package-lock.json").read_text())
+    packages: dict[str, dict[str, object]] = data["packages"]
+    return packages
+
+
+def test_lock_lists_every_optional_platform_package() -> None:
+    """`npm ci` refuses a lock that lacks a platform's optional binary; ours has all of them."""
+    packages = _lock()
+    missing = []
+    for path, meta in packages.items():
+        for name, version in dict(meta.get("optionalDependencies", {}) or {}).items():
+            entry = packages.get(f"node_modules/{name}")
+            if entry is None or entry.get("version") != version:
+                missing.append(f"{path} -> {name}@{version}")
+    assert missing == []
+    # The anvil package's own platforms are all there (the cause of issue 6).
+    anvil = packages["node_modules/@foundry-rs/anvil"]
+    assert len(dict(anvil["optionalDependencies"])) >= 5  # type: ignore[arg-type]
+
+
+def test_lock_matches_package_json() -> None:
+    manifest = json.loads((ROOT / "package.json").read_text())
+    root = _lock()[""]
+    assert root.get("dependencies") == manifest["dependencies"]
+    for name, version in manifest["dependencies"].items():
+        assert _lock()[f"node_modules/{name}"]["version"] == version
+
+
+def test_setup_uses_npm_ci_and_isolated_pip() -> None:
+    text = (ROOT / "scripts" / "setup").read_text()
+    commands = [line.strip() for line in text.splitlines() if not line.strip().startswith("#")]
+    assert any(line.startswith("npm ci ") for line in commands)
+    assert not any(line.startswith("npm install") for line in commands)
+    assert "--isolated" in text
+    assert "PIP_CONFIG_FILE=/dev/null" in text
+    assert "uv sync --frozen" in text
+
+
+@pytest.mark.skipif(
+    not (ROOT / "node_modules" / ".package-lock.sha256").exists(), reason="set-up has not run"
+)
+def test_setup_refuses_to_change_a_tracked_file(tmp_path: Path) -> None:
+    """The guard at the end of set-up: a run whose npm step rewrites the lock fails, naming why.
+
+    A stand-in npm that installs the tools (hard links to this checkout's) and appends to
+    package-lock.json plays a set-up step gone wrong; the Python steps reuse this checkout's
+    environments, so the run takes seconds and needs no network."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    for name in (".tools", ".venv", "edge_node/chain/__accel__"):
+        if (ROOT / name).exists():
+            (clone / name).symlink_to(ROOT / name)
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    npm = fake_bin / "npm"
+    npm.write_text(
+        "#!/bin/sh\n"
+        f"rm -rf node_modules && cp -al '{ROOT / 'node_modules'}' node_modules\n"
+        "rm -f node_modules/.package-lock.sha256\n"
+        "echo ' ' >> package-lock.json\n"
+    )
+    npm.chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake_bin}:{os.environ['PATH']}"}
+    proc = subprocess.run(
+        ["bash", "scripts/setup"], cwd=clone, env=env, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "setup: set-up changed a tracked file" in proc.stderr
+    assert "setup: ready" not in proc.stdout
+
+
+def test_setup_passes_when_nothing_changes(tmp_path: Path) -> None:
+    """The same run with an npm that installs without touching the lock succeeds."""
+    if not (ROOT / "node_modules" / ".package-lock.sha256").exists():
+        pytest.skip("set-up has not run")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    for name in (".tools", ".venv", "edge_node/chain/__accel__"):
+        if (ROOT / name).exists():
+            (clone / name).symlink_to(ROOT / name)
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    npm = fake_bin / "npm"
+    npm.write_text(
+        "#!/bin/sh\n"
+        f"rm -rf node_modules && cp -al '{ROOT / 'node_modules'}' node_modules\n"
+        "rm -f node_modules/.package-lock.sha256\n"
+    )
+    npm.chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake_bin}:{os.environ['PATH']}"}
+    proc = subprocess.run(
+        ["bash", "scripts/setup"], cwd=clone, env=env, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "setup: ready" in proc.stdout
