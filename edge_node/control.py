@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -233,7 +232,3 @@ class ControlService:
             await self.poll_once()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.cfg.poll_interval_s)
-
-
-def audit_detail(**kw: Any) -> str:
-    return json.dumps(kw, default=str)

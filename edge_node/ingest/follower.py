@@ -372,9 +372,5 @@ class Follower:
             self.on_rollback(rb)
         return rb
 
-    async def verify_resumed_head(self, rpc: Rpc) -> None:
-        """After a restart, roll back whatever the chain reorganised while we were down."""
-        await self.resolve_reorg(rpc)
-
 
 __all__ = ["ChainMoved", "Follower", "NotContiguous", "Rpc", "Sink"]
