@@ -6,7 +6,6 @@ maps the surfaces' requests onto it and shapes the answers.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -53,4 +52,11 @@ class TradingSurfaces:
         return out
 
     async def reload_strategy(self) -> dict[str, Any]:
-        return await asyncio.to_thread(self._desk().reload)
+        """Re-read the config file and apply its strategy and risk sections (``ConfigError``:
+        nothing changes). The one path for every surface: the API and SIGHUP both come here.
+
+        It runs on the event loop, like everything else that reads or changes the strategy,
+        the risk gate and the trader, so it never interleaves with them or with another reload
+        (on a worker thread it would mutate them mid-decision). It reads one small local file.
+        """
+        return self._desk().reload()

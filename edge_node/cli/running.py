@@ -6,13 +6,16 @@ import asyncio
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from edge_node import logs
 from edge_node.cli.app import EXIT_USAGE, fail, load, main
 from shared.config import ConfigError
+
+if TYPE_CHECKING:
+    from edge_node.service import EdgeNode
 
 
 def _install_stop(stop: asyncio.Event) -> None:
@@ -51,7 +54,14 @@ def run(config_path: str, no_websocket: bool, live: bool) -> None:
             config_path=Path(config_path),
         )
         if node.desk is not None:
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, _reload, node)
+            reloads: set[asyncio.Task[None]] = set()
+
+            def on_sighup() -> None:
+                task = asyncio.create_task(reload_on_signal(node))
+                reloads.add(task)  # held until done: the loop keeps only weak references
+                task.add_done_callback(reloads.discard)
+
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, on_sighup)
         await node.run(stop)
 
     from edge_node.execution.keys import KeyUnavailable
@@ -72,9 +82,10 @@ def run(config_path: str, no_websocket: bool, live: bool) -> None:
         raise
 
 
-def _reload(node: Any) -> None:
+async def reload_on_signal(node: EdgeNode) -> None:
+    """SIGHUP: the same reload as ``POST /admin/reload-strategy`` (``EdgeNode.reload_strategy``)."""
     try:
-        result = node.desk.reload()
+        result = await node.reload_strategy()
         click.echo(
             f"edge-node: strategy reloaded; restart needed for {result['restart_needed_for']}"
         )
