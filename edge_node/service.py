@@ -212,65 +212,87 @@ class EdgeNode(NodeViews, TradingSurfaces):
             redact_url(self.cfg.store.url),
             "websocket" if self.websocket else "HTTP polling",
         )
-        await asyncio.to_thread(self._resume)
-        if self.desk is not None:
-            # Before anything starts: a missing key or a wrong owner ends the start cleanly.
-            await self.desk.prepare()
-            self.desk.install_metrics()
-        self.writer.start()
-        self.writer.submit(RegisterPoolsOp(self.pool_infos))
-        self.api = ApiServer(build_app(self, token), self.cfg.api.host, self.cfg.api.port)
-        await self.api.start()
-        # The listener and the desk stop after the drain, not at the first signal: in-flight
-        # transactions still need blocks and receipts to settle.
+        # Whatever part of the start fails (the API port taken, a key that does not load),
+        # what had started is stopped again: the writer thread, the broadcaster's sessions,
+        # the API's runner, the engine's connections.
         inner_stop = asyncio.Event()
-        listener = asyncio.create_task(self.listener.run(inner_stop), name="listener")
-        desk = (
-            asyncio.create_task(self.desk.run(inner_stop), name="trading")
-            if self.desk is not None
-            else None
-        )
-        if ready is not None:
-            ready.set()
+        tasks: list[asyncio.Task[None]] = []
+        writer_started = False
         failure: BaseException | None = None
         try:
-            while not stop.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), 0.5)
-                if listener.done():
-                    failure = listener.exception() or FatalError("listener stopped")
-                    break
-                if desk is not None and desk.done():
-                    # Without it the stop flags are not polled: never keep running so.
-                    failure = desk.exception() or FatalError("trading task stopped")
-                    break
-                if self.writer.failed is not None:
-                    failure = FatalError(f"store write failed: {self.writer.stats.last_error}")
-                    break
+            await asyncio.to_thread(self._resume)
+            if self.desk is not None:
+                # Before anything starts: a missing key or a wrong owner ends the start cleanly.
+                await self.desk.prepare()
+                self.desk.install_metrics()
+            self.writer.start()
+            writer_started = True
+            self.writer.submit(RegisterPoolsOp(self.pool_infos))
+            self.api = ApiServer(build_app(self, token), self.cfg.api.host, self.cfg.api.port)
+            try:
+                await self.api.start()
+            except OSError as err:
+                raise FatalError(
+                    f"the API cannot listen on {self.cfg.api.host}:{self.cfg.api.port}: "
+                    f"{err.strerror or err} (is another node running? see api.port)"
+                ) from None
+            # The listener and the desk stop after the drain, not at the first signal:
+            # in-flight transactions still need blocks and receipts to settle.
+            listener = asyncio.create_task(self.listener.run(inner_stop), name="listener")
+            tasks.append(listener)
+            desk = None
+            if self.desk is not None:
+                desk = asyncio.create_task(self.desk.run(inner_stop), name="trading")
+                tasks.append(desk)
+            if ready is not None:
+                ready.set()
+            failure = await self._watch(stop, listener, desk)
             if failure is None and self.desk is not None:
                 drained = await self.desk.drain()
                 if not drained:
                     log.warning("shutting down with transactions still pending (journaled)")
         finally:
-            inner_stop.set()
-            for task in (listener, desk):
-                if task is None:
-                    continue
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-            if self.desk is not None:
-                await self.desk.close()
+            await self._shut_down(inner_stop, tasks, writer_started)
+        if failure is not None:
+            raise failure
+
+    async def _watch(
+        self, stop: asyncio.Event, listener: asyncio.Task[None], desk: asyncio.Task[None] | None
+    ) -> BaseException | None:
+        """Wait for ``stop``; the first failure of a part that must keep running, if any."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.5)
+            if listener.done():
+                return listener.exception() or FatalError("listener stopped")
+            if desk is not None and desk.done():
+                # Without it the stop flags are not polled: never keep running so.
+                return desk.exception() or FatalError("trading task stopped")
+            if self.writer.failed is not None:
+                return FatalError(f"store write failed: {self.writer.stats.last_error}")
+        return None
+
+    async def _shut_down(
+        self, inner_stop: asyncio.Event, tasks: list[asyncio.Task[None]], writer_started: bool
+    ) -> None:
+        """Stop whatever ``run`` started, in order; safe after a start that failed half-way."""
+        inner_stop.set()
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.desk is not None:
+            await self.desk.close()
+        if writer_started:
             flushed = await asyncio.to_thread(self.writer.stop, SHUTDOWN_FLUSH_S)
             if not flushed:
                 log.warning(
                     "store not fully written at shutdown; the next start replays from block %s",
                     self.writer.stats.committed_block,
                 )
+        if self.api is not None:
             await self.api.stop()
-            self.engine.dispose()
-        if failure is not None:
-            raise failure
+        self.engine.dispose()
 
 
 __all__ = ["EdgeNode", "FatalError", "checkpoint_name"]
