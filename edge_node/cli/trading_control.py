@@ -38,11 +38,9 @@ def _write_flags(
 def _set_remote_flag(cfg: NodeConfig, value: bool) -> str:
     if not cfg.control.ssm_parameter:
         return "no remote flag configured"
-    import boto3
-
     from shared import control_flags
 
-    client = boto3.client("ssm", region_name=cfg.control.aws_region)
+    client = control_flags.ssm_client(cfg.control.aws_region)  # bounded: a stop must not hang
     control_flags.write_ssm_flag(client, cfg.control.ssm_parameter, value)
     return f"remote flag {cfg.control.ssm_parameter} {'set' if value else 'cleared'}"
 
