@@ -8,7 +8,8 @@ pulled it returns (the trader stops signing and cancels what is pending).
 - ``pause`` stops new trades; pending transactions carry on.
 - ``emergency_stop`` stops new trades and cancels pending transactions.
 - ``resume`` needs an explicit operator action and clears the persisted flags first, so the
-  pollers do not stop the node again at once.
+  pollers do not stop the node again at once; a flag read that started before the resume (and
+  so may have seen the flags still set) is never applied after it.
 
 ``ControlService`` is the shell: it persists the state as the database and remote flags,
 writes the audit log, and polls both flags (a flag set by an operator with SQL or by a runbook
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -64,16 +64,27 @@ class Control:
         self.actor = "edge-node"
         self.since = time.time()
         self.listeners: list[Listener] = []
+        # Bumped on every transition; ``resumed_at`` is the generation of the last resume.
+        # A flag read tagged with the generation it started at is stale if a resume came since.
+        self.generation = 0
+        self.resumed_at = 0
 
     @property
     def can_trade(self) -> bool:
         return self.state is TradingState.RUNNING
+
+    def resumed_since(self, generation: int) -> bool:
+        """True if trading was resumed after ``generation``: what was read before is stale."""
+        return self.resumed_at > generation
 
     def _move(self, state: TradingState, actor: str, reason: str) -> Transition | None:
         if state is self.state:
             return None
         t = Transition(state, self.state, actor, reason, time.time())
         self.state, self.actor, self.reason, self.since = state, actor, reason, t.at
+        self.generation += 1
+        if state is TradingState.RUNNING:
+            self.resumed_at = self.generation
         level = logging.CRITICAL if state is TradingState.STOPPED else logging.WARNING
         log.log(level, "trading %s by %s: %s", state.value, actor, reason)
         for listener in self.listeners:
@@ -118,6 +129,7 @@ class ControlService:
         self._poll_errors: dict[str, str] = {}
         self._writes: set[asyncio.Task[None]] = set()
         self._ssm_read: asyncio.Future[bool] | None = None
+        self._ssm_read_started = 0  # the control generation when that read started
 
     # --- surfaces -------------------------------------------------------------------------------
 
@@ -177,7 +189,7 @@ class ControlService:
     async def load(self) -> None:
         """Start in the state the persisted flags say (a stopped bot stays stopped)."""
         db = await asyncio.to_thread(flags.read_db_flags, self.engine)
-        remote = await self._read_remote()
+        remote, _ = await self._read_remote()
         if remote is None:
             log.error("the remote stop flag is not readable at start: %s", self._poll_errors)
         if db.emergency_stop or remote:
@@ -186,39 +198,49 @@ class ControlService:
         elif db.paused:
             self.control.pause("database flag", "pause flag set at start-up")
 
-    async def _read_remote(self) -> bool | None:
-        """The SSM flag, or None if it could not be read this round. One read at a time: a
-        read that hangs is waited for (bounded) across rounds, never piled up."""
+    async def _read_remote(self) -> tuple[bool | None, int]:
+        """The SSM flag (None if it could not be read this round) and the control generation
+        at which the read started. One read at a time: a read that hangs is waited for
+        (bounded) across rounds, never piled up, so its answer may be older than this round."""
         if self.ssm is None or not self.cfg.ssm_parameter:
-            return False
+            return False, self.control.generation
         task = self._ssm_read
         if task is None or task.done():
+            self._ssm_read_started = self.control.generation
             task = self._ssm_read = asyncio.ensure_future(
                 asyncio.to_thread(flags.read_ssm_flag, self.ssm, self.cfg.ssm_parameter)
             )
+        started = self._ssm_read_started
         done, _ = await asyncio.wait({task}, timeout=max(0.2, self.cfg.poll_interval_s))
         if not done:
             self._poll_errors["ssm"] = "SSM read taking longer than the poll interval"
-            return None
+            return None, started
         try:
             value = task.result()
         except Exception as err:
             self._poll_errors["ssm"] = f"SSM: {type(err).__name__}: {err}"[:300]
-            return None
+            return None, started
         self._poll_errors.pop("ssm", None)
-        return value
+        return value, started
 
     async def poll_once(self) -> None:
         """Reads both flags, each on its own: one that cannot be read (not a stop; the
-        operator sees it in /health) never hides the other."""
+        operator sees it in /health) never hides the other. A read that started before a
+        resume is dropped: it may have seen the flags the resume was clearing (the next
+        round reads them again)."""
+        started = self.control.generation
         try:
             db: flags.Flags | None = await asyncio.to_thread(flags.read_db_flags, self.engine)
             self._poll_errors.pop("database", None)
         except Exception as err:
             db = None
             self._poll_errors["database"] = f"database: {type(err).__name__}: {err}"[:300]
-        remote = await self._read_remote()
+        remote, remote_started = await self._read_remote()
         self.last_poll_error = "; ".join(self._poll_errors.values()) or None
+        if self.control.resumed_since(remote_started):
+            remote = None
+        if self.control.resumed_since(started):
+            db = None
         if remote:
             self.control.emergency_stop("remote flag", f"SSM {self.cfg.ssm_parameter} is set")
         elif db is not None and db.emergency_stop:
@@ -233,7 +255,3 @@ class ControlService:
             await self.poll_once()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.cfg.poll_interval_s)
-
-
-def audit_detail(**kw: Any) -> str:
-    return json.dumps(kw, default=str)

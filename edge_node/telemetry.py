@@ -64,6 +64,7 @@ class Metrics:
     candle_lag_s: float = 0.0
     market_data_errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     rpc_requests: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    rpc_refused: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
     endpoint_head: dict[str, int] = field(default_factory=dict)
     endpoint_up: dict[str, bool] = field(default_factory=dict)
     # Filled in by the node: readers of state owned elsewhere (book, writer, health, trader).
@@ -89,6 +90,9 @@ class Metrics:
 
     def rpc_request(self, endpoint: str, outcome: str, n: int = 1) -> None:
         self.rpc_requests[(endpoint, outcome)] += n
+
+    def rpc_message_refused(self, endpoint: str, transport: str) -> None:
+        self.rpc_refused[(endpoint, transport)] += 1
 
     def endpoint_lag(self) -> dict[str, int]:
         if not self.endpoint_head:
@@ -158,6 +162,9 @@ class NodeCollector(Collector):
             ],
             names.RPC_REQUESTS_TOTAL.name: [
                 ((ep, outcome), v) for (ep, outcome), v in sorted(m.rpc_requests.items())
+            ],
+            names.RPC_MESSAGES_REFUSED_TOTAL.name: [
+                ((ep, transport), v) for (ep, transport), v in sorted(m.rpc_refused.items())
             ],
             names.RPC_ENDPOINT_HEAD_LAG_BLOCKS.name: [
                 ((ep,), lag) for ep, lag in sorted(m.endpoint_lag().items())

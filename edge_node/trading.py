@@ -157,7 +157,7 @@ class TradingDesk:
             source = keys.EnvKey(ex.key.env_var)
         elif ex.key.source == "keystore":
             assert ex.key.keystore_path is not None
-            source = keys.KeystoreKey(Path(ex.key.keystore_path), password_env=ex.key.password_env)
+            source = keys.KeystoreKey.from_config(ex.key)
         else:
             assert ex.key.secret_id is not None and ex.key.region is not None
             source = keys.SecretsManagerKey(ex.key.secret_id, ex.key.region, ex.key.field)

@@ -260,7 +260,11 @@ class KeyConfig(_Model):
     source: Literal["env", "keystore", "secrets_manager"] = "env"
     env_var: str = "EDGE_SIGNER_KEY"
     keystore_path: str | None = None
+    # The keystore's password: in this environment variable (removed from the environment
+    # once the key is loaded), or in this file (its trailing line break is not part of the
+    # password; readable by the node's user only, mode 0400, is good practice).
     password_env: str = "EDGE_KEYSTORE_PASSWORD"  # noqa: S105 (the variable's name)
+    password_file: str | None = Field(default=None, min_length=1)
     secret_id: str | None = None
     region: str | None = None
     field: str | None = None
@@ -269,6 +273,11 @@ class KeyConfig(_Model):
     def _complete(self) -> KeyConfig:
         if self.source == "keystore" and not self.keystore_path:
             raise ValueError("source keystore needs keystore_path")
+        if self.password_file is not None:
+            if self.source != "keystore":
+                raise ValueError("password_file is the keystore's password: needs source keystore")
+            if "password_env" in self.model_fields_set:
+                raise ValueError("give password_env or password_file, not both")
         if self.source == "secrets_manager" and not (self.secret_id and self.region):
             raise ValueError("source secrets_manager needs secret_id and region")
         return self

@@ -93,3 +93,22 @@ def write_ssm_flag(client: Any, name: str, value: bool) -> None:
     client.put_parameter(
         Name=name, Value="true" if value else "false", Type="String", Overwrite=True
     )
+
+
+SSM_TIMEOUT_S = 2
+SSM_MAX_ATTEMPTS = 2  # botocore: retries after the first attempt
+
+
+def ssm_client(region: str | None) -> Any:
+    """A boto3 SSM client bounded for the stop flag: 2 s to connect, 2 s to read, three attempts
+    at most. boto3's defaults (60 s reads, several retries) would let a stop wait on SSM for
+    minutes. The same bounds as the node's flag poller (``edge_node.trading``)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=SSM_TIMEOUT_S,
+        read_timeout=SSM_TIMEOUT_S,
+        retries={"max_attempts": SSM_MAX_ATTEMPTS},  # retries after the first: 3 tries at most
+    )
+    return boto3.client("ssm", region_name=region, config=config)

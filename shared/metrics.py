@@ -59,6 +59,12 @@ RPC_REQUESTS_TOTAL = MetricSpec(
     "JSON-RPC requests by endpoint and outcome",
     ("endpoint", "outcome"),
 )
+RPC_MESSAGES_REFUSED_TOTAL = MetricSpec(
+    "rpc_messages_refused_total",
+    "counter",
+    "RPC answers refused for exceeding the size limit (websocket message or HTTP body)",
+    ("endpoint", "transport"),
+)
 RPC_ENDPOINT_HEAD_LAG_BLOCKS = MetricSpec(
     "rpc_endpoint_head_lag_blocks",
     "gauge",
@@ -177,6 +183,7 @@ ALL: tuple[MetricSpec, ...] = (
     PRICE_UPDATES_TOTAL,
     MARKET_DATA_ERRORS_TOTAL,
     RPC_REQUESTS_TOTAL,
+    RPC_MESSAGES_REFUSED_TOTAL,
     RPC_ENDPOINT_HEAD_LAG_BLOCKS,
     RPC_ENDPOINT_UP,
     RPC_FAILOVERS_TOTAL,

@@ -1,5 +1,10 @@
 """Loading the signing key: from an environment variable, an encrypted keystore or AWS.
 
+A key or keystore password taken from an environment variable is removed from the process
+environment once the key is loaded (``os.environ``, the C ``environ`` that child processes
+inherit, and, on Linux, the bytes ``/proc/<pid>/environ`` shows), so nothing started later
+and nothing reading the process's environment finds it.
+
 Whatever goes wrong, the caller gets a ``KeyUnavailable`` whose message says what is wrong
 and where (which variable, file or secret) and never contains the key or the password.
 That holds for everything reachable from the exception too: failures are detected in helper
@@ -12,9 +17,11 @@ holds no frame whose locals hold a secret (error reporters that capture locals s
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import string
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +30,8 @@ from edge_node.execution.signing import SECP256K1_ORDER
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
+
+    from shared.config import KeyConfig
 
 KEY_LENGTH = 32
 _HEX_DIGITS = frozenset(string.hexdigits)
@@ -56,6 +65,13 @@ class KeystoreKey:
                 f"keystore {self.path}: give exactly one of password_env and password_file"
             )
 
+    @classmethod
+    def from_config(cls, key: KeyConfig) -> KeystoreKey:
+        assert key.keystore_path is not None  # the config's validation makes sure of it
+        if key.password_file is not None:
+            return cls(Path(key.keystore_path), password_file=Path(key.password_file))
+        return cls(Path(key.keystore_path), password_env=key.password_env)
+
 
 @dataclass(frozen=True, slots=True)
 class SecretsManagerKey:
@@ -88,9 +104,45 @@ def load_key(source: KeySource, *, secrets_client: SecretsManagerClient | None =
     except _Failure as failure:
         message = failure.message
     else:
+        for var in _env_secrets(source):
+            erase_from_environment(var)
         return key
     # Raised here, outside the except block: no __context__, and no secret in this frame.
     raise KeyUnavailable(message)
+
+
+def _env_secrets(source: KeySource) -> list[str]:
+    if isinstance(source, EnvKey):
+        return [source.var]
+    if isinstance(source, KeystoreKey) and source.password_env is not None:
+        return [source.password_env]
+    return []
+
+
+def erase_from_environment(var: str) -> None:
+    """Remove ``var`` from the process environment, its value's bytes overwritten first where
+    the C library keeps them (what /proc/<pid>/environ shows for the variables the process
+    started with). Python's own copies of the string cannot be wiped; they are dropped."""
+    if var not in os.environ:
+        return
+    if sys.platform == "linux":
+        _zero_c_environ_value(var.encode())
+    del os.environ[var]  # also unsetenv: children no longer inherit it
+
+
+def _zero_c_environ_value(name: bytes) -> None:
+    try:
+        environ = ctypes.POINTER(ctypes.c_void_p).in_dll(ctypes.CDLL(None), "environ")
+    except (OSError, ValueError):  # no libc symbol to reach: os.environ's removal still holds
+        return
+    prefix = name + b"="
+    i = 0
+    while environ[i]:
+        address = environ[i]
+        entry = ctypes.string_at(address)
+        if entry.startswith(prefix):
+            ctypes.memset(address + len(prefix), 0, len(entry) - len(prefix))
+        i += 1
 
 
 def _load(source: KeySource, secrets_client: SecretsManagerClient | None) -> bytes:

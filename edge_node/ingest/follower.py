@@ -38,6 +38,7 @@ from edge_node.rpc.errors import (
     EndpointUnavailable,
     RequestTimedOut,
     ResponseInvalid,
+    ResponseTooLarge,
     RpcError,
     range_too_large,
 )
@@ -167,6 +168,17 @@ class Follower:
             if a < b and range_too_large(err):
                 mid = (a + b) // 2
                 log.info("eth_getLogs %d-%d refused (%s); splitting", a, b, err.message)
+                return await self._get_logs(rpc, a, mid) + await self._get_logs(rpc, mid + 1, b)
+            raise
+        except ResponseTooLarge:
+            if a < b:
+                # Later ranges start smaller too: a websocket that refused the answer is
+                # closed, so the split may only be asked for after the reconnect.
+                self.max_range = max(1, min(self.max_range, (b - a + 1) // 2))
+                mid = (a + b) // 2
+                log.warning(
+                    "eth_getLogs %d-%d answer too large; ranges now %d blocks", a, b, self.max_range
+                )
                 return await self._get_logs(rpc, a, mid) + await self._get_logs(rpc, mid + 1, b)
             raise
         except RequestTimedOut:
@@ -371,10 +383,6 @@ class Follower:
         if self.on_rollback is not None:
             self.on_rollback(rb)
         return rb
-
-    async def verify_resumed_head(self, rpc: Rpc) -> None:
-        """After a restart, roll back whatever the chain reorganised while we were down."""
-        await self.resolve_reorg(rpc)
 
 
 __all__ = ["ChainMoved", "Follower", "NotContiguous", "Rpc", "Sink"]

@@ -36,6 +36,11 @@ class RequestTimedOut(EndpointUnavailable):
     range), ask for less; otherwise as EndpointUnavailable."""
 
 
+class ResponseTooLarge(EndpointUnavailable):
+    """An answer over the size limit was refused (and counted). For ``eth_getLogs`` it means
+    a smaller block range; a websocket that refused a message is closed by it."""
+
+
 class StreamStale(EndpointUnavailable):
     """No new head within the liveness timeout although the socket looks open."""
 

@@ -19,12 +19,16 @@ from edge_node.rpc.errors import (
     EndpointUnavailable,
     RequestTimedOut,
     ResponseInvalid,
+    ResponseTooLarge,
     RpcError,
     scrub_url,
     url_origin,
 )
-from edge_node.rpc.ws import batch_results, decode_result
+from edge_node.rpc.ws import MAX_MESSAGE_BYTES, batch_results, decode_result
 from edge_node.telemetry import Metrics
+
+# The same bound as a websocket message (see ws.MAX_MESSAGE_BYTES for why).
+MAX_RESPONSE_BYTES = MAX_MESSAGE_BYTES
 
 
 class HttpRpc:
@@ -53,7 +57,7 @@ class HttpRpc:
                     raise EndpointMisconfigured(f"{self.name}: HTTP {resp.status}")
                 if resp.status >= 400:
                     raise EndpointUnavailable(f"{self.name}: HTTP {resp.status}")
-                body = await resp.read()
+                body = await self._body(resp, n)
         except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError):
             # Their text is the whole URL, API key included: name the endpoint and origin only.
             self._metrics.rpc_request(self.name, "error", n)
@@ -73,6 +77,25 @@ class HttpRpc:
         except (msgspec.ValidationError, msgspec.DecodeError) as err:
             self._metrics.rpc_request(self.name, "error", n)
             raise ResponseInvalid(f"{self.name}: answer is not JSON-RPC: {err}") from err
+
+    async def _body(self, resp: aiohttp.ClientResponse, n: int) -> bytes:
+        """The answer's body, refused (and counted) past MAX_RESPONSE_BYTES."""
+        length = resp.content_length
+        if length is not None and length <= MAX_RESPONSE_BYTES:
+            return await resp.read()  # the common case: the node said how much, and it fits
+        body = bytearray()
+        if length is None:  # chunked: read up to the limit, and no further
+            async for chunk in resp.content.iter_chunked(1 << 16):
+                body += chunk
+                if len(body) > MAX_RESPONSE_BYTES:
+                    break
+        if length is not None or len(body) > MAX_RESPONSE_BYTES:
+            self._metrics.rpc_message_refused(self.name, "http")
+            self._metrics.rpc_request(self.name, "error", n)
+            raise ResponseTooLarge(
+                f"{self.name}: refused an answer over {MAX_RESPONSE_BYTES} bytes"
+            )
+        return bytes(body)
 
     async def request(
         self,

@@ -28,6 +28,7 @@ from websockets.exceptions import (
     InvalidStatus,
     InvalidURI,
 )
+from websockets.frames import CloseCode
 
 from edge_node.chain.wire import ANY, Envelope, RawLog
 from edge_node.rpc.dispatch import Dispatcher, Handler, LogHandler
@@ -36,6 +37,7 @@ from edge_node.rpc.errors import (
     EndpointUnavailable,
     RequestTimedOut,
     ResponseInvalid,
+    ResponseTooLarge,
     RpcError,
     scrub_url,
     url_origin,
@@ -44,7 +46,15 @@ from edge_node.telemetry import Metrics
 
 log = logging.getLogger(__name__)
 
-MAX_MESSAGE_BYTES = 256 * 1024 * 1024  # large eth_getLogs answers are legitimate
+# The largest answer we accept. What a node sends us is bounded by what we ask: eth_getLogs for
+# our pools over at most chain.getlogs_max_range blocks, batches of at most
+# chain.batch_max_requests headers (~2 KB each), single notifications (~1 KB). geth caps a batch
+# answer at 25 MB and reads at most 32 MiB per websocket message itself. Larger is refused and
+# counted (rpc_messages_refused_total); the follower then asks for smaller ranges.
+MAX_MESSAGE_BYTES = 32 * 1024 * 1024
+# Frames read ahead of the reader task before websockets stops reading the socket (TCP
+# backpressure, nothing dropped): a few blocks' bursts of ~170 log notifications each.
+MAX_QUEUE_FRAMES = 1024
 T = TypeVar("T")
 
 
@@ -106,7 +116,7 @@ class WsRpc:
                 compression=None,  # permessage-deflate halves throughput; loopback/LAN only
                 open_timeout=open_timeout,
                 max_size=MAX_MESSAGE_BYTES,
-                max_queue=None,
+                max_queue=MAX_QUEUE_FRAMES,
                 ping_interval=20,
                 ping_timeout=20,
                 close_timeout=2,
@@ -287,12 +297,20 @@ class WsRpc:
     def _finish(self, err: BaseException) -> None:
         if not self._closed.done():
             self._closed.set_result(err)
+
+        def lost() -> EndpointUnavailable:
+            # A refused answer may be one of ours: its caller can ask for less (a new one per
+            # future: an exception object must not be shared between awaiting tasks).
+            if isinstance(err, ResponseTooLarge):
+                return ResponseTooLarge(str(err))
+            return EndpointUnavailable(f"{self.name}: connection lost: {err}")
+
         for fut in self._pending.values():
             if not fut.done():
-                fut.set_exception(EndpointUnavailable(f"{self.name}: connection lost: {err}"))
+                fut.set_exception(lost())
         for bfut in self._batches.values():
             if not bfut.done():
-                bfut.set_exception(EndpointUnavailable(f"{self.name}: connection lost: {err}"))
+                bfut.set_exception(lost())
 
     async def _read(self) -> None:
         reason: BaseException = EndpointUnavailable(f"{self.name}: connection closed")
@@ -301,7 +319,14 @@ class WsRpc:
             async for raw in self._ws:
                 dispatch(raw)
         except ConnectionClosed as err:
-            reason = EndpointUnavailable(f"{self.name}: connection closed: {err}")
+            if err.sent is not None and err.sent.code == CloseCode.MESSAGE_TOO_BIG:
+                self._metrics.rpc_message_refused(self.name, "websocket")
+                reason = ResponseTooLarge(
+                    f"{self.name}: refused a message over {MAX_MESSAGE_BYTES} bytes "
+                    "(connection closed)"
+                )
+            else:
+                reason = EndpointUnavailable(f"{self.name}: connection closed: {err}")
         except asyncio.CancelledError:
             reason = EndpointUnavailable(f"{self.name}: closed by us")
             raise

@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -419,7 +419,3 @@ class StoreWriter:
         self._set_checkpoint(conn, target.number, target.hash, target.timestamp)
         self.stats.committed_block = target.number
         self.stats.committed_hash = target.hash
-
-    def pending_commits(self) -> Iterable[Op]:
-        with self._cv:
-            return list(self._ops)

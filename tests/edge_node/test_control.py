@@ -162,3 +162,98 @@ async def test_an_unreadable_remote_flag_never_hides_the_database_flag(
     await service.poll_once()
     assert ssm.reads == 1 if hang_s else ssm.reads == 2  # a hanging read is never piled up
     engine.dispose()
+
+
+# --- a resume wins over flag reads that started before it ---------------------------------------
+
+
+def state_of(control: Control) -> TradingState:
+    return control.state  # read fresh each time (no narrowing across transitions)
+
+
+async def test_a_database_read_from_before_a_resume_does_not_stop_the_node_again(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    engine = create_engine(sqlite_url)
+    migrate(engine)
+    control = Control()
+    service = ControlService(control, engine, ControlConfig())
+    await service.emergency_stop("op", "incident")
+    real_read = flags.read_db_flags
+    has_read, release = threading.Event(), threading.Event()
+
+    def slow_read(e: object) -> flags.Flags:
+        value = real_read(e)  # type: ignore[arg-type]
+        has_read.set()
+        release.wait(10)  # the answer arrives after the resume
+        return value
+
+    monkeypatch.setattr(flags, "read_db_flags", slow_read)
+    poll = asyncio.create_task(service.poll_once())
+    assert await asyncio.to_thread(has_read.wait, 10)
+    monkeypatch.setattr(flags, "read_db_flags", real_read)
+    await service.resume("op", "fixed")
+    release.set()
+    await poll
+    assert state_of(control) is TradingState.RUNNING
+    # Reads that start after the resume still act: a stop set afterwards stops.
+    flags.write_db_flag(engine, flags.EMERGENCY_STOP, True, "dba", "again")
+    await service.poll_once()
+    assert state_of(control) is TradingState.STOPPED
+    engine.dispose()
+
+
+async def test_a_remote_read_from_before_a_resume_is_not_used_by_a_later_round(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    engine = create_engine(sqlite_url)
+    migrate(engine)
+    release = threading.Event()
+
+    class SlowSsm:
+        """Answers the first read ("set") only when released; later reads at once."""
+
+        def __init__(self) -> None:
+            self.value = "true"
+            self.reads = 0
+
+        def get_parameter(self, **_: object) -> dict[str, object]:
+            self.reads += 1
+            if self.reads == 1:
+                release.wait(10)
+                return {"Parameter": {"Value": "true"}}
+            return {"Parameter": {"Value": self.value}}
+
+        def put_parameter(self, Value: str, **_: object) -> None:
+            self.value = Value
+
+    ssm = SlowSsm()
+    cfg = ControlConfig(ssm_parameter="/x", aws_region="ap-southeast-1", poll_interval_s=0.2)
+    control = Control(TradingState.STOPPED)
+    service = ControlService(control, engine, cfg, ssm)
+    await service.poll_once()  # the read hangs past the round: carried to the next round
+    assert service.last_poll_error is not None
+    await service.resume("op", "fixed")
+    assert state_of(control) is TradingState.RUNNING
+    # The next round takes over the read still in flight; it answers "set" (read before the
+    # resume) once this round waits for it, just after this round's database read.
+    loop = asyncio.get_running_loop()
+    real_read = flags.read_db_flags
+
+    def db_read_then_release(e: object) -> flags.Flags:
+        value = real_read(e)  # type: ignore[arg-type]
+        loop.call_soon_threadsafe(loop.call_later, 0.05, release.set)
+        return value
+
+    monkeypatch.setattr(flags, "read_db_flags", db_read_then_release)
+    await service.poll_once()  # this round started after the resume, but the read did not
+    assert release.is_set()
+    assert state_of(control) is TradingState.RUNNING
+    monkeypatch.setattr(flags, "read_db_flags", real_read)
+    await service.poll_once()  # a fresh read: the flag the resume cleared
+    assert state_of(control) is TradingState.RUNNING
+    engine.dispose()

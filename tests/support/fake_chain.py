@@ -15,7 +15,7 @@ import orjson
 
 from edge_node.chain import abi
 from edge_node.chain.wire import ANY
-from edge_node.rpc.errors import RequestTimedOut, RpcError
+from edge_node.rpc.errors import RequestTimedOut, ResponseTooLarge, RpcError
 from tests.edge_node.chain import logs as L
 
 
@@ -30,6 +30,7 @@ class FakeChain:
     logs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by block hash
     max_range: int | None = None  # eth_getLogs ranges wider than this are refused
     slow_range: int | None = None  # eth_getLogs ranges wider than this time out
+    big_range: int | None = None  # eth_getLogs answers for wider ranges are refused as too large
     calls: list[str] = field(default_factory=list)
     corrupt_next_logs: bool = False
 
@@ -103,6 +104,8 @@ class FakeChain:
                     raise RpcError(-32005, "query returned more than 10000 results")
                 if self.slow_range is not None and b - a + 1 > self.slow_range:
                     raise RequestTimedOut(f"{self.name}: eth_getLogs timed out")
+                if self.big_range is not None and b - a + 1 > self.big_range:
+                    raise ResponseTooLarge(f"{self.name}: refused an answer over the limit")
                 result = [lg for blk in self.blocks[a : b + 1] for lg in self.logs[blk["hash"]]]
             if self.corrupt_next_logs and result:
                 self.corrupt_next_logs = False

@@ -68,6 +68,15 @@ async def test_ranges_that_time_out_are_split_too() -> None:
     assert stored_keys(sink) == chain.swap_keys()
 
 
+async def test_answers_refused_as_too_large_are_split_and_later_ranges_start_smaller() -> None:
+    chain = FakeChain(big_range=10)
+    chain.mine(100, POOL.address)
+    f, sink, _ = follower(window=4, max_range=64)
+    await f.sync_to(chain, chain.head)
+    assert stored_keys(sink) == chain.swap_keys()
+    assert f.max_range <= 10  # remembered: a websocket that refused one is closed by it
+
+
 async def test_a_reorg_at_the_tip_is_rolled_back() -> None:
     chain = FakeChain()
     chain.mine(30, POOL.address)
