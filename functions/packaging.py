@@ -5,7 +5,7 @@ Each artifact holds, at its root (Lambda puts the root on ``sys.path``):
   function's own ``lambda-<name>`` group if there is one, exported from uv.lock with hashes
   (``uv export --frozen``: the pins tested here, nothing resolved afresh) and installed as wheels
   built for the Lambda platform, not this machine's (``uv pip install --python-platform
-  x86_64-manylinux2014 --python-version 3.12 --only-binary :all: --require-hashes``; uv, not pip,
+  x86_64-manylinux_2_34 --python-version 3.12 --only-binary :all: --require-hashes``; uv, not pip,
   because pip evaluates environment markers against the interpreter running it, and this one
   is 3.11);
 - ``shared/``, ``functions/__init__.py``, ``functions/common/`` and ``functions/<name>/``, and
@@ -37,7 +37,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RUNTIME = "python3.12"
 PYTHON_VERSION = "3.12"
-PLATFORM = "x86_64-manylinux2014"
+# The python3.12 runtime runs on Amazon Linux 2023 (glibc 2.34): wheels tagged up to
+# manylinux_2_34 run there. manylinux2014 (glibc 2.17) alone would miss packages that publish
+# only newer wheels.
+PLATFORM = "x86_64-manylinux_2_34"
 ARCHITECTURE = "x86_64"
 MAX_ZIPPED = 50 * 1024 * 1024
 MAX_UNZIPPED = 250 * 1024 * 1024
