@@ -431,7 +431,7 @@ def resume(config_path: str, reason: str) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def trades(config_path: str, limit: int, as_json: bool) -> None:
     """The most recent trades (from the node, or from the store if it does not answer)."""
-    from edge_node.execution import journal
+    from shared.reports import queries as journal
 
     cfg = _load(config_path)
     try:

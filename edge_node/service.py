@@ -23,7 +23,6 @@ from edge_node.api import ActionRefused, ApiServer, NotTrading, build_app
 from edge_node.chain.decode import MalformedHeader, parse_header
 from edge_node.chain.events import SwapV3Event, SyncEvent
 from edge_node.control import ResumeRefused
-from edge_node.execution import journal
 from edge_node.health import Health, HealthInputs, evaluate
 from edge_node.ingest.assembler import BlockAssembler
 from edge_node.ingest.follower import Follower, Rpc
@@ -47,6 +46,7 @@ from edge_node.trading import TradingDesk
 from shared.config import CANDLE_INTERVALS, ConfigError, NodeConfig
 from shared.db import schema
 from shared.db.engine import create_engine, ensure_schema, redact_url
+from shared.reports import queries as journal
 
 log = logging.getLogger(__name__)
 
