@@ -13,6 +13,7 @@ from importlib import metadata
 import click
 
 from functions.cli.output import emit, json_option, run
+from functions.cli.prune import prune as prune_command
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -64,6 +65,7 @@ def settings(as_json: bool) -> None:
 
 
 # Command groups of the functions (one line each):
+cli.add_command(prune_command)
 
 
 def main() -> None:

@@ -78,8 +78,7 @@ def encode(table: Table, rows: Sequence[Sequence[Any]]) -> bytes:
     """Rows (in the table's column order) as one compressed Parquet file."""
     schema = arrow_schema(table)
     columns = [
-        pa.array([_to_arrow(r[i], f.type) for r in rows], type=f.type)
-        for i, f in enumerate(schema)
+        pa.array([_to_arrow(r[i], f.type) for r in rows], type=f.type) for i, f in enumerate(schema)
     ]
     buf = io.BytesIO()
     pq.write_table(pa.Table.from_arrays(columns, schema=schema), buf, compression="zstd")

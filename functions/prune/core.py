@@ -33,7 +33,8 @@ from sqlalchemy import Connection, Engine, delete, func, select, text, tuple_
 from functions.common.errors import Corrupt, Unavailable
 from functions.common.s3url import S3Location
 from functions.prune import archive
-from functions.prune.tables import KEEP_BLOCKS, Horizon, Spec, by_name
+from functions.prune.tables import KEEP_BLOCKS, Horizon, Spec
+from functions.prune.tables import by_name as tables_by_name
 from shared.db import schema
 
 if TYPE_CHECKING:
@@ -174,7 +175,7 @@ def prune(
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> PruneResult:
-    specs = by_name(tables)
+    specs = tables_by_name(tables)
     with _single_run(engine):
         h = horizon(engine, now, older_than)
         result = PruneResult(h.at.isoformat(), dest.url(), dry_run=dry_run)

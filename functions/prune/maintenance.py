@@ -40,12 +40,11 @@ def vacuum_analyze(engine: Engine, tables: Sequence[str] = PRUNED) -> None:
 def database_size_bytes(engine: Engine) -> int:
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
-            return int(conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one())
+            size = conn.execute(text("SELECT pg_database_size(current_database())"))
+            return int(size.scalar_one())
         path = engine.url.database
         if path and path != ":memory:":
-            return sum(
-                os.path.getsize(p) for p in (path, f"{path}-wal") if os.path.exists(p)
-            )
+            return sum(os.path.getsize(p) for p in (path, f"{path}-wal") if os.path.exists(p))
         pages = conn.execute(text("PRAGMA page_count")).scalar_one()
         size = conn.execute(text("PRAGMA page_size")).scalar_one()
         return int(pages) * int(size)
