@@ -260,13 +260,13 @@ def check_exactly_once(s: Seeded, s3: Any, bucket: str, prefix: str) -> dict[str
         spec = _spec(table)
         k = tuple(row[names[table].index(c)] for c in spec.key)
         assert row == s.rows[table][k], f"{table} {k} archived differently"
-        r = dict(zip(names[table], row, strict=True))
-        raw = {c: (int(v) if c in ("block_time", "timestamp") else v) for c, v in r.items()}
-        if "at" in raw or "created_at" in raw:
-            raw = {
-                **raw,
-                **{c: datetime.fromisoformat(raw[c]) for c in ("at", "created_at") if c in raw},
-            }
+        raw: dict[str, Any] = dict(zip(names[table], row, strict=True))
+        for c in ("block_time", "timestamp"):
+            if c in raw:
+                raw[c] = int(raw[c])
+        for c in ("at", "created_at"):
+            if c in raw:
+                raw[c] = datetime.fromisoformat(raw[c])
         day = spec.day_of(raw).astimezone(UTC).strftime("%Y-%m-%d")
         assert f"/day={day}/" in key
         seen[table][k] = seen[table].get(k, 0) + 1
