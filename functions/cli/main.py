@@ -14,6 +14,7 @@ import click
 
 from functions.cli.output import emit, json_option, run
 from functions.cli.prune import prune as prune_command
+from functions.cli.report import report as report_command
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -66,6 +67,7 @@ def settings(as_json: bool) -> None:
 
 # Command groups of the functions (one line each):
 cli.add_command(prune_command)
+cli.add_command(report_command)
 
 
 def main() -> None:
