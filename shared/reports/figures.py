@@ -248,11 +248,13 @@ def compute(
     t0 = period.start.timestamp()
     n_buckets = math.ceil((period.end.timestamp() - t0) / width)
     series = {m: [_Bucket() for _ in range(n_buckets)] for m in MODES}
+    s0, s1 = t0, period.end.timestamp()
     events: list[tuple[float, int, TradeRecord | LooseGas]] = [
-        (t.at, t.id, t) for t in trades if period.contains(t.at)
+        (t.at, t.id, t) for t in trades if s0 <= t.at < s1
     ]
-    events += [(g.at, -1, g) for g in loose if period.contains(g.at)]
-    events.sort(key=lambda e: (e[0], e[1]))
+    # Fills sort before trades of the same instant (ids are positive), in a stable sort.
+    events += [(g.at, -1, g) for g in loose if s0 <= g.at < s1]
+    events.sort(key=_event_order)
     for at, _, ev in events:
         price = price_at(at)
         if isinstance(ev, LooseGas):
@@ -284,6 +286,10 @@ def compute(
             ),
         }
     return out
+
+
+def _event_order(e: tuple[float, int, Any]) -> tuple[float, int]:
+    return e[0], e[1]
 
 
 def _series(buckets: list[_Bucket], t0: float, width: int, decimals: int) -> list[dict[str, Any]]:

@@ -157,15 +157,19 @@ def load_records(
     for g in paid:
         gas_by_trade[g.trade_id] = gas_by_trade.get(g.trade_id, 0) + _tx_gas(g)
     records = []
+    labels: dict[tuple[str, str], str] = {}
     for r in rows:
-        at = _utc(r.created_at)
-        assert at is not None
-        ts = at.timestamp()
+        created = r.created_at
+        ts = (created.replace(tzinfo=UTC) if created.tzinfo is None else created).timestamp()
         if not s0 <= ts < s1:
             continue
-        detail = orjson.loads(r.detail or "{}")
+        detail = orjson.loads(r.detail) if r.detail and r.detail != "{}" else {}
         if not isinstance(detail, dict):
             detail = {}
+        pools = (r.pool_buy, r.pool_sell)
+        label = labels.get(pools)
+        if label is None:
+            label = labels[pools] = pair_label(r.pool_buy, r.pool_sell, names)
         # Live gas from the receipts of the trade's transactions (a cancel that took its nonce
         # included); the trade row's own gas_cost only when no receipt is journaled (paper, or
         # rows written before the journal kept receipts).
@@ -175,7 +179,7 @@ def load_records(
                 id=int(r.id),
                 mode=r.mode,
                 at=ts,
-                pair=pair_label(r.pool_buy, r.pool_sell, names),
+                pair=label,
                 status=r.status,
                 profit=int(r.profit or 0),
                 gas=int(r.gas_cost or 0) if gas is None else gas,

@@ -13,6 +13,7 @@ Statuses a trade row can have (written by the trader, ``edge_node/execution``):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 PAPER, LIVE = "paper", "live"
 MODES = (LIVE, PAPER)
@@ -32,10 +33,10 @@ SETTLED = ATTEMPTED | {REFUSED}
 NONCE_FILLS = "(nonce fills)"
 
 
-@dataclass(frozen=True, slots=True)
-class TradeRecord:
+class TradeRecord(NamedTuple):
     """One trade as a report sees it. Amounts are raw units of the capital token (the chain's
-    wrapped native token, so gas paid in native is in the same units)."""
+    wrapped native token, so gas paid in native is in the same units). A tuple: a monthly
+    report builds 100,000 of them."""
 
     id: int
     mode: str
