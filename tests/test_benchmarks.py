@@ -50,3 +50,9 @@ def test_end_to_end_benchmark_runs() -> None:
     result = _run("bench_e2e_anvil.py", "--trials", "2")
     assert result["ours"]["trials"] == 2
     assert result["baseline_web3"]["trials"] == 2
+
+
+def test_report_benchmark_runs_and_both_sides_agree() -> None:
+    result = _run("bench_report.py", "--trades", "400")
+    assert result["trades"] == 400 and result["same_figures"] is True
+    assert {"ours_s", "baseline_row_by_row_s", "meets_target"} <= set(result)
