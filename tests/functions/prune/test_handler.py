@@ -3,18 +3,26 @@ and the store (SQLite and the real PostgreSQL)."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from types import ModuleType
 
 import pytest
 
 from functions.common.aws import AwsClients
 from functions.common.s3url import S3Location
-from functions.prune import handler as prune_handler
 from tests.functions.events import FakeLambdaContext, emf_metrics, scheduled_event
 from tests.functions.prune.seed import Seeded, check_exactly_once, seed_store
 
 FIRED = "2026-11-30T23:00:00Z"  # the 23:00 UTC schedule (seed 001)
+
+
+@pytest.fixture
+def prune_handler() -> ModuleType:
+    """Imported when used: a handler module routes the core loggers through its own Logger
+    at import (powertools), which must not happen while other modules' tests run."""
+    return importlib.import_module("functions.prune.handler")
 
 
 @pytest.fixture
@@ -26,7 +34,11 @@ def seeded(db_url: str) -> Iterator[Seeded]:
 
 @pytest.fixture
 def env(
-    seeded: Seeded, s3_bucket: S3Location, aws: AwsClients, monkeypatch: pytest.MonkeyPatch
+    prune_handler: ModuleType,
+    seeded: Seeded,
+    s3_bucket: S3Location,
+    aws: AwsClients,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> S3Location:
     monkeypatch.setenv("EDGE_OPS_DATABASE_URL", seeded.engine.url.render_as_string(False))
     monkeypatch.setenv("EDGE_OPS_PRUNE_ARCHIVE_TO", f"s3://{s3_bucket.bucket}/retention")
@@ -36,6 +48,7 @@ def env(
 
 
 def test_the_scheduled_prune_archives_and_publishes_the_database_size(
+    prune_handler: ModuleType,
     seeded: Seeded,
     env: S3Location,
     aws: AwsClients,
@@ -54,6 +67,7 @@ def test_the_scheduled_prune_archives_and_publishes_the_database_size(
 
 
 def test_a_failed_prune_fails_loudly(
+    prune_handler: ModuleType,
     seeded: Seeded,
     env: S3Location,
     lambda_context: FakeLambdaContext,

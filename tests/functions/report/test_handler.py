@@ -3,21 +3,29 @@ to read what was announced) and the hand-built journal on SQLite and the real Po
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Iterator
 from decimal import Decimal
+from types import ModuleType
 
 import pytest
 from sqlalchemy import Engine
 
 from functions.common.aws import AwsClients
 from functions.common.s3url import S3Location
-from functions.report import handler as report_handler
 from shared.db.engine import create_engine, migrate
 from tests.functions.events import FakeLambdaContext, emf_metrics, scheduled_event
 from tests.support.journal_builder import build_reference_day
 
 PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def report_handler() -> ModuleType:
+    """Imported when used: a handler module routes the core loggers through its own Logger
+    at import (powertools), which must not happen while other modules' tests run."""
+    return importlib.import_module("functions.report.handler")
 
 
 @pytest.fixture
@@ -45,7 +53,11 @@ def queue(aws: AwsClients, monkeypatch: pytest.MonkeyPatch) -> str:
 
 @pytest.fixture
 def env(
-    journal: Engine, s3_bucket: S3Location, aws: AwsClients, monkeypatch: pytest.MonkeyPatch
+    report_handler: ModuleType,
+    journal: Engine,
+    s3_bucket: S3Location,
+    aws: AwsClients,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> S3Location:
     monkeypatch.setenv("EDGE_OPS_DATABASE_URL", journal.url.render_as_string(False))
     monkeypatch.setenv("EDGE_OPS_REPORT_TO", f"s3://{s3_bucket.bucket}/reports")
@@ -59,6 +71,7 @@ def _get(aws: AwsClients, bucket: str, key: str) -> bytes:
 
 
 def test_the_daily_report_is_written_to_s3_and_announced(
+    report_handler: ModuleType,
     env: S3Location,
     aws: AwsClients,
     queue: str,
@@ -103,7 +116,7 @@ def test_the_daily_report_is_written_to_s3_and_announced(
 
 
 def test_weekly_and_monthly_cover_the_period_before_the_schedule(
-    env: S3Location, aws: AwsClients, lambda_context: FakeLambdaContext
+    report_handler: ModuleType, env: S3Location, aws: AwsClients, lambda_context: FakeLambdaContext
 ) -> None:
     weekly = report_handler.weekly(scheduled_event("2024-03-11T00:30:00Z"), lambda_context)
     assert weekly["period"]["label"] == "2024-W10"  # Mon 4 - Sun 10 March
@@ -118,6 +131,7 @@ def test_weekly_and_monthly_cover_the_period_before_the_schedule(
 
 
 def test_a_failed_report_fails_loudly(
+    report_handler: ModuleType,
     env: S3Location,
     lambda_context: FakeLambdaContext,
     capsys: pytest.CaptureFixture[str],
