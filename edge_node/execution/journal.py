@@ -9,12 +9,11 @@ dedicated thread, in order.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, select, update
 
 from shared.db import schema
 
@@ -228,104 +227,3 @@ class Journal:
                 .order_by(t.c.nonce)
             ).all()
         return [int(r.nonce) for r in rows]
-
-
-def trades(
-    engine: Engine, chain_id: int, limit: int, mode: str | None = None
-) -> list[dict[str, Any]]:
-    t = schema.trades
-    q = select(t).where(t.c.chain_id == chain_id)
-    if mode is not None:
-        q = q.where(t.c.mode == mode)
-    with engine.connect() as conn:
-        rows = conn.execute(q.order_by(t.c.id.desc()).limit(limit)).all()
-    return [_trade_dict(r) for r in rows]
-
-
-def _trade_dict(r: Any) -> dict[str, Any]:
-    def s(v: int | None) -> str | None:  # 256-bit amounts: strings, so JSON keeps them exact
-        return None if v is None else str(v)
-
-    return {
-        "id": r.id,
-        "created_at": r.created_at.isoformat() if r.created_at else None,
-        "mode": r.mode,
-        "strategy": r.strategy,
-        "pool_buy": r.pool_buy,
-        "pool_sell": r.pool_sell,
-        "token_in": r.token_in,
-        "amount_in": s(r.amount_in),
-        "expected_profit": s(r.expected_profit),
-        "min_profit": s(r.min_profit),
-        "gas_price": s(r.gas_price),
-        "status": r.status,
-        "tx_hash": r.tx_hash,
-        "nonce": r.nonce,
-        "block_number": r.block_number,
-        "profit": s(r.profit),
-        "gas_used": r.gas_used,
-        "gas_cost": s(r.gas_cost),
-        "trigger_block": r.trigger_block,
-        "detail": json.loads(r.detail or "{}"),
-    }
-
-
-SUCCESS = ("mined", "simulated")
-ATTEMPTS = ("simulated", "simulation_failed", "submitted", "mined", "reverted", "failed")
-
-
-def daily_summary(
-    engine: Engine, chain_id: int, day: str, pool_names: dict[str, str]
-) -> dict[str, Any]:
-    """Attempts, successes, success rate, profit and gas spent for one UTC day, by pool pair."""
-    t = schema.trades
-    start = datetime.fromisoformat(day).replace(tzinfo=UTC)
-    end = datetime.fromtimestamp(start.timestamp() + 86_400, UTC)
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(t).where(t.c.chain_id == chain_id, t.c.created_at >= start, t.c.created_at < end)
-        ).all()
-        refused = conn.execute(
-            select(func.count())
-            .select_from(t)
-            .where(
-                t.c.chain_id == chain_id,
-                t.c.status == "refused",
-                t.c.created_at >= start,
-                t.c.created_at < end,
-            )
-        ).scalar_one()
-    by_pool: dict[str, dict[str, Any]] = {}
-    total = {"attempts": 0, "successes": 0, "profit": 0, "gas_spent": 0}
-    for r in rows:
-        if r.status not in ATTEMPTS:
-            continue
-        key = f"{pool_names.get(r.pool_buy, r.pool_buy)}>{pool_names.get(r.pool_sell, r.pool_sell)}"
-        entry = by_pool.setdefault(
-            key, {"attempts": 0, "successes": 0, "profit": 0, "gas_spent": 0}
-        )
-        gas = int(r.gas_cost or 0)
-        profit = int(r.profit or 0)
-        for agg in (entry, total):
-            agg["attempts"] += 1
-            agg["successes"] += 1 if r.status in SUCCESS else 0
-            agg["profit"] += profit
-            agg["gas_spent"] += gas
-
-    def finish(agg: dict[str, Any]) -> dict[str, Any]:
-        attempts = agg["attempts"]
-        return {
-            "attempts": attempts,
-            "successes": agg["successes"],
-            "success_rate": round(agg["successes"] / attempts, 4) if attempts else None,
-            "profit": str(agg["profit"]),
-            "gas_spent": str(agg["gas_spent"]),
-            "net": str(agg["profit"] - agg["gas_spent"]),
-        }
-
-    return {
-        "date": day,
-        **finish(total),
-        "refused": int(refused),
-        "by_pool": {k: finish(v) for k, v in sorted(by_pool.items())},
-    }

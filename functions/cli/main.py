@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 import click
 
 from functions.cli.output import emit, json_option, run
+from functions.cli.prune import prune as prune_command
+from functions.cli.report import report as report_command
 from functions.common.errors import Unavailable
 
 if TYPE_CHECKING:
@@ -88,6 +90,8 @@ def _caller_identity(s: OpsSettings) -> dict[str, str]:
 
 
 # Command groups of the functions (one line each):
+cli.add_command(prune_command)
+cli.add_command(report_command)
 
 
 def main() -> None:
