@@ -19,9 +19,10 @@ from psycopg import sql
 from functions.backup import pg
 from functions.backup.errors import SourceUnavailable
 from functions.backup.manifest import Dialect
+from functions.common.errors import BadInput
 
 
-class NoScratchServer(ValueError):
+class NoScratchServer(BadInput):
     """Verifying a PostgreSQL backup needs a server: pass --scratch or set DATABASE_URL."""
 
 

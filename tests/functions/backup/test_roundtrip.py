@@ -15,7 +15,8 @@ from functions.backup.verify import verify
 from shared.db import schema
 from shared.db.engine import create_engine, current_revision, head_revision
 from tests.conftest import postgres_base_url
-from tests.functions.backup.conftest import BUCKET, PREFIX
+from tests.functions.backup.conftest import PREFIX
+from tests.functions.conftest import TEST_BUCKET as BUCKET
 
 SMALL_PARTS = BackupOptions(part_size=5 * 1024 * 1024)
 
