@@ -51,8 +51,7 @@ class BackupEntry:
 def scan(store: ObjectStore, prefix: str, read: bool = True) -> list[BackupEntry]:
     """Every backup id under ``prefix``, oldest first, with its manifest and verification read."""
     entries: dict[str, BackupEntry] = {}
-    head = prefix.strip("/")
-    for obj in store.listing(head + "/" if head else ""):
+    for obj in store.listing(layout.list_prefix(prefix)):
         parsed = layout.parse_key(prefix, obj.key)
         if parsed is None:
             continue

@@ -55,7 +55,7 @@ def dump_postgres(url: str, writer: ArchiveWriter, progress: Progress | None = N
     try:
         conn = pg.connect(url)
     except psycopg.Error as err:
-        raise SourceUnavailable(f"cannot connect to the database: {str(err).strip()}") from None
+        raise SourceUnavailable(f"cannot connect to the database: {str(err).strip()}") from err
     try:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
@@ -85,9 +85,7 @@ def dump_postgres(url: str, writer: ArchiveWriter, progress: Progress | None = N
                     info.sequences[col] = int(row[0])
         return info
     except psycopg.Error as err:
-        raise SourceUnavailable(
-            f"the database failed during the dump: {str(err).strip()}"
-        ) from None
+        raise SourceUnavailable(f"the database failed during the dump: {str(err).strip()}") from err
     finally:
         conn.close()
 
@@ -103,7 +101,7 @@ def dump_sqlite(
         try:
             lite.snapshot(source, copy)
         except sqlite3.Error as err:
-            raise SourceUnavailable(f"cannot read the SQLite database {source}: {err}") from None
+            raise SourceUnavailable(f"cannot read the SQLite database {source}: {err}") from err
         conn = sqlite3.connect(copy)
         try:
             info = SourceInfo("sqlite", f"SQLite {sqlite3.sqlite_version}", lite.revision(conn))

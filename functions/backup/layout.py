@@ -40,6 +40,12 @@ def _join(prefix: str, *parts: str) -> str:
     return "/".join([head, *parts]) if head else "/".join(parts)
 
 
+def list_prefix(prefix: str) -> str:
+    """What to list for every backup under ``prefix`` ("a/b" -> "a/b/", never "a/bc/...")."""
+    head = prefix.strip("/")
+    return head + "/" if head else ""
+
+
 def backup_dir(prefix: str, backup_id: str) -> str:
     return _join(prefix, backup_id) + "/"
 

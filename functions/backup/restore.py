@@ -132,7 +132,7 @@ def _restore_postgres(
                 migrate_on(conn, "head")
             return pre
     except psycopg.OperationalError as err:
-        raise SourceUnavailable(f"the target database failed: {str(err).strip()}") from None
+        raise SourceUnavailable(f"the target database failed: {str(err).strip()}") from err
     finally:
         engine.dispose()
 

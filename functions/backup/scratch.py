@@ -44,7 +44,7 @@ def scratch_database(
     try:
         admin = pg.connect(base, autocommit=True)
     except psycopg.Error as err:
-        raise SourceUnavailable(f"cannot reach the scratch server: {str(err).strip()}") from None
+        raise SourceUnavailable(f"cannot reach the scratch server: {str(err).strip()}") from err
     try:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         try:
