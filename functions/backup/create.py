@@ -9,6 +9,7 @@ clean-up aborts a day later.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,11 +17,23 @@ from pathlib import Path
 
 from functions.backup import layout
 from functions.backup.archive import ArchiveWriter
-from functions.backup.dump import Progress, dialect_of, dump
+from functions.backup.dump import Progress, dump
 from functions.backup.manifest import Manifest, ObjectEntry, TableEntry, dump_json
 from functions.backup.objects import ObjectStore
 from functions.backup.upload import DEFAULT_LEVEL, DEFAULT_PART_SIZE, CompressedUpload
 from shared.db.engine import redact_url
+
+log = logging.getLogger(__name__)
+
+
+def _quietly(step: Callable[[], None], what: str) -> None:
+    """A clean-up step after a failure: its own failure is logged, never hides the first."""
+    try:
+        step()
+    except Exception:
+        log.warning(
+            "could not %s after a failed backup (the retention clean-up will)", what, exc_info=True
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +55,6 @@ def create_backup(
 ) -> Manifest:
     started = clock()
     backup_id = layout.new_backup_id(started)
-    dialect_of(db_url)
     upload = CompressedUpload(
         store.start_upload(layout.key(prefix, backup_id, layout.DATA)),
         options.part_size,
@@ -55,7 +67,7 @@ def create_backup(
         size, sha, parts = upload.close()
     except BaseException:
         # BaseException too: an interrupt (Ctrl-C, a Lambda timeout's signal) must abort as well.
-        upload.abort()
+        _quietly(upload.abort, "abort the upload")
         raise
     tables = [
         TableEntry(
@@ -87,6 +99,6 @@ def create_backup(
         store.put(layout.key(prefix, backup_id, layout.MANIFEST), dump_json(manifest))
     except BaseException:
         # Without its manifest the data object is an orphan; remove it now rather than a day later.
-        store.delete([layout.key(prefix, backup_id, layout.DATA)])
+        _quietly(lambda: store.delete([layout.key(prefix, backup_id, layout.DATA)]), "remove data")
         raise
     return manifest

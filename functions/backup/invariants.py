@@ -79,8 +79,8 @@ def candle_problems(conn: Connection) -> list[str]:
         agg = {(r[0], r[1], r[2]): r for r in conn.execute(text(_AGGREGATE), {"sec": sec})}
         candles = conn.execute(
             text(
-                "SELECT chain_id, pool, open_time, open, high, low, close, volume_base, volume_quote,"
-                " trades, first_block, last_block FROM candles WHERE interval = :i"
+                "SELECT chain_id, pool, open_time, open, high, low, close, volume_base,"
+                " volume_quote, trades, first_block, last_block FROM candles WHERE interval = :i"
             ),
             {"i": interval},
         )

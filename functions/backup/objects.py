@@ -11,12 +11,14 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from functions.backup.errors import BackupNotFound, SourceUnavailable
+from functions.common.aws import error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -54,38 +56,75 @@ class ObjectStore(Protocol):
     def abort_pending(self, upload: PendingUpload) -> None: ...
 
 
-def _missing(err: Exception) -> bool:
-    code = getattr(err, "response", {}).get("Error", {}).get("Code", "")
-    return code in ("NoSuchKey", "404", "NotFound")
+@contextmanager
+def _s3(what: str, key: str = "") -> Iterator[None]:
+    """botocore's errors as ours: a missing key is BackupNotFound, anything else Unavailable
+    (S3 refused or could not be reached; the caller aborts and nothing is kept)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except ClientError as err:
+        code = error_code(err) or "error"
+        if code in ("NoSuchKey", "404", "NotFound"):
+            raise BackupNotFound(f"{key or what} does not exist") from None
+        raise SourceUnavailable(f"S3 refused to {what} ({code}: {err})") from err
+    except BotoCoreError as err:
+        raise SourceUnavailable(f"S3 could not {what}: {err}") from err
+
+
+class _Body:
+    """An object's body whose read errors are ours too."""
+
+    def __init__(self, body: Any, key: str) -> None:
+        self._body = body
+        self._key = key
+
+    def read(self, n: int = -1) -> bytes:
+        with _s3(f"read {self._key}"):
+            return self._body.read(n if n >= 0 else None)  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self._body.close()
+
+    def __enter__(self) -> _Body:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class _S3Upload:
     def __init__(self, store: S3Objects, key: str) -> None:
         self._s3 = store
         self._key = key
-        resp = store.client.create_multipart_upload(Bucket=store.bucket, Key=key, **store.sse)  # type: ignore[arg-type]
+        with _s3(f"start an upload of {key}"):
+            resp = store.client.create_multipart_upload(Bucket=store.bucket, Key=key, **store.sse)  # type: ignore[arg-type]
         self._id = resp["UploadId"]
         self._parts: list[dict[str, Any]] = []
 
     def upload_part(self, data: bytes) -> None:
         n = len(self._parts) + 1
-        resp = self._s3.client.upload_part(
-            Bucket=self._s3.bucket, Key=self._key, UploadId=self._id, PartNumber=n, Body=data
-        )
+        with _s3(f"take part {n} of {self._key}"):
+            resp = self._s3.client.upload_part(
+                Bucket=self._s3.bucket, Key=self._key, UploadId=self._id, PartNumber=n, Body=data
+            )
         self._parts.append({"PartNumber": n, "ETag": resp["ETag"]})
 
     def complete(self) -> None:
-        self._s3.client.complete_multipart_upload(
-            Bucket=self._s3.bucket,
-            Key=self._key,
-            UploadId=self._id,
-            MultipartUpload={"Parts": self._parts},  # type: ignore[typeddict-item]
-        )
+        with _s3(f"complete {self._key}"):
+            self._s3.client.complete_multipart_upload(
+                Bucket=self._s3.bucket,
+                Key=self._key,
+                UploadId=self._id,
+                MultipartUpload={"Parts": self._parts},  # type: ignore[typeddict-item]
+            )
 
     def abort(self) -> None:
-        self._s3.client.abort_multipart_upload(
-            Bucket=self._s3.bucket, Key=self._key, UploadId=self._id
-        )
+        with _s3(f"abort the upload of {self._key}"):
+            self._s3.client.abort_multipart_upload(
+                Bucket=self._s3.bucket, Key=self._key, UploadId=self._id
+            )
 
 
 class S3Objects:
@@ -107,32 +146,34 @@ class S3Objects:
         return _S3Upload(self, key)
 
     def put(self, key: str, data: bytes) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=key, Body=data, **self.sse)  # type: ignore[arg-type]
+        with _s3(f"write {key}"):
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=data, **self.sse)  # type: ignore[arg-type]
 
     def get(self, key: str) -> bytes:
         with self.open(key) as body:
             return body.read()
 
     def open(self, key: str) -> IO[bytes]:
-        try:
-            return self.client.get_object(Bucket=self.bucket, Key=key)["Body"]  # type: ignore[return-value]
-        except self.client.exceptions.NoSuchKey:
-            raise BackupNotFound(f"s3://{self.bucket}/{key} does not exist") from None
+        with _s3(f"read {key}", f"s3://{self.bucket}/{key}"):
+            return _Body(self.client.get_object(Bucket=self.bucket, Key=key)["Body"], key)  # type: ignore[return-value]
 
     def listing(self, prefix: str) -> Iterator[ObjectInfo]:
         pages = self.client.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket, Prefix=prefix
         )
-        for page in pages:
-            for obj in page.get("Contents", []):
-                yield ObjectInfo(obj["Key"], obj["Size"], obj["LastModified"])
+        with _s3(f"list {prefix or 'the bucket'}"):
+            for page in pages:
+                for obj in page.get("Contents", []):
+                    yield ObjectInfo(obj["Key"], obj["Size"], obj["LastModified"])
 
     def delete(self, keys: list[str]) -> None:
         for i in range(0, len(keys), 1000):
             batch = keys[i : i + 1000]
-            resp = self.client.delete_objects(
-                Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}
-            )
+            with _s3(f"delete {len(batch)} objects"):
+                resp = self.client.delete_objects(
+                    Bucket=self.bucket,
+                    Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True},
+                )
             errors = resp.get("Errors", [])
             if errors:
                 first = errors[0]
@@ -145,14 +186,16 @@ class S3Objects:
         pages = self.client.get_paginator("list_multipart_uploads").paginate(
             Bucket=self.bucket, Prefix=prefix
         )
-        for page in pages:
-            for up in page.get("Uploads", []):
-                yield PendingUpload(up["Key"], up["UploadId"], up["Initiated"])
+        with _s3("list unfinished uploads"):
+            for page in pages:
+                for up in page.get("Uploads", []):
+                    yield PendingUpload(up["Key"], up["UploadId"], up["Initiated"])
 
     def abort_pending(self, upload: PendingUpload) -> None:
-        self.client.abort_multipart_upload(
-            Bucket=self.bucket, Key=upload.key, UploadId=upload.upload_id
-        )
+        with _s3(f"abort the upload of {upload.key}"):
+            self.client.abort_multipart_upload(
+                Bucket=self.bucket, Key=upload.key, UploadId=upload.upload_id
+            )
 
 
 class _DirUpload:

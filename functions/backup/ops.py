@@ -52,7 +52,8 @@ class BackupSettings(OpsSettings):
         url = given or self.backup_location
         if not url:
             raise BadInput(
-                "no backup location: pass --to/--from s3://BUCKET/PREFIX or set EDGE_OPS_BACKUP_LOCATION"
+                "no backup location: pass --to/--from s3://BUCKET/PREFIX "
+                "or set EDGE_OPS_BACKUP_LOCATION"
             )
         # A prefix is required: retention deletes under it, and a bucket's root is never ours.
         return S3Location.parse(url, require_prefix=True)
@@ -146,7 +147,8 @@ def list_backups(
 
 def run_verify(
     settings: BackupSettings, s3: S3Client, location: S3Location, name: str = "latest",
-    scratch: str | None = None, *, kind: Literal["verify", "drill"] = "verify", progress: Progress | None = None,
+    scratch: str | None = None, *, kind: Literal["verify", "drill"] = "verify",
+    progress: Progress | None = None,
 ) -> VerifyResult:  # fmt: skip
     bucket = objects(s3, location, settings)
     # "latest" needs every manifest read; a named backup is read by the check itself.

@@ -95,9 +95,9 @@ def orphans(
     keys: list[str] = []
     for e in entries:
         newest = e.newest_object
-        if e.manifest is None and e.manifest_problem is None and newest is not None:
-            if now - newest > policy.orphan_age:
-                keys.extend(layout.key(prefix, e.id, name) for name in sorted(e.objects))
+        incomplete = e.manifest is None and e.manifest_problem is None
+        if incomplete and newest is not None and now - newest > policy.orphan_age:
+            keys.extend(layout.key(prefix, e.id, name) for name in sorted(e.objects))
     stale = [
         u
         for u in uploads

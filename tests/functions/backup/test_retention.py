@@ -39,7 +39,7 @@ def _entry(at: datetime, state: str = "unverified") -> BackupEntry:
     }
     e = BackupEntry(m.id, objs, m)
     if state != "unverified":
-        e.verification = Verification(state=state, checked_at=at)  # type: ignore[arg-type]
+        e.verification = Verification(state=state, checked_at=at)
     return e
 
 
