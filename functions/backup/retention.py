@@ -98,11 +98,16 @@ def orphans(
         incomplete = e.manifest is None and e.manifest_problem is None
         if incomplete and newest is not None and now - newest > policy.orphan_age:
             keys.extend(layout.key(prefix, e.id, name) for name in sorted(e.objects))
-    stale = [
-        u
-        for u in uploads
-        if layout.parse_key(prefix, u.key) is not None and now - u.started > policy.orphan_age
-    ]
+    stale = []
+    for u in uploads:
+        parsed = layout.parse_key(prefix, u.key)
+        if parsed is None:
+            continue
+        # The later of S3's "Initiated" and the id's own start time: either alone could make a
+        # running backup look old (moto, for one, reports every upload as begun in 2010).
+        started = max(u.started, layout.id_time(parsed.backup_id))
+        if now - started > policy.orphan_age:
+            stale.append(u)
     return OrphanPlan(keys, stale)
 
 

@@ -57,7 +57,8 @@ def test_database_terminated_mid_dump_aborts_the_upload(
             with admin.begin() as conn:
                 killed = conn.execute(
                     text(
-                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = :a"
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                        " WHERE application_name = :a"
                     ),
                     {"a": app},
                 ).scalar_one()
