@@ -133,6 +133,12 @@ def _restore_postgres(
             return pre
     except psycopg.OperationalError as err:
         raise SourceUnavailable(f"the target database failed: {str(err).strip()}") from err
+    except (psycopg.DataError, psycopg.IntegrityError, psycopg.ProgrammingError) as err:
+        # Rows that match their checksums but do not load: not this schema's rows.
+        first = str(err).strip().splitlines()[0]
+        raise BackupCorrupt(
+            [f"the rows do not load into the schema at {manifest.revision}: {first}"]
+        ) from err
     finally:
         engine.dispose()
 
@@ -177,7 +183,10 @@ def _restore_sqlite(
             conn.execute("PRAGMA synchronous=OFF")  # the file is not in use until it is renamed
             with conn:
                 with BackupReader(store, prefix, manifest) as reader:
-                    load_sqlite(conn, manifest, reader.events(), progress)
+                    try:
+                        load_sqlite(conn, manifest, reader.events(), progress)
+                    except sqlite3.IntegrityError as err:
+                        raise BackupCorrupt([f"the rows do not load: {err}"]) from err
                 problems = compare_sqlite(conn, manifest)
                 if problems:
                     raise BackupCorrupt(problems)

@@ -201,3 +201,70 @@ def test_restore_of_a_damaged_backup_leaves_the_target_as_it_was(
         assert conn.execute(text("SELECT count(*) FROM swaps")).scalar_one() == 700
         assert conn.execute(text("SELECT count(*) FROM candles")).scalar_one() > 0
     engine.dispose()
+
+
+def _rewrite_with_null_block_number(bucket: S3Objects, m: Manifest) -> Manifest:
+    """A backup consistent with its manifest whose rows cannot load (NULL in a NOT NULL column):
+    made by a faulty writer, not by damage in storage."""
+    import io
+
+    import zstandard
+
+    from functions.backup.archive import ArchiveWriter, Rows, TableEnd, TableStart, read_archive
+    from functions.backup.manifest import ObjectEntry, TableEntry
+    from functions.backup.upload import CompressedUpload
+
+    key = layout.key(PREFIX, m.id, layout.DATA)
+    raw = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(bucket.get(key)))
+    upload = CompressedUpload(bucket.start_upload(key))
+    writer = ArchiveWriter(upload.writer)
+    for ev in read_archive(raw):
+        if isinstance(ev, TableStart):
+            writer.begin_table(ev.name, ev.columns, ev.order_by)
+            col = ev.columns.index("block_number") if ev.name == "swaps" else None
+        elif isinstance(ev, Rows):
+            data = ev.data
+            if col is not None:
+                first, rest = data.split(b"\n", 1)
+                fields = first.split(b"\t")
+                fields[col] = b"\\N"
+                data = b"\t".join(fields) + b"\n" + rest
+                col = None
+            writer.write_rows(data)
+        elif isinstance(ev, TableEnd):
+            writer.end_table()
+    writer.finish()
+    size, sha, parts = upload.close()
+    tables = [
+        TableEntry(
+            name=t.name,
+            columns=t.columns,
+            order_by=t.order_by,
+            rows=t.rows,
+            raw_bytes=t.raw_bytes,
+            sha256=t.sha256,
+        )
+        for t in writer.tables
+    ]
+    fixed = m.model_copy(
+        update={
+            "tables": tables,
+            "objects": [ObjectEntry(name=layout.DATA, size=size, sha256=sha, parts=parts)],
+            "stored_bytes": size,
+        }
+    )
+    bucket.put(layout.key(PREFIX, m.id, layout.MANIFEST), dump_json(fixed))
+    return fixed
+
+
+def test_rows_that_match_their_manifest_but_do_not_load_fail_verification(
+    filled_db: str, bucket: S3Objects
+) -> None:
+    m = _rewrite_with_null_block_number(bucket, create_backup(filled_db, bucket, PREFIX))
+    entry = catalog.find(catalog.scan(bucket, PREFIX), m.id)
+    scratch = None if filled_db.startswith("sqlite") else postgres_base_url()
+    result = verify(bucket, PREFIX, entry, scratch)
+    assert result.verification.state == "failed"
+    assert any("do not load" in p and "block_number" in p for p in result.verification.problems), (
+        result.verification.problems
+    )
