@@ -194,6 +194,7 @@ class EdgeHost(pulumi.ComponentResource):
             ),
         )
         self.instance_id = instance.id
+        self.instance_arn = instance.arn
         self.private_ip = instance.private_ip
         self.sg_id = sg.id
         self.log_group = logs.name
