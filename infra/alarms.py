@@ -47,8 +47,15 @@ def function_alarms(names: Sequence[str]) -> list[Alarm]:
         Alarm(
             f"FunctionFailed-{name}",
             f"the function {name} failed",
-            "AWS/Lambda", "Errors", (("FunctionName", f"${{fn:{name}}}"),), "Sum", 300, 1,
-            ">=", 1, catalog.FUNCTION_ERRORS_SEVERITY,
+            "AWS/Lambda",
+            "Errors",
+            (("FunctionName", f"${{fn:{name}}}"),),
+            "Sum",
+            300,
+            1,
+            ">=",
+            1,
+            catalog.FUNCTION_ERRORS_SEVERITY,
             seed="",
         )
         for name in names
@@ -60,14 +67,28 @@ def queue_alarms() -> list[Alarm]:
         Alarm(
             "FunctionFailuresQueued",
             "function invocations failed after their retries (the failures queue holds them)",
-            "AWS/SQS", "ApproximateNumberOfMessagesVisible", (("QueueName", "${failures}"),),
-            "Maximum", 300, 1, ">=", 1, Severity.HIGH,
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            (("QueueName", "${failures}"),),
+            "Maximum",
+            300,
+            1,
+            ">=",
+            1,
+            Severity.HIGH,
         ),
         Alarm(
             "AlertDeadLettersQueued",
             "alerts are parked undelivered in the fan-out's dead-letter queue",
-            "AWS/SQS", "ApproximateNumberOfMessagesVisible", (("QueueName", "${alert-dlq}"),),
-            "Maximum", 300, 1, ">=", 1, Severity.CRITICAL,
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            (("QueueName", "${alert-dlq}"),),
+            "Maximum",
+            300,
+            1,
+            ">=",
+            1,
+            Severity.CRITICAL,
         ),
     ]
 
@@ -100,15 +121,11 @@ class Alarms(pulumi.ComponentResource):
         values: Mapping[str, pulumi.Input[str]],
     ) -> aws.cloudwatch.MetricAlarm:
         topic = args.topics[alarm.severity]
-        runbook_fn = (
-            args.functions[catalog.RUNBOOKS[alarm.runbook]] if alarm.runbook else None
-        )
+        runbook_fn = args.functions[catalog.RUNBOOKS[alarm.runbook]] if alarm.runbook else None
         actions: list[pulumi.Input[str]] = [topic.arn]
         if runbook_fn is not None:
             actions.append(runbook_fn.arn)
-        dims: dict[str, pulumi.Input[str]] = {
-            k: values.get(v, v) for k, v in alarm.dimensions
-        }
+        dims: dict[str, pulumi.Input[str]] = {k: values.get(v, v) for k, v in alarm.dimensions}
         if alarm.namespace == catalog.NAMESPACE:
             # the functions put the stack on their metrics (EDGE_OPS_ENVIRONMENT): two stacks
             # in one account never read each other's

@@ -50,32 +50,55 @@ def body(
 
     widgets = [
         _metric_widget(
-            "Node health (probe)", region,
-            [probe("HealthzOk"), probe("HeadLagBlocks")], 0, 0,
+            "Node health (probe)",
+            region,
+            [probe("HealthzOk"), probe("HeadLagBlocks")],
+            0,
+            0,
         ),
+        _metric_widget("Price age, s (alarm above 300)", region, [probe("PriceAgeSeconds")], 12, 0),
         _metric_widget(
-            "Price age, s (alarm above 300)", region, [probe("PriceAgeSeconds")], 12, 0
-        ),
-        _metric_widget(
-            "Edge host: CPU, memory, disk %", region,
+            "Edge host: CPU, memory, disk %",
+            region,
             [
                 ["AWS/EC2", "CPUUtilization", "InstanceId", instance_id],
                 [catalog.HOST_NAMESPACE, "mem_used_percent", "InstanceId", instance_id],
-                [catalog.HOST_NAMESPACE, "disk_used_percent", "InstanceId", instance_id,
-                 "path", "/"],
+                [
+                    catalog.HOST_NAMESPACE,
+                    "disk_used_percent",
+                    "InstanceId",
+                    instance_id,
+                    "path",
+                    "/",
+                ],
             ],
-            0, 6, "Average",
+            0,
+            6,
+            "Average",
         ),
         _metric_widget(
-            "Newest verified backup age, s", region,
-            [[ops, "NewestVerifiedBackupAgeSeconds", "service", "backup",
-              "environment", environment]],
-            12, 6,
+            "Newest verified backup age, s",
+            region,
+            [
+                [
+                    ops,
+                    "NewestVerifiedBackupAgeSeconds",
+                    "service",
+                    "backup",
+                    "environment",
+                    environment,
+                ]
+            ],
+            12,
+            6,
         ),
         _metric_widget(
-            "Function errors", region,
+            "Function errors",
+            region,
             [["AWS/Lambda", "Errors", "FunctionName", n] for n in function_names],
-            0, 12, "Sum",
+            0,
+            12,
+            "Sum",
         ),
         {
             "type": "alarm",

@@ -49,7 +49,10 @@ class Database(pulumi.ComponentResource):
             description="PostgreSQL: from the functions and the edge host only",
             ingress=[
                 aws.ec2.SecurityGroupIngressArgs(
-                    protocol="tcp", from_port=PORT, to_port=PORT, security_groups=[g],
+                    protocol="tcp",
+                    from_port=PORT,
+                    to_port=PORT,
+                    security_groups=[g],
                     description="PostgreSQL from a client group",
                 )
                 for g in args.client_sg_ids
@@ -106,7 +109,7 @@ class Database(pulumi.ComponentResource):
         aws.secretsmanager.SecretVersion(
             child(name, "credentials"),
             secret_id=args.credentials_secret_id,
-            secret_string=pulumi.Output.secret(credentials),
+            secret_string=pulumi.Output.secret(credentials),  # type: ignore[arg-type]
             opts=here,
         )
         self.address = db.address

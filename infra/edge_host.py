@@ -126,18 +126,26 @@ class EdgeHost(pulumi.ComponentResource):
             description="edge host: the API port from the functions and the admin CIDR; no SSH",
             ingress=[
                 aws.ec2.SecurityGroupIngressArgs(
-                    protocol="tcp", from_port=args.api_port, to_port=args.api_port,
+                    protocol="tcp",
+                    from_port=args.api_port,
+                    to_port=args.api_port,
                     security_groups=[args.functions_sg_id],
                     description="the node's API from the functions (probe, runbooks)",
                 ),
                 aws.ec2.SecurityGroupIngressArgs(
-                    protocol="tcp", from_port=args.api_port, to_port=args.api_port,
-                    cidr_blocks=[args.admin_cidr], description="the node's API from the admins",
+                    protocol="tcp",
+                    from_port=args.api_port,
+                    to_port=args.api_port,
+                    cidr_blocks=[args.admin_cidr],
+                    description="the node's API from the admins",
                 ),
             ],
             egress=[
                 aws.ec2.SecurityGroupEgressArgs(
-                    protocol="-1", from_port=0, to_port=0, cidr_blocks=["0.0.0.0/0"],
+                    protocol="-1",
+                    from_port=0,
+                    to_port=0,
+                    cidr_blocks=["0.0.0.0/0"],
                     description="RPC providers, AWS APIs, the database",
                 )
             ],
@@ -146,7 +154,10 @@ class EdgeHost(pulumi.ComponentResource):
 
         ami = args.ami_id or aws.ssm.get_parameter_output(name=AL2023_AMI).value
         boot = pulumi.Output.all(
-            config.name, args.token_secret_arn, args.db_secret_arn, args.rpc_secret_arn,
+            config.name,
+            args.token_secret_arn,
+            args.db_secret_arn,
+            args.rpc_secret_arn,
             logs.name,
         ).apply(
             lambda v: user_data(
@@ -189,9 +200,7 @@ class EdgeHost(pulumi.ComponentResource):
             user_data_replace_on_change=True,
             tags={"Name": f"{args.prefix}-edge-node"},
             # a newer AMI published by AWS must not replace the host on an unrelated `up`
-            opts=pulumi.ResourceOptions(
-                parent=self, ignore_changes=[] if args.ami_id else ["ami"]
-            ),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=[] if args.ami_id else ["ami"]),
         )
         self.instance_id = instance.id
         self.instance_arn = instance.arn

@@ -67,7 +67,9 @@ class FunctionsArgs:
 
 
 def missing_artifacts(artifacts_dir: Path, functions: Sequence[Function]) -> list[str]:
-    return sorted({f.package for f in functions if not (artifacts_dir / f"{f.package}.zip").is_file()})
+    return sorted(
+        {f.package for f in functions if not (artifacts_dir / f"{f.package}.zip").is_file()}
+    )
 
 
 def _bucket_rw(bucket_arn: pulumi.Input[str], prefix: str | None) -> list[iam.Allow]:
@@ -194,7 +196,9 @@ def environment(fn: Function, prefix: str, t: Targets) -> dict[str, pulumi.Input
     if Access.DB_SECRET in a:
         env["EDGE_OPS_DATABASE_SECRET_ID"] = t.db_secret_arn
     if Access.BACKUPS_RW in a or Access.BACKUPS_RO in a:
-        env["EDGE_OPS_BACKUP_LOCATION"] = s3("s3://", t.backups_bucket, f"/{catalog.BACKUPS_PREFIX}")
+        env["EDGE_OPS_BACKUP_LOCATION"] = s3(
+            "s3://", t.backups_bucket, f"/{catalog.BACKUPS_PREFIX}"
+        )
         env["EDGE_OPS_BACKUP_SSE"] = "aws:kms"
         env["EDGE_OPS_BACKUP_KMS_KEY_ID"] = t.key_arn
         env["EDGE_OPS_BACKUP_TMP_DIR"] = "/tmp"  # noqa: S108 (Lambda's only writable place)
@@ -227,9 +231,7 @@ def environment(fn: Function, prefix: str, t: Targets) -> dict[str, pulumi.Input
                 "rpc-keys": t.rpc_secret_arn,
             }
         )
-        env["EDGE_OPS_SECRET_MAX_AGE_DAYS"] = pulumi.Output.json_dumps(
-            catalog.SECRET_MAX_AGE_DAYS
-        )
+        env["EDGE_OPS_SECRET_MAX_AGE_DAYS"] = pulumi.Output.json_dumps(catalog.SECRET_MAX_AGE_DAYS)
     env.update(dict(fn.env))
     return env
 
@@ -341,7 +343,8 @@ class Functions(pulumi.ComponentResource):
             vpc_config=vpc,
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(
-                log_format="Text", log_group=logs.name  # powertools writes JSON and EMF itself
+                log_format="Text",
+                log_group=logs.name,  # powertools writes JSON and EMF itself
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[logs, policy]),
         )

@@ -76,7 +76,9 @@ class Network(pulumi.ComponentResource):
                 opts=here,
             )
             aws.ec2.RouteTableAssociation(
-                child(name, f"public-{i}-rt"), subnet_id=pub.id, route_table_id=public_rt.id,
+                child(name, f"public-{i}-rt"),
+                subnet_id=pub.id,
+                route_table_id=public_rt.id,
                 opts=here,
             )
             priv = aws.ec2.Subnet(
@@ -95,7 +97,9 @@ class Network(pulumi.ComponentResource):
         if args.nat_gateway:
             eip = aws.ec2.Eip(child(name, "nat-ip"), domain="vpc", opts=here)
             nat = aws.ec2.NatGateway(
-                child(name, "nat"), allocation_id=eip.id, subnet_id=public[0].id,
+                child(name, "nat"),
+                allocation_id=eip.id,
+                subnet_id=public[0].id,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
             )
             routes = [aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat.id)]
@@ -104,8 +108,10 @@ class Network(pulumi.ComponentResource):
         )
         for i, priv in enumerate(private):
             aws.ec2.RouteTableAssociation(
-                child(name, f"private-{i}-rt"), subnet_id=priv.id,
-                route_table_id=private_rt.id, opts=here,
+                child(name, f"private-{i}-rt"),
+                subnet_id=priv.id,
+                route_table_id=private_rt.id,
+                opts=here,
             )
 
         functions_sg = aws.ec2.SecurityGroup(
@@ -114,7 +120,10 @@ class Network(pulumi.ComponentResource):
             description="Lambda functions in the VPC: no inbound; outbound to the VPC and HTTPS",
             egress=[
                 aws.ec2.SecurityGroupEgressArgs(
-                    protocol="-1", from_port=0, to_port=0, cidr_blocks=["0.0.0.0/0"],
+                    protocol="-1",
+                    from_port=0,
+                    to_port=0,
+                    cidr_blocks=["0.0.0.0/0"],
                     description="the database, the node's API, endpoints, RPC providers",
                 )
             ],
@@ -126,7 +135,10 @@ class Network(pulumi.ComponentResource):
             description="VPC interface endpoints: HTTPS from inside the VPC",
             ingress=[
                 aws.ec2.SecurityGroupIngressArgs(
-                    protocol="tcp", from_port=443, to_port=443, cidr_blocks=[args.cidr],
+                    protocol="tcp",
+                    from_port=443,
+                    to_port=443,
+                    cidr_blocks=[args.cidr],
                     description="HTTPS from the VPC",
                 )
             ],

@@ -54,7 +54,7 @@ class Secrets(pulumi.ComponentResource):
         aws.secretsmanager.SecretVersion(
             child(name, "api-token-version"),
             secret_id=self.api_token.id,
-            secret_string=pulumi.Output.secret(token.hex),
+            secret_string=pulumi.Output.secret(token.hex),  # type: ignore[arg-type]
             opts=here,
         )
 

@@ -80,8 +80,10 @@ def _endpoints(value: Any) -> None:
     if not isinstance(value, list) or not value:
         raise ValueError("must be a JSON list of endpoints ({name, ws_url, http_url})")
     for ep in value:
-        if not isinstance(ep, dict) or not ep.get("name") or not (
-            ep.get("ws_url") or ep.get("http_url")
+        if (
+            not isinstance(ep, dict)
+            or not ep.get("name")
+            or not (ep.get("ws_url") or ep.get("http_url"))
         ):
             raise ValueError("each endpoint needs a name and ws_url or http_url")
 

@@ -70,9 +70,7 @@ def backup_rules() -> list[Rule]:
                     days=tiers["weekly"], storage_class="GLACIER_IR"
                 ),
             ],
-            expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
-                days=tiers["monthly"]
-            ),
+            expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=tiers["monthly"]),
         ),
         *_common_rules(),
     ]
@@ -167,7 +165,7 @@ class PrivateBucket(pulumi.ComponentResource):
             bucket=bucket.id,
             rules=[
                 aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(  # noqa: E501
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
                         sse_algorithm="aws:kms", kms_master_key_id=key_arn
                     ),
                     bucket_key_enabled=True,
@@ -205,8 +203,9 @@ class Storage(pulumi.ComponentResource):
             deletion_window_in_days=30,
             opts=here,
         )
-        aws.kms.Alias(child(name, "key-alias"), name=f"alias/{name}", target_key_id=key.id,
-                      opts=here)
+        aws.kms.Alias(
+            child(name, "key-alias"), name=f"alias/{name}", target_key_id=key.id, opts=here
+        )
         self.key_arn = key.arn
         self.backups = PrivateBucket(
             child(name, "backups"), key.arn, backup_rules(), args.force_destroy, here

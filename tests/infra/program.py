@@ -50,25 +50,33 @@ class Recorder(pulumi.runtime.Mocks):
         physical = state.get("name") or state.get("bucket") or args.name
         state.setdefault("arn", f"arn:aws:{service}:{REGION}:{ACCOUNT}:{physical}")
         state.setdefault("name", physical)
-        extra = {
+        extras: dict[str, dict[str, Any]] = {
             "aws:s3/bucket:Bucket": {"bucket": args.name},
-            "aws:sqs/queue:Queue": {"url": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{physical}"},
+            "aws:sqs/queue:Queue": {
+                "url": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{physical}"
+            },
             "aws:rds/instance:Instance": {"address": "db.internal", "port": 5432},
             "aws:ec2/instance:Instance": {"private_ip": "10.60.0.10"},
             "random:index/randomId:RandomId": {"hex": "0" * 64},
             "random:index/randomPassword:RandomPassword": {"result": "generated-password"},
             "aws:cloudwatch/dashboard:Dashboard": {"dashboard_name": state.get("dashboard_name")},
-        }.get(args.typ, {})
-        for k, v in extra.items():
+        }
+        for k, v in extras.get(args.typ, {}).items():
             state.setdefault(k, v)
         return rid, state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    def call(
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         self.calls.append(args.token)
         if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             return {"names": ["eu-west-1a", "eu-west-1b", "eu-west-1c"], "zone_ids": []}, []
         if args.token == "aws:ssm/getParameter:getParameter":
-            return {"name": args.args["name"], "value": "ami-0123456789abcdef0", "type": "String"}, []
+            return {
+                "name": args.args["name"],
+                "value": "ami-0123456789abcdef0",
+                "type": "String",
+            }, []
         raise AssertionError(f"the program called {args.token}, which the mocks do not know")
 
 
