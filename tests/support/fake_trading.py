@@ -16,7 +16,8 @@ from edge_node.control import Control, ControlService
 from edge_node.execution.broadcast import BroadcastResult, classify
 from edge_node.execution.journal import Journal
 from edge_node.execution.signing import TxSigner
-from edge_node.execution.trader import ARBITRAGE_TOPIC, Trader
+from edge_node.execution.trader import Trader
+from edge_node.execution.txbuild import ARBITRAGE_TOPIC
 from edge_node.risk import RiskGate, RiskLimits
 from edge_node.strategy.base import Reserves
 from edge_node.strategy.intents import Intent
@@ -193,7 +194,7 @@ def rig(
         chain_id=31337,
         book=_Book(),  # type: ignore[arg-type]
         overlay=None,  # type: ignore[arg-type]
-        control=ControlService(Control(), engine, ControlConfig()),
+        control_service=ControlService(Control(), engine, ControlConfig()),
         risk=RiskGate(RiskLimits(10**30, 10**30, max_gas_price, 0, 1000, 1e9)),
         strategy=PairsOnly(),
         journal=Journal(engine, 31337, cfg.owner),

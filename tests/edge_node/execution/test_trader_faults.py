@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_node.execution.trader import FAULT_ENV
+from edge_node.execution.sending import FAULT_ENV
 from shared.db.engine import create_engine
 from tests.support.config_file import write_config
 from tests.support.process import NodeProcess, free_port

@@ -1,0 +1,188 @@
+"""Tracking pending nonces block by block: a receipt settles a trade (mined or reverted); a
+transaction the endpoints forgot is sent again (the same bytes); one not mined after
+``replace_after_blocks`` is replaced by the same trade at a higher price (or cancelled, when
+stopped); a nonce the chain used for something else is a nonce conflict."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from edge_node.control import TradingState
+from edge_node.execution import txbuild
+from edge_node.execution.sending import Sending
+from edge_node.execution.state import PendingNonce, SentTx
+from edge_node.ingest.follower import Rpc
+from edge_node.risk import Outcome
+
+log = logging.getLogger(__name__)
+
+# A stop's cancels are sped up like trades, and may go above the gas price limit (getting out
+# matters more than the fee), up to this many times it.
+CANCEL_PRICE_LIMIT_FACTOR = 5
+
+
+class Tracking(Sending):
+    def on_block(self, number: int) -> None:
+        """A new block was confirmed: check pending transactions (coalesced)."""
+        self.last_block = number
+        if not self.pending:
+            return
+        if self._tracking.locked():
+            self._track_again = True  # the running check goes round once more
+        else:
+            self._spawn(self.track())
+
+    async def track(self) -> None:
+        async with self._tracking:
+            self._track_again = True
+            while self._track_again:
+                self._track_again = False
+                await self._track_once()
+
+    async def _track_once(self) -> None:
+        rpc = self.rpc()
+        if rpc is None or not self.pending:
+            return
+        pending = list(self.pending.values())
+        # The nonce first, the receipts after: a transaction mined in between then shows up
+        # as mined, never as a nonce used by something else.
+        chain_nonce = int(await rpc.request("eth_getTransactionCount", [self.owner, "latest"]), 16)
+        hashes = [tx.tx_hash for p in pending for tx in p.txs]
+        receipts = await rpc.batch([("eth_getTransactionReceipt", [h]) for h in hashes])
+        by_hash = dict(zip(hashes, receipts, strict=True))
+        self.gauges.chain_nonce = chain_nonce
+        for p in pending:
+            if self.pending.get(p.nonce) is not p:
+                continue  # settled meanwhile (a stop's cancel, a conflict)
+            mined = next(
+                ((tx, by_hash[tx.tx_hash]) for tx in p.txs if by_hash.get(tx.tx_hash)), None
+            )
+            if mined is not None:
+                await self._settle(p, mined[0], mined[1])
+            elif p.nonce < chain_nonce:
+                await self._conflict(p)
+            elif (
+                self.last_block - p.sent_block >= self.cfg.replace_after_blocks
+                and await self._replace(p)
+            ):
+                pass
+            else:
+                await self._check_dropped(rpc, p)
+
+    async def _settle(self, p: PendingNonce, tx: SentTx, receipt: dict[str, Any]) -> None:
+        ok = int(receipt.get("status", "0x0"), 16) == 1
+        block = int(receipt["blockNumber"], 16)
+        gas_used = int(receipt["gasUsed"], 16)
+        price = int(receipt.get("effectiveGasPrice") or hex(tx.gas_price), 16)
+        gas_cost = gas_used * price
+        profit = txbuild.profit_from(receipt, self.executor) if ok and tx.kind != "cancel" else 0
+        await self._db(
+            self.journal.settle,
+            tx.tx_hash,
+            "mined" if ok else "reverted",
+            block_number=block,
+            gas_used=gas_used,
+            effective_gas_price=price,
+        )
+        for other in p.txs:
+            if other.tx_hash != tx.tx_hash:
+                await self._db(self.journal.settle, other.tx_hash, "replaced")
+        status = "cancelled" if tx.kind == "cancel" else ("mined" if ok else "reverted")
+        if p.trade_id is not None:
+            await self._db(
+                self.journal.update_trade,
+                p.trade_id,
+                status=status,
+                tx_hash=tx.tx_hash,
+                block_number=block,
+                profit=profit,
+                gas_used=gas_used,
+                gas_cost=gas_cost,
+            )
+        if p.trade_id is not None or tx.kind != "cancel":
+            self.counters.status("live", status)
+            if status == "reverted":
+                self.counters.failure("reverted")
+            self.risk.record(
+                Outcome(success=status != "reverted", net=profit - gas_cost), time.time()
+            )
+        self.nonces.settle(p.nonce)
+        self.pending.pop(p.nonce, None)
+        if p.pair is not None:
+            self.in_flight.pop(p.pair, None)
+        log.info(
+            "nonce %d settled: %s in block %d (profit %d, gas %d)",
+            p.nonce,
+            status,
+            block,
+            profit,
+            gas_cost,
+        )
+        self._spawn(self.refresh())
+
+    async def _conflict(self, p: PendingNonce) -> None:
+        """The chain used this nonce for a transaction the journal does not know."""
+        log.error("nonce %d was used by an unknown transaction: nonce conflict", p.nonce)
+        self.counters.failure("nonce_conflict")
+        await self._journal_conflict(p)
+        self.nonces.settle(p.nonce)
+        self.pending.pop(p.nonce, None)
+        if p.pair is not None:
+            self.in_flight.pop(p.pair, None)
+        await self.resync()
+
+    async def _journal_conflict(self, p: PendingNonce) -> None:
+        """The journal's side of a nonce conflict: none of ours was mined, the trade failed."""
+        for tx in p.txs:
+            await self._db(
+                self.journal.settle, tx.tx_hash, "replaced", error_class="nonce_conflict"
+            )
+        if p.trade_id is not None:
+            await self._db(
+                self.journal.update_trade,
+                p.trade_id,
+                status="failed",
+                detail=json.dumps({"error": "nonce_conflict"}),
+            )
+
+    async def _replace(self, p: PendingNonce) -> bool:
+        """Not mined in time: the same trade again at a higher price (or a cancel if stopped).
+        False if nothing was sent (no key, or the gas price limit holds a speed-up back)."""
+        if self.signer is None:
+            return False
+        fees = self._bumped_fees(p)
+        price = fees[0]
+        if p.cancelled or p.intent is None or self.trading_state is TradingState.STOPPED:
+            if price > CANCEL_PRICE_LIMIT_FACTOR * self.risk.limits.max_gas_price:
+                return False  # a cancel may go above the limit, but not without end
+            await self._cancel(p, fees)
+            return True
+        cap = self.risk.limits.max_gas_price
+        if price > cap:
+            # A speed-up would break the gas price limit: the trade waits at its price (a
+            # stop's cancel is the only replacement allowed above the limit).
+            if not p.capped:
+                p.capped = True
+                log.warning(
+                    "nonce %d: not sped up, %d wei would exceed the gas price limit %d",
+                    p.nonce,
+                    price,
+                    cap,
+                )
+            return False
+        signed = self.sign(p.intent, p.nonce, fees)
+        await self._send_replacement(p.nonce, signed, fees, "speedup", p.trade_id, p.pair)
+        return True
+
+    async def _check_dropped(self, rpc: Rpc, p: PendingNonce) -> None:
+        tx = p.latest
+        seen = await rpc.request("eth_getTransactionByHash", [tx.tx_hash])
+        if seen is None and self.broadcaster is not None:
+            # The endpoints forgot it: send the very same bytes again.
+            self.counters.rebroadcasts += 1
+            self.counters.failure("dropped")
+            log.warning("nonce %d: %s dropped; rebroadcasting", p.nonce, tx.tx_hash[:12])
+            await self._broadcast(p, tx.raw_hex, tx.tx_hash)
