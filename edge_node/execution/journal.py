@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select, update
 
 from shared.db import schema
+from shared.db.engine import create_engine
 
 OPEN_STATUSES = ("signed", "broadcast")
 
@@ -45,11 +46,28 @@ def _pk(result: Any) -> int:
     return int(key[0])
 
 
+def durable_engine(engine: Engine) -> Engine:
+    """An engine on the same database whose commits are durable (see ``create_engine``)."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return engine  # one in-memory database per connection: nothing to make durable
+    return create_engine(url.render_as_string(hide_password=False), durable=True)
+
+
 class Journal:
+    """The trade journal's writes. Its own engine is durable: a commit is on disk (SQLite
+    ``synchronous=FULL``; PostgreSQL ``synchronous_commit=on``) when the call returns.
+    """
+
     def __init__(self, engine: Engine, chain_id: int, sender: str) -> None:
-        self.engine = engine
+        self.engine = durable_engine(engine)
+        self._own_engine = self.engine is not engine
         self.chain_id = chain_id
         self.sender = sender.lower()
+
+    def close(self) -> None:
+        if self._own_engine:
+            self.engine.dispose()
 
     # --- trades ---------------------------------------------------------------------------------
 

@@ -169,6 +169,7 @@ class Trader(Reconciling):
         for task in list(self._tasks):
             task.cancel()
         self._io.shutdown(wait=False)
+        self.journal.close()
 
     async def close(self) -> None:
         for task in list(self._tasks):
@@ -178,4 +179,6 @@ class Trader(Reconciling):
                 await task
         if self.broadcaster is not None:
             await self.broadcaster.close()
-        self._io.shutdown(wait=True)
+        # The journal thread may be in the middle of a commit: waited for off the event loop.
+        await asyncio.to_thread(self._io.shutdown, wait=True)
+        await asyncio.to_thread(self.journal.close)

@@ -161,3 +161,25 @@ async def test_drain_waits_for_a_trade_still_being_journaled(tmp_path: Path) -> 
     assert await drain is True
     assert r.trades() == [(0, "mined")]
     await r.trader.close()
+
+
+async def test_close_waits_for_the_journal_thread_without_blocking_the_loop(
+    tmp_path: Path,
+) -> None:
+    r = rig(tmp_path)
+    await r.trader.reconcile(r.rpc)
+    slow = asyncio.ensure_future(r.trader._db(time.sleep, 0.5))  # a commit that takes a while
+    await asyncio.sleep(0.05)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.02)
+            ticks += 1
+
+    t = asyncio.create_task(ticker())
+    await r.trader.close()
+    t.cancel()
+    await slow
+    assert ticks >= 5  # the loop ran while close waited for the commit
