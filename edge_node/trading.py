@@ -323,7 +323,7 @@ class TradingDesk:
         s["pending_transactions"] = lambda: len(self.trader.pending) if self.trader else 0
         s["pending_transaction_age_blocks"] = self._oldest_pending
         s["nonce_gap"] = lambda: (
-            self.trader.nonces.gap(self.trader.gauges.chain_nonce) if self.trader else 0
+            len(self.trader.nonces.holes(self.trader.gauges.chain_nonce)) if self.trader else 0
         )
         s["gas_balance"] = lambda: (
             self.trader.gauges.gas_balance / 10**NATIVE_DECIMALS if self.trader else None
@@ -340,6 +340,11 @@ class TradingDesk:
         )
         m.labelled_sources["trade_failures_total"] = lambda: (
             [((k,), float(n)) for k, n in sorted(self.trader.counters.failures.items())]
+            if self.trader
+            else []
+        )
+        m.labelled_sources["trading_errors_total"] = lambda: (
+            [((k,), float(n)) for k, n in sorted(self.trader.counters.errors.items())]
             if self.trader
             else []
         )

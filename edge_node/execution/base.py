@@ -39,6 +39,9 @@ from shared.config import ExecutionConfig
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+# A trading error's traceback is logged at most this often per stage (each is counted).
+ERROR_TRACEBACK_EVERY_S = 60.0
+
 
 class TraderBase:
     def __init__(
@@ -89,6 +92,7 @@ class TraderBase:
         self._tracking = asyncio.Lock()
         self._track_again = False
         self._refusal_audit: dict[str, float] = {}
+        self._error_logged: dict[str, float] = {}  # stage -> when a traceback was last logged
         self._evaluated: dict[str, tuple[int, int]] = {}  # pool -> last state position evaluated
         self._deferred: set[str] = set()  # pools changed by blocks behind the chain head
         # The last trades' timings (seconds from the triggering update), newest last.
@@ -130,6 +134,18 @@ class TraderBase:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("trader task failed", exc_info=task.exception())
+
+    def _trading_error(self, stage: str, err: BaseException) -> None:
+        """An unexpected exception on the trading path: counted under its stage, and logged
+        with its traceback (at most once per ``ERROR_TRACEBACK_EVERY_S`` per stage)."""
+        self.counters.error(stage)
+        now = time.monotonic()
+        last = self._error_logged.get(stage)
+        if last is None or now - last >= ERROR_TRACEBACK_EVERY_S:
+            self._error_logged[stage] = now
+            log.error("trading error in %s: %r", stage, err, exc_info=err)
+        else:
+            log.warning("trading error in %s: %r (traceback logged recently)", stage, err)
 
     # --- fees -----------------------------------------------------------------------------------
 

@@ -80,6 +80,7 @@ class Reconciling(Stopping):
             # No trade is sized on a gas price or a capital of zero: try again on the next
             # connection.
             raise EndpointUnavailable(f"{rpc.name}: gas price and balances not readable")
+        await self._fill_holes(chain_nonce)
         # Only a reconciled trader hears of stops (one that failed here is thrown away).
         control = self.control_service.control
         if self._on_transition not in control.listeners:

@@ -122,6 +122,7 @@ class Sending(TraderBase):
             # Not journaled, so never sent: the nonce goes back (or is filled if it cannot).
             log.error("journal write failed, trade dropped before broadcast: %s", err)
             self.counters.failure("journal")
+            self._trading_error("journal", err)
             self.in_flight.pop(intent.pair, None)
             try:
                 self.nonces.release(nonce)
@@ -178,7 +179,13 @@ class Sending(TraderBase):
         """Sends the bytes to every endpoint; when one accepted them (``perf_counter``), or
         None if none did."""
         assert self.broadcaster is not None
-        result = await self.broadcaster.send(raw_hex)
+        try:
+            result = await self.broadcaster.send(raw_hex)
+        except Exception as err:
+            # Not a refusal the broadcaster could classify: the bytes may or may not be out.
+            # The nonce stays pending; the tracker sends them again while no endpoint has them.
+            self._trading_error("broadcast", err)
+            return None
         sent_at = perf_counter()
         await self._db(self.journal.mark_broadcast, tx_hash, result.error_class)
         if result.accepted:

@@ -47,6 +47,7 @@ class Gauges:
 class TradeCounters:
     by_status: dict[tuple[str, str], int] = field(default_factory=dict)  # (mode, status)
     failures: dict[str, int] = field(default_factory=dict)  # class -> count
+    errors: dict[str, int] = field(default_factory=dict)  # stage -> unexpected exceptions
     signed: int = 0
     cancels: int = 0
     speedups: int = 0
@@ -57,3 +58,6 @@ class TradeCounters:
 
     def failure(self, kind: str) -> None:
         self.failures[kind] = self.failures.get(kind, 0) + 1
+
+    def error(self, stage: str) -> None:
+        self.errors[stage] = self.errors.get(stage, 0) + 1

@@ -28,8 +28,8 @@ class Tracking(Sending):
     def on_block(self, number: int) -> None:
         """A new block was confirmed: check pending transactions (coalesced)."""
         self.last_block = number
-        if not self.pending:
-            return
+        if not self.pending and (self.signer is None or not self.ready):
+            return  # (a live trader checks for nonce holes on every block)
         if self._tracking.locked():
             self._track_again = True  # the running check goes round once more
         else:
@@ -44,14 +44,16 @@ class Tracking(Sending):
 
     async def _track_once(self) -> None:
         rpc = self.rpc()
-        if rpc is None or not self.pending:
+        if rpc is None or not (self.pending or self.signer):
             return
         pending = list(self.pending.values())
         # The nonce first, the receipts after: a transaction mined in between then shows up
         # as mined, never as a nonce used by something else.
         chain_nonce = int(await rpc.request("eth_getTransactionCount", [self.owner, "latest"]), 16)
         hashes = [tx.tx_hash for p in pending for tx in p.txs]
-        receipts = await rpc.batch([("eth_getTransactionReceipt", [h]) for h in hashes])
+        receipts = (
+            await rpc.batch([("eth_getTransactionReceipt", [h]) for h in hashes]) if hashes else []
+        )
         by_hash = dict(zip(hashes, receipts, strict=True))
         self.gauges.chain_nonce = chain_nonce
         for p in pending:
@@ -71,6 +73,20 @@ class Tracking(Sending):
                 pass
             else:
                 await self._check_dropped(rpc, p)
+        await self._fill_holes(chain_nonce)
+
+    async def _fill_holes(self, chain_nonce: int) -> None:
+        """Fill every nonce hole (see ``NonceManager.holes``) with the cancelling
+        self-transfer: later transactions wait behind a hole for ever."""
+        if self.signer is None:
+            return
+        for nonce in self.nonces.holes(chain_nonce):
+            log.error("nonce %d is a hole (nothing of ours holds it): filling it", nonce)
+            self.counters.failure("nonce_hole")
+            try:
+                await self._fill(nonce)
+            except Exception as err:  # the journal or the endpoints: tried again next block
+                self._trading_error("journal", err)
 
     async def _settle(self, p: PendingNonce, tx: SentTx, receipt: dict[str, Any]) -> None:
         ok = int(receipt.get("status", "0x0"), 16) == 1

@@ -103,7 +103,12 @@ class Trader(Reconciling):
         if self.metrics.head_lag_blocks > CATCHING_UP_BLOCKS:
             return
         g = self.gauges
-        for intent in self.strategy.on_update(pool, self._reserves, g.gas_price, g.capital):
+        try:
+            intents = self.strategy.on_update(pool, self._reserves, g.gas_price, g.capital)
+        except Exception as err:
+            self._trading_error("strategy", err)
+            return
+        for intent in intents:
             self.consider(intent, time.time(), t0)
 
     def consider(self, intent: Intent, now: float, t0: float | None = None) -> SignedTx | None:
@@ -113,13 +118,17 @@ class Trader(Reconciling):
         if intent.pair in self.in_flight:
             return None  # one trade per pair at a time: the next one sees its effect
         g = self.gauges
-        refusal = self.risk.check(
-            intent,
-            gas_price=g.gas_price,
-            gas_balance=g.gas_balance,
-            data_age_s=self.data_age(now),
-            now=now,
-        )
+        try:
+            refusal = self.risk.check(
+                intent,
+                gas_price=g.gas_price,
+                gas_balance=g.gas_balance,
+                data_age_s=self.data_age(now),
+                now=now,
+            )
+        except Exception as err:
+            self._trading_error("risk", err)
+            return None
         if refusal is not None:
             self._refused(intent, refusal, now)
             return None
@@ -129,8 +138,15 @@ class Trader(Reconciling):
             return None
         if self.trading_state is not TradingState.RUNNING:
             return None  # checked again right before signing: a stop wins every race
+        # Allocation and signing succeed or fail together: a nonce taken by a signature that
+        # failed would be a hole every later transaction waits behind.
         nonce = self.nonces.allocate()
-        signed = self.sign(intent, nonce)
+        try:
+            signed = self.sign(intent, nonce)
+        except Exception as err:
+            self.nonces.release(nonce)
+            self._trading_error("sign", err)
+            return None
         if t0 is None:
             t0, signed_s = perf_counter(), 0.0
         else:
