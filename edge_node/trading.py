@@ -233,6 +233,12 @@ class TradingDesk:
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
 
+    def on_rollback(self, number: int) -> None:
+        if self.trader is not None:
+            self.trader.on_rollback(number)
+        else:
+            self.overlay.clear()
+
     def on_commit(self, number: int, pools: Iterable[str]) -> None:
         if self.trader is not None:
             self.trader.on_commit(number, pools)

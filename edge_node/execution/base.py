@@ -24,7 +24,7 @@ from edge_node.execution.broadcast import Broadcaster
 from edge_node.execution.journal import Journal
 from edge_node.execution.nonces import NonceManager
 from edge_node.execution.signing import SignedTx, TxSigner
-from edge_node.execution.state import Gauges, PendingNonce, TradeCounters
+from edge_node.execution.state import Gauges, PendingNonce, Settled, TradeCounters
 from edge_node.execution.txbuild import Fees
 from edge_node.ingest.follower import Rpc
 from edge_node.market.book import MarketBook
@@ -82,6 +82,7 @@ class TraderBase:
         self.nonces = NonceManager()
         self.in_flight: dict[str, int] = {}  # pair -> nonce (live) or -1 (a paper simulation)
         self.pending: dict[int, PendingNonce] = {}
+        self.recent: dict[int, Settled] = {}  # nonce -> settled in a block a reorg may remove
         self.gauges = Gauges()
         self.counters = TradeCounters()
         self.ready = False

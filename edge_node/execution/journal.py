@@ -164,6 +164,37 @@ class Journal:
             error_class=error_class,
         )
 
+    def unsettle(self, tx_hashes: list[str], trade_id: int | None) -> None:
+        """A reorg removed the block that settled these transactions (one nonce's): they are
+        open again, and so is their trade, in one committed transaction."""
+        t = schema.tx_journal
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(t)
+                .where(t.c.chain_id == self.chain_id, t.c.tx_hash.in_(tx_hashes))
+                .values(
+                    status="broadcast",
+                    settled_at=None,
+                    block_number=None,
+                    gas_used=None,
+                    effective_gas_price=None,
+                    error_class=None,
+                )
+            )
+            if trade_id is not None:
+                conn.execute(
+                    update(schema.trades)
+                    .where(schema.trades.c.id == trade_id)
+                    .values(
+                        updated_at=_now(),
+                        status="submitted",
+                        block_number=None,
+                        profit=None,
+                        gas_used=None,
+                        gas_cost=None,
+                    )
+                )
+
     def open_entries(self) -> list[JournalEntry]:
         t = schema.tx_journal
         with self.engine.connect() as conn:

@@ -32,7 +32,7 @@ class Reconciling(Stopping):
         for e in entries:
             by_nonce.setdefault(e.nonce, []).append(e)
         chain_nonce = int(await rpc.request("eth_getTransactionCount", [self.owner, "latest"]), 16)
-        summary: dict[str, Any] = {"settled": 0, "rebroadcast": 0, "conflicts": 0}
+        summary: dict[str, Any] = {"settled": 0, "rebroadcast": 0, "conflicts_suspected": 0}
         self.pending.clear()
         trade_ids = [e.trade_id for e in entries if e.trade_id is not None]
         pools = await self._db(self.journal.trade_pools, trade_ids) if trade_ids else {}
@@ -55,11 +55,23 @@ class Reconciling(Stopping):
                 ((tx, r) for tx, r in zip(p.txs, receipts, strict=True) if r is not None), None
             )
             if hit is not None:
-                await self._settle(p, hit[0], hit[1])
-                summary["settled"] += 1
+                block = int(hit[1]["blockNumber"], 16)
+                if self.last_block - block + 1 >= self.cfg.confirmations:
+                    await self._settle(p, hit[0], hit[1])
+                    summary["settled"] += 1
+                else:  # mined, not deep enough yet: the tracker settles it
+                    p.mined = hit
+                    self.pending[nonce] = p
+                    if p.pair is not None:
+                        self.in_flight[p.pair] = nonce
+                    summary["mined_unconfirmed"] = summary.get("mined_unconfirmed", 0) + 1
             elif nonce < chain_nonce:
-                await self._journal_conflict(p)
-                summary["conflicts"] += 1
+                # Used on chain, and no receipt of ours here: a conflict only if the tracker
+                # sees the same on a later block (see ``Tracking._conflict_confirmed``).
+                self.pending[nonce] = p
+                if p.pair is not None:
+                    self.in_flight[p.pair] = nonce
+                summary["conflicts_suspected"] += 1
             else:
                 self.pending[nonce] = p
                 if p.pair is not None:

@@ -4,6 +4,7 @@ chain, and counters for the metrics. Plain data, no I/O."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from edge_node.strategy.intents import Intent
 
@@ -27,10 +28,24 @@ class PendingNonce:
     sent_block: int
     cancelled: bool = False
     capped: bool = False  # a speed-up was held back by the gas price limit
+    # Seen in a block that does not have enough confirmations yet: (the transaction, its receipt)
+    mined: tuple[SentTx, dict[str, Any]] | None = None
+    # The height at which the chain's count first passed this nonce with no receipt of ours:
+    # a conflict is decided only if a later block shows the same (see ``Tracking``).
+    suspect: int | None = None
 
     @property
     def latest(self) -> SentTx:
         return self.txs[-1]
+
+
+@dataclass
+class Settled:
+    """A nonce settled recently: kept while a reorg could still take its block away."""
+
+    pending: PendingNonce
+    tx: SentTx
+    block: int
 
 
 @dataclass

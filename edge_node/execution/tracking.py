@@ -13,7 +13,7 @@ from typing import Any
 from edge_node.control import TradingState
 from edge_node.execution import txbuild
 from edge_node.execution.sending import Sending
-from edge_node.execution.state import PendingNonce, SentTx
+from edge_node.execution.state import PendingNonce, SentTx, Settled
 from edge_node.ingest.follower import Rpc
 from edge_node.risk import Outcome
 
@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 # A stop's cancels are sped up like trades, and may go above the gas price limit (getting out
 # matters more than the fee), up to this many times it.
 CANCEL_PRICE_LIMIT_FACTOR = 5
+# Settled nonces are remembered this many blocks, for a reorg to put them back to pending
+# (deeper than the follower's reorg window is refused there anyway).
+KEEP_SETTLED = 256
 
 
 class Tracking(Sending):
@@ -48,8 +51,12 @@ class Tracking(Sending):
             return
         pending = list(self.pending.values())
         # The nonce first, the receipts after: a transaction mined in between then shows up
-        # as mined, never as a nonce used by something else.
-        chain_nonce = int(await rpc.request("eth_getTransactionCount", [self.owner, "latest"]), 16)
+        # as mined, never as a nonce used by something else. The height comes with the nonce
+        # (one batch, so one backend) to tell a later look from the same one.
+        height_hex, nonce_hex = await rpc.batch(
+            [("eth_blockNumber", []), ("eth_getTransactionCount", [self.owner, "latest"])]
+        )
+        height, chain_nonce = int(height_hex, 16), int(nonce_hex, 16)
         hashes = [tx.tx_hash for p in pending for tx in p.txs]
         receipts = (
             await rpc.batch([("eth_getTransactionReceipt", [h]) for h in hashes]) if hashes else []
@@ -63,9 +70,21 @@ class Tracking(Sending):
                 ((tx, by_hash[tx.tx_hash]) for tx in p.txs if by_hash.get(tx.tx_hash)), None
             )
             if mined is not None:
-                await self._settle(p, mined[0], mined[1])
-            elif p.nonce < chain_nonce:
-                await self._conflict(p)
+                p.suspect = None
+                block = int(mined[1]["blockNumber"], 16)
+                if self.last_block - block + 1 >= self.cfg.confirmations:
+                    await self._settle(p, mined[0], mined[1])
+                else:
+                    p.mined = mined  # settled once its block is deep enough
+                continue
+            if p.mined is not None:
+                # Its block is gone (a reorg the endpoint saw before the node did): pending
+                # again, and the same signed bytes are valid for the nonce: sent again below.
+                log.warning("nonce %d: its block was reorganised away", p.nonce)
+                p.mined = None
+            if p.nonce < chain_nonce:
+                if await self._conflict_confirmed(rpc, p, height):
+                    await self._conflict(p)
             elif (
                 self.last_block - p.sent_block >= self.cfg.replace_after_blocks
                 and await self._replace(p)
@@ -74,6 +93,24 @@ class Tracking(Sending):
             else:
                 await self._check_dropped(rpc, p)
         await self._fill_holes(chain_nonce)
+
+    async def _conflict_confirmed(self, rpc: Rpc, p: PendingNonce, height: int) -> bool:
+        """The chain's count passed ``p``'s nonce and no receipt of ours was found. That is a
+        conflict only on consistent evidence: the count and the receipts may come from
+        different backends behind one endpoint, or from endpoints at different heights, and a
+        trade that was mined must never be journaled as failed. So: none of our transactions
+        is known by hash in a block, and a later block (a height above the first look) still
+        shows the same."""
+        found = await rpc.batch([("eth_getTransactionByHash", [tx.tx_hash]) for tx in p.txs])
+        if any(isinstance(f, dict) and f.get("blockNumber") for f in found):
+            p.suspect = None  # mined: the receipt is on its way
+            return False
+        if p.suspect is None or height <= p.suspect:
+            if p.suspect is None:
+                log.info("nonce %d: used on chain, no receipt of ours yet; looking again", p.nonce)
+                p.suspect = height
+            return False
+        return True
 
     async def _fill_holes(self, chain_nonce: int) -> None:
         """Fill every nonce hole (see ``NonceManager.holes``) with the cancelling
@@ -122,9 +159,14 @@ class Tracking(Sending):
             self.counters.status("live", status)
             if status == "reverted":
                 self.counters.failure("reverted")
-            self.risk.record(
-                Outcome(success=status != "reverted", net=profit - gas_cost), time.time()
-            )
+        # A cancel (of a trade, or a fill) is neither a success nor a failure: its gas counts
+        # against the daily loss, the failure streak stays as it is.
+        success = None if status == "cancelled" else status == "mined"
+        self.risk.record(Outcome(success=success, net=profit - gas_cost), time.time())
+        p.mined = None
+        self.recent[p.nonce] = Settled(p, tx, block)
+        for n in [n for n, s in self.recent.items() if s.block < self.last_block - KEEP_SETTLED]:
+            del self.recent[n]
         self.nonces.settle(p.nonce)
         self.pending.pop(p.nonce, None)
         if p.pair is not None:
@@ -138,6 +180,48 @@ class Tracking(Sending):
             gas_cost,
         )
         self._spawn(self.refresh())
+
+    def on_reorg(self, number: int) -> None:
+        """The node rolled its chain back to block ``number``: trades seen in later blocks,
+        settled or not, are pending again."""
+        self.last_block = number
+        self._spawn(self._reorged(number))
+
+    async def _reorged(self, number: int) -> None:
+        async with self._tracking:
+            for p in list(self.pending.values()):
+                if p.mined is not None and int(p.mined[1]["blockNumber"], 16) > number:
+                    tx = p.mined[0]
+                    p.mined, p.sent_block = None, self.last_block
+                    log.warning("nonce %d: its block %s is gone; sent again", p.nonce, tx.tx_hash)
+                    await self._broadcast(p, tx.raw_hex, tx.tx_hash)
+            undone = sorted(
+                (s for s in self.recent.values() if s.block > number), key=lambda s: s.block
+            )
+            for s in undone:
+                p = s.pending
+                del self.recent[p.nonce]
+                hashes = [tx.tx_hash for tx in p.txs]
+                await self._db(self.journal.unsettle, hashes, p.trade_id)
+                self.nonces.unsettle(p.nonce, hashes)
+                p.sent_block, p.suspect = self.last_block, None
+                self.pending[p.nonce] = p
+                if p.pair is not None:
+                    self.in_flight.setdefault(p.pair, p.nonce)
+                if p.trade_id is not None:
+                    self.counters.status("live", "reorged")
+                log.warning(
+                    "nonce %d: settled in block %d, which a reorg removed: pending again",
+                    p.nonce,
+                    s.block,
+                )
+                # The same signed bytes are still valid for this nonce.
+                await self._broadcast(p, s.tx.raw_hex, s.tx.tx_hash)
+            if undone:
+                # The risk tally and today's loss follow the journal, which follows the chain.
+                now = time.time()
+                daily_pnl, streak = await self._db(self.journal.risk_state, now)
+                self.risk.restore(now, daily_pnl, streak)
 
     async def _conflict(self, p: PendingNonce) -> None:
         """The chain used this nonce for a transaction the journal does not know."""

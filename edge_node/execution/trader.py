@@ -177,6 +177,19 @@ class Trader(Reconciling):
                 },
             )
 
+    def on_rollback(self, number: int) -> None:
+        """The node rolled back to block ``number``: what was seen of later blocks is gone.
+        The live overlay holds states of orphaned blocks (trades must not be sized on them),
+        and the evaluation marks of pools past ``number`` would hide the canonical states
+        until the chain passed the old height; the trades of removed blocks are pending again.
+        """
+        self.overlay.clear()
+        for pool, position in list(self._evaluated.items()):
+            if position[0] > number:
+                del self._evaluated[pool]
+        self._deferred.clear()
+        self.on_reorg(number)
+
     # --- the end --------------------------------------------------------------------------------
 
     async def discard(self) -> None:

@@ -18,6 +18,7 @@ from edge_node.execution.journal import Journal
 from edge_node.execution.signing import TxSigner
 from edge_node.execution.trader import Trader
 from edge_node.execution.txbuild import ARBITRAGE_TOPIC
+from edge_node.market.live import LiveOverlay
 from edge_node.risk import RiskGate, RiskLimits
 from edge_node.strategy.base import Reserves
 from edge_node.strategy.intents import Intent
@@ -44,14 +45,20 @@ class ScriptedRpc:
         self.known: set[str] = set()  # transactions the node has in its pool
         self.gas_price = 10**9
         self.delay = 0.0
+        self.height = 0  # the block number this backend answers at
 
     async def request(self, method: str, params: Sequence[Any] = (), decoder: Any = None) -> Any:
         if self.delay:
             await asyncio.sleep(self.delay)
+        if method == "eth_blockNumber":
+            return hex(self.height)
         if method == "eth_getTransactionCount":
             return hex(self.chain_nonce)
         if method == "eth_getTransactionByHash":
-            return {"hash": params[0]} if params[0] in self.known else None
+            receipt = self.receipts.get(params[0])
+            if receipt is not None:
+                return {"hash": params[0], "blockNumber": receipt["blockNumber"]}
+            return {"hash": params[0], "blockNumber": None} if params[0] in self.known else None
         if method == "eth_getTransactionReceipt":
             return self.receipts.get(params[0])
         raise AssertionError(f"unexpected {method}")
@@ -81,6 +88,7 @@ class ScriptedRpc:
             "logs": [{"address": EXECUTOR, "topics": [ARBITRAGE_TOPIC], "data": data}],
         }
         self.chain_nonce += 1
+        self.height = max(self.height, block)
 
 
 class ScriptedBroadcaster:
@@ -133,6 +141,7 @@ class _Head:
 @dataclass
 class _Book:
     head: _Head = field(default_factory=_Head)
+    pools: dict[str, Any] = field(default_factory=dict)
 
 
 def intent(pair: str = "P", gas_price: int = 10**9) -> Intent:
@@ -183,17 +192,20 @@ def rig(
     engine = create_engine(f"sqlite:///{tmp}/trader.db")
     migrate(engine)
     signer = TxSigner(KEY, 31337)
+    # Settled at the first receipt unless a test asks for more (as before confirmations).
+    execution.setdefault("confirmations", 1)
     cfg = ExecutionConfig(
         executor=EXECUTOR, owner=signer.address.lower(), tx_type=tx_type, **execution
     )
     rpc = rpc or ScriptedRpc()
     broadcaster = ScriptedBroadcaster(rpc)
     audits: list[tuple[str, dict[str, Any]]] = []
+    book = _Book()
     trader = Trader(
         cfg=cfg,
         chain_id=31337,
-        book=_Book(),  # type: ignore[arg-type]
-        overlay=None,  # type: ignore[arg-type]
+        book=book,  # type: ignore[arg-type]
+        overlay=LiveOverlay(book),  # type: ignore[arg-type]
         control_service=ControlService(Control(), engine, ControlConfig()),
         risk=RiskGate(RiskLimits(10**30, 10**30, max_gas_price, 0, 1000, 1e9)),
         strategy=PairsOnly(),

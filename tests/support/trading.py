@@ -50,6 +50,9 @@ class ArbChain:
         sections = trading_sections(self.setup)
         sections["risk"]["max_data_age_s"] = 600  # the chain mines when the test says so
         sections["control"] = {"poll_interval_s": 0.2}
+        # Settled at the first receipt (tests that mine one block per trade); the reorg tests
+        # ask for more.
+        sections["execution"]["confirmations"] = 1
         for key, values in (trading or {}).items():
             sections[key] = {**sections.get(key, {}), **values}
         chain = {
