@@ -90,6 +90,8 @@ class TraderBase:
         self.calldata = txbuild.Calldata()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal")
+        # Rows nothing is sent on (refusals): never queued in front of a trade's journal write.
+        self._io_side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal-side")
         self._tracking = asyncio.Lock()
         self._track_again = False
         self._refusal_audit: dict[str, float] = {}

@@ -1,5 +1,22 @@
 """The transaction journal and the trade records, written synchronously and durably.
 
+What the trader writes (the reports read these; definitions hold for both stores):
+
+- ``trades.mode``: ``live`` or ``paper``: never summed together.
+- ``trades.status``: paper: ``intended`` -> ``simulated`` | ``simulation_failed``; live:
+  ``submitted`` (journaled; sent or about to be) -> ``mined`` | ``reverted`` (the trade's
+  transaction, after ``execution.confirmations``) | ``cancelled`` (a cancelling self-transfer
+  took its nonce: not a success, not a failure) | ``failed`` (``detail.error``:
+  ``nonce_conflict``, or ``cancelled`` with ``stopped before broadcast``); either mode:
+  ``refused`` (a risk limit said no; ``detail.limit`` names it; nothing was signed). A reorg
+  puts a settled trade back to ``submitted``.
+- ``trades.gas_cost``: wei, gas used x effective price of the transaction that took the nonce
+  (the cancel's, for a cancelled trade); ``profit``: the executor's ``Arbitrage`` log.
+- ``tx_journal``: every signed transaction (``kind`` trade | speedup | cancel; a cancel with no
+  ``trade_id`` filled a nonce hole). ``status`` signed -> broadcast -> mined | reverted |
+  replaced | failed; ``gas_used`` and ``effective_gas_price`` are set for the one mined,
+  cancels included, so the gas of fills is in the journal too.
+
 Unlike market data (batched by the store writer), these writes must be on disk before the node
 acts on them: a signed transaction is journaled, in its own committed transaction, BEFORE it is
 broadcast. After a crash at any point the journal therefore knows every nonce the node may
@@ -60,6 +77,7 @@ class Journal:
     """
 
     def __init__(self, engine: Engine, chain_id: int, sender: str) -> None:
+        self.store_engine = engine  # rows nothing is sent on (refusals): not fsynced each
         self.engine = durable_engine(engine)
         self._own_engine = self.engine is not engine
         self.chain_id = chain_id
@@ -75,6 +93,12 @@ class Journal:
         with self.engine.begin() as conn:
             result = conn.execute(schema.trades.insert().values(chain_id=self.chain_id, **values))
             return _pk(result)
+
+    def insert_refused(self, values: dict[str, Any]) -> None:
+        """A trade a risk limit refused (status ``refused``): nothing was signed or sent, so
+        it does not need the durable engine (and its fsync)."""
+        with self.store_engine.begin() as conn:
+            conn.execute(schema.trades.insert().values(chain_id=self.chain_id, **values))
 
     def update_trade(self, trade_id: int, **values: Any) -> None:
         with self.engine.begin() as conn:
@@ -234,8 +258,12 @@ class Journal:
 
     def risk_state(self, now: float) -> tuple[int, int]:
         """What the risk limits counted before a restart: today's (UTC) realised net of the
-        live trades settled so far, and how many of the latest settled ones failed in a row."""
+        live trades settled so far (their profit less their gas, a cancelled trade's being
+        its cancel's) and the gas of the self-transfers that filled a nonce with no trade;
+        and how many of the latest settled trades failed in a row (a cancelled trade neither
+        breaks nor extends a streak)."""
         t = schema.trades
+        j = schema.tx_journal
         start = datetime.fromtimestamp(now - now % 86_400, UTC)
         settled = ("mined", "reverted", "cancelled")
         with self.engine.connect() as conn:
@@ -257,13 +285,26 @@ class Journal:
                 .order_by(t.c.updated_at.desc(), t.c.id.desc())
                 .limit(1000)
             ).all()
+            fills = conn.execute(
+                select(j.c.gas_used, j.c.effective_gas_price).where(
+                    j.c.chain_id == self.chain_id,
+                    j.c.sender == self.sender,
+                    j.c.kind == "cancel",
+                    j.c.trade_id.is_(None),
+                    j.c.status.in_(("mined", "reverted")),
+                    j.c.settled_at >= start,
+                )
+            ).all()
         streak = 0
         for row in latest:
+            if row.status == "cancelled":
+                continue
             if row.status != "reverted":
                 break
             streak += 1
         # Summed here: 256-bit amounts are text in SQLite, where SQL arithmetic would round.
         net = sum(int(r.profit or 0) - int(r.gas_cost or 0) for r in today)
+        net -= sum(int(r.gas_used or 0) * int(r.effective_gas_price or 0) for r in fills)
         return net, streak
 
     def nonces(self) -> list[int]:

@@ -25,14 +25,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Iterable
 from time import perf_counter
+from typing import Any
 
 from edge_node.chain.events import SyncEvent
 from edge_node.control import TradingState
 from edge_node.execution.reconcile import Reconciling
+from edge_node.execution.sending import trade_values
 from edge_node.execution.signing import SignedTx
 from edge_node.execution.tracking import CANCEL_PRICE_LIMIT_FACTOR
 from edge_node.market.live import StateEvent
@@ -159,6 +162,10 @@ class Trader(Reconciling):
 
     def _refused(self, intent: Intent, refusal: Refusal, now: float) -> None:
         self.metrics.risk_refusal(refusal.limit)
+        self.counters.status(self.mode, "refused")
+        values = trade_values(intent, self.mode, "refused")
+        values["detail"] = json.dumps({"limit": refusal.limit, "detail": refusal.detail})
+        self._spawn(self._record_refused(values))
         if refusal.pause:
             self.control_service.pause_now("risk", refusal.detail)
         # Every refusal is counted; the audit log gets one entry per limit per interval, with
@@ -190,6 +197,13 @@ class Trader(Reconciling):
         self._deferred.clear()
         self.on_reorg(number)
 
+    async def _record_refused(self, values: dict[str, Any]) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._io_side, self.journal.insert_refused, values)
+        except Exception as err:
+            self._trading_error("journal", err)
+
     # --- the end --------------------------------------------------------------------------------
 
     async def discard(self) -> None:
@@ -198,6 +212,7 @@ class Trader(Reconciling):
         for task in list(self._tasks):
             task.cancel()
         self._io.shutdown(wait=False)
+        self._io_side.shutdown(wait=False)
         self.journal.close()
 
     async def close(self) -> None:
@@ -210,4 +225,5 @@ class Trader(Reconciling):
             await self.broadcaster.close()
         # The journal thread may be in the middle of a commit: waited for off the event loop.
         await asyncio.to_thread(self._io.shutdown, wait=True)
+        await asyncio.to_thread(self._io_side.shutdown, wait=True)
         await asyncio.to_thread(self.journal.close)
