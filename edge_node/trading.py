@@ -30,6 +30,7 @@ from edge_node.control import Control, ControlService, TradingState
 from edge_node.execution import keys, onchain
 from edge_node.execution.broadcast import Broadcaster
 from edge_node.execution.journal import Journal
+from edge_node.execution.sendlog import SendLog, send_log_path
 from edge_node.execution.signing import TxSigner
 from edge_node.execution.trader import Trader
 from edge_node.ingest.assembler import BlockAssembler
@@ -198,6 +199,7 @@ class TradingDesk:
             audit=self.audit,
             signer=self.signer,
             broadcaster=self.broadcaster,
+            send_log=self._send_log(),
         )
         head = self.book.head
         trader.last_block = head.number if head else 0
@@ -211,6 +213,14 @@ class TradingDesk:
         self.trader, self.strategy = trader, strategy
         self.audit("journal_reconciled", summary)
         self.assembler.on_state_event = trader.on_state_event
+
+    def _send_log(self) -> SendLog | None:
+        """Live on SQLite: trades are made durable in a send log next to the database before
+        the broadcast (see ``execution.sendlog``); on PostgreSQL, by the journal's commit."""
+        if not self.live:
+            return None
+        path = send_log_path(self.cfg.store.url)
+        return None if path is None else SendLog(path)
 
     # --- 3. running -----------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from edge_node.execution import txbuild
 from edge_node.execution.broadcast import Broadcaster
 from edge_node.execution.journal import Journal
 from edge_node.execution.nonces import NonceManager
+from edge_node.execution.sendlog import SendLog
 from edge_node.execution.signing import SignedTx, TxSigner
 from edge_node.execution.state import Gauges, PendingNonce, Settled, TradeCounters
 from edge_node.execution.txbuild import Fees
@@ -60,6 +61,7 @@ class TraderBase:
         audit: Callable[[str, dict[str, Any]], None],
         signer: TxSigner | None = None,
         broadcaster: Broadcaster | None = None,
+        send_log: SendLog | None = None,
     ) -> None:
         if (signer is None) != (broadcaster is None):
             raise ValueError("live trading needs both a signer and a broadcaster")
@@ -76,6 +78,7 @@ class TraderBase:
         self.audit = audit
         self.signer = signer
         self.broadcaster = broadcaster
+        self.send_log = send_log if signer is not None else None
         self.mode = "live" if signer is not None else "paper"
         self.executor = cfg.executor
         self.owner = cfg.owner
@@ -103,6 +106,17 @@ class TraderBase:
         self._template: Any = None
         self.last_stop_report: dict[str, Any] | None = None
         self._build_template()
+
+    def durability(self) -> str:
+        """What is on disk before a trade is broadcast, in words (status, benchmarks)."""
+        store = self.journal.engine.url.get_backend_name()
+        commit = "synchronous=FULL" if store == "sqlite" else "synchronous_commit=on"
+        if self.send_log is not None:
+            return (
+                f"send log {self.send_log.path} fdatasync'd before the broadcast; "
+                f"copied to the store ({store}, {commit}) after it"
+            )
+        return f"store commit ({store}, {commit}) before the broadcast"
 
     @property
     def trading_state(self) -> TradingState:

@@ -127,28 +127,63 @@ class Journal:
         Returns (trade id, journal id). Only after this returns may the bytes be broadcast.
         """
         with self.engine.begin() as conn:
-            if trade is not None:
-                result = conn.execute(
-                    schema.trades.insert().values(
-                        chain_id=self.chain_id, tx_hash=tx_hash, nonce=nonce, **trade
-                    )
-                )
-                trade_id = _pk(result)
+            return self._insert(
+                conn,
+                nonce=nonce,
+                tx_hash=tx_hash,
+                raw_tx=raw_tx,
+                kind=kind,
+                gas_price=gas_price,
+                priority_fee=priority_fee,
+                trade=trade,
+                trade_id=trade_id,
+            )
+
+    def _insert(
+        self,
+        conn: Any,
+        *,
+        nonce: int,
+        tx_hash: str,
+        raw_tx: str,
+        kind: str,
+        gas_price: int,
+        priority_fee: int | None = None,
+        trade: dict[str, Any] | None = None,
+        trade_id: int | None = None,
+    ) -> tuple[int | None, int]:
+        if trade is not None:
             result = conn.execute(
-                schema.tx_journal.insert().values(
-                    chain_id=self.chain_id,
-                    sender=self.sender,
-                    nonce=nonce,
-                    tx_hash=tx_hash,
-                    raw_tx=raw_tx,
-                    kind=kind,
-                    trade_id=trade_id,
-                    gas_price=gas_price,
-                    priority_fee=priority_fee,
-                    status="signed",
+                schema.trades.insert().values(
+                    chain_id=self.chain_id, tx_hash=tx_hash, nonce=nonce, **trade
                 )
             )
-            return trade_id, _pk(result)
+            trade_id = _pk(result)
+        result = conn.execute(
+            schema.tx_journal.insert().values(
+                chain_id=self.chain_id,
+                sender=self.sender,
+                nonce=nonce,
+                tx_hash=tx_hash,
+                raw_tx=raw_tx,
+                kind=kind,
+                trade_id=trade_id,
+                gas_price=gas_price,
+                priority_fee=priority_fee,
+                status="signed",
+            )
+        )
+        return trade_id, _pk(result)
+
+    def record_sent(
+        self, record: dict[str, Any], error_class: str | None
+    ) -> tuple[int | None, int]:
+        """``record`` (see there) of a transaction already broadcast, in one commit: the
+        store copy of a send-log entry."""
+        with self.engine.begin() as conn:
+            ids = self._insert(conn, **record)
+            self._mark_broadcast(conn, record["tx_hash"], error_class)
+        return ids
 
     def _update_tx(self, tx_hash: str, **values: Any) -> None:
         t = schema.tx_journal
@@ -160,12 +195,20 @@ class Journal:
             )
 
     def mark_broadcast(self, tx_hash: str, error_class: str | None) -> None:
-        self._update_tx(
-            tx_hash,
-            status="broadcast",
-            error_class=error_class,
-            broadcasts=schema.tx_journal.c.broadcasts + 1,
-            broadcast_at=_now(),
+        with self.engine.begin() as conn:
+            self._mark_broadcast(conn, tx_hash, error_class)
+
+    def _mark_broadcast(self, conn: Any, tx_hash: str, error_class: str | None) -> None:
+        t = schema.tx_journal
+        conn.execute(
+            update(t)
+            .where(t.c.chain_id == self.chain_id, t.c.tx_hash == tx_hash)
+            .values(
+                status="broadcast",
+                error_class=error_class,
+                broadcasts=t.c.broadcasts + 1,
+                broadcast_at=_now(),
+            )
         )
 
     def settle(
@@ -187,6 +230,42 @@ class Journal:
             effective_gas_price=effective_gas_price,
             error_class=error_class,
         )
+
+    def import_send_log(
+        self, signed: list[dict[str, Any]], sent: dict[str, str | None], stopped: set[str]
+    ) -> int:
+        """Copy into the store what the send log holds and the store does not (a crash or a
+        failed copy came between them): trades journaled, maybe broadcast, maybe stopped.
+        Returns how many were imported."""
+        t = schema.tx_journal
+        hashes = [r["tx_hash"] for r in signed]
+        if not hashes:
+            return 0
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.c.tx_hash, t.c.status).where(
+                    t.c.chain_id == self.chain_id, t.c.tx_hash.in_(hashes)
+                )
+            ).all()
+        have = {r.tx_hash: r.status for r in rows}
+        imported = 0
+        for rec in signed:
+            tx_hash = rec["tx_hash"]
+            if tx_hash not in have:
+                trade_id, _ = self.record(**rec)
+                imported += 1
+                if tx_hash in stopped:
+                    self.settle(tx_hash, "failed", error_class="stopped")
+                    if trade_id is not None:
+                        self.update_trade(
+                            trade_id,
+                            status="cancelled",
+                            detail=json.dumps({"error": "stopped before broadcast"}),
+                        )
+                    continue
+            if tx_hash in sent and have.get(tx_hash, "signed") == "signed":
+                self.mark_broadcast(tx_hash, sent[tx_hash])
+        return imported
 
     def unsettle(self, tx_hashes: list[str], trade_id: int | None) -> None:
         """A reorg removed the block that settled these transactions (one nonce's): they are

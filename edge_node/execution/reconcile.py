@@ -27,6 +27,13 @@ class Reconciling(Stopping):
             now = time.time()
             daily_pnl, streak = await self._db(self.journal.risk_state, now)
             self.risk.restore(now, daily_pnl, streak)
+        if self.send_log is not None:
+            # What a crash left between the send log and the store goes into the store first.
+            signed, sent, stopped = await self._db(self.send_log.read)
+            imported = await self._db(self.journal.import_send_log, signed, sent, stopped)
+            if imported:
+                log.warning("imported %d journaled trade(s) from the send log", imported)
+            await self._db(self.send_log.truncate)
         entries = await self._db(self.journal.open_entries)
         by_nonce: dict[int, list[Any]] = {}
         for e in entries:
@@ -48,7 +55,8 @@ class Reconciling(Stopping):
                     SentTx(e.tx_hash, e.raw_tx, int(e.gas_price), e.kind, e.priority_fee)
                     for e in group
                 ],
-                self.last_block,
+                # Sent again now: as of the chain head, not of a book still catching up.
+                max(self.last_block, self.metrics.chain_head or 0),
                 cancelled=any(e.kind == "cancel" for e in group),
             )
             hit = next(

@@ -7,6 +7,7 @@ any point the journal knows every nonce the node may have used and the bytes it 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -103,21 +104,40 @@ class Sending(TraderBase):
 
     # --- live: journal, broadcast ---------------------------------------------------------------
 
+    def _trade_record(self, intent: Intent, signed: SignedTx) -> dict[str, Any]:
+        """The journal record (``Journal.record``'s arguments) of a trade's transaction."""
+        return {
+            "nonce": signed.nonce,
+            "tx_hash": signed.hash_hex,
+            "raw_tx": signed.raw_hex,
+            "kind": "trade",
+            "gas_price": intent.gas_price,
+            "priority_fee": self._fees(intent.gas_price)[1],
+            "trade": trade_values(intent, "live", "submitted"),
+        }
+
     async def _submit(
-        self, intent: Intent, signed: SignedTx, t0: float = 0.0, signed_s: float = 0.0
+        self,
+        intent: Intent,
+        signed: SignedTx,
+        t0: float = 0.0,
+        signed_s: float = 0.0,
+        logged: dict[str, Any] | None = None,
+        logged_s: float = 0.0,
     ) -> None:
+        """Journal (unless ``logged``: already durable in the send log), broadcast, and on
+        the send-log path copy the record into the store after the broadcast (its work on
+        the journal thread would compete with the broadcast for the interpreter); until then
+        every journal write about this trade waits for it (``_stored``)."""
         nonce = signed.nonce
+        record = logged or self._trade_record(intent, signed)
+        trade_id: int | None = None
+        copy: asyncio.Future[tuple[int | None, int]] | None = None
         try:
-            trade_id, _ = await self._db(
-                self.journal.record,
-                nonce=nonce,
-                tx_hash=signed.hash_hex,
-                raw_tx=signed.raw_hex,
-                kind="trade",
-                gas_price=intent.gas_price,
-                priority_fee=self._fees(intent.gas_price)[1],
-                trade=trade_values(intent, "live", "submitted"),
-            )
+            if logged is not None:
+                copy = asyncio.get_running_loop().create_future()
+            else:
+                trade_id, _ = await self._db(lambda: self.journal.record(**record))
         except Exception as err:
             # Not journaled, so never sent: the nonce goes back (or is filled if it cannot).
             log.error("journal write failed, trade dropped before broadcast: %s", err)
@@ -129,18 +149,36 @@ class Sending(TraderBase):
             except NonceGap:
                 self._spawn(self._fill(nonce))
             return
-        journaled = perf_counter() - t0
+        journaled = perf_counter() - t0 if logged is None else logged_s
         self.metrics.observe_trade_latency("journaled", journaled)
         _fault("crash_after_journal")
+        _, tip = self._fees(intent.gas_price)
+        p = PendingNonce(
+            nonce,
+            trade_id,
+            intent.pair,
+            intent,
+            [SentTx(signed.hash_hex, signed.raw_hex, intent.gas_price, "trade", tip)],
+            self.last_block,
+            store_copy=copy,
+        )
         if self.trading_state is TradingState.STOPPED:
             # Stopped while the journal was being written: this trade is never sent. The
             # journal says so (a restart must not send it either); the nonce is given back,
             # or filled with a self-transfer if a later one is already taken.
+            if copy is not None:
+                assert self.send_log is not None
+                self.send_log.stopped(signed.hash_hex)
+                try:
+                    copy.set_result(await self._db(lambda: self.journal.record(**record)))
+                except Exception as err:
+                    copy.set_exception(err)
+            await self._stored(p)
             await self._db(self.journal.settle, signed.hash_hex, "failed", error_class="stopped")
-            if trade_id is not None:
+            if p.trade_id is not None:
                 await self._db(
                     self.journal.update_trade,
-                    trade_id,
+                    p.trade_id,
                     status="cancelled",
                     detail=json.dumps({"error": "stopped before broadcast"}),
                 )
@@ -151,16 +189,13 @@ class Sending(TraderBase):
                 await self._fill(nonce)
             return
         self.nonces.attach(nonce, signed.hash_hex)
-        _, tip = self._fees(intent.gas_price)
-        p = self.pending[nonce] = PendingNonce(
-            nonce,
-            trade_id,
-            intent.pair,
-            intent,
-            [SentTx(signed.hash_hex, signed.raw_hex, intent.gas_price, "trade", tip)],
-            self.last_block,
+        self.pending[nonce] = p
+        sent_at, error_class = await self._broadcast(
+            p, signed.raw_hex, signed.hash_hex, journal=copy is None
         )
-        sent_at = await self._broadcast(p, signed.raw_hex, signed.hash_hex)
+        if copy is not None:
+            assert self.send_log is not None
+            self.send_log.broadcast(signed.hash_hex, error_class)
         if sent_at is not None:
             accepted = sent_at - t0
             self.metrics.observe_trade_latency("accepted", accepted)
@@ -174,10 +209,40 @@ class Sending(TraderBase):
                 }
             )
         _fault("crash_after_broadcast")
+        if copy is not None:
+            try:
+                copy.set_result(await self._db(self.journal.record_sent, record, error_class))
+            except Exception as err:
+                copy.set_exception(err)
+            await self._stored(p)
 
-    async def _broadcast(self, p: PendingNonce, raw_hex: str, tx_hash: str) -> float | None:
-        """Sends the bytes to every endpoint; when one accepted them (``perf_counter``), or
-        None if none did."""
+    async def _stored(self, p: PendingNonce) -> None:
+        """Wait for ``p``'s copy into the store (send-log path) and take its trade id. Every
+        step that writes about ``p`` to the journal waits for this first."""
+        fut = p.store_copy
+        if fut is None:
+            return
+        try:
+            trade_id, _ = await asyncio.shield(fut)  # a cancelled waiter leaves the copy be
+        except Exception as err:
+            if p.store_copy is fut:
+                # Still in the send log, which is kept until the next start imports it.
+                p.store_copy = None
+                assert self.send_log is not None
+                self.send_log.copied(False)
+                self._trading_error("journal", err)
+            return
+        if p.store_copy is fut:
+            p.store_copy, p.trade_id = None, trade_id
+            assert self.send_log is not None
+            self.send_log.copied(True)
+
+    async def _broadcast(
+        self, p: PendingNonce, raw_hex: str, tx_hash: str, *, journal: bool = True
+    ) -> tuple[float | None, str | None]:
+        """Sends the bytes to every endpoint: (when one accepted them, ``perf_counter``, or
+        None if none did; the error class the endpoints agree on). ``journal`` false: the
+        caller records the broadcast (its journal row is not in the store yet)."""
         assert self.broadcaster is not None
         try:
             result = await self.broadcaster.send(raw_hex)
@@ -185,11 +250,12 @@ class Sending(TraderBase):
             # Not a refusal the broadcaster could classify: the bytes may or may not be out.
             # The nonce stays pending; the tracker sends them again while no endpoint has them.
             self._trading_error("broadcast", err)
-            return None
+            return None, None
         sent_at = perf_counter()
-        await self._db(self.journal.mark_broadcast, tx_hash, result.error_class)
+        if journal:
+            await self._db(self.journal.mark_broadcast, tx_hash, result.error_class)
         if result.accepted:
-            return sent_at
+            return sent_at, None
         kind = result.error_class or bc.REJECTED
         self.counters.failure(kind)
         log.warning("nonce %d: broadcast refused everywhere (%s)", p.nonce, kind)
@@ -199,7 +265,7 @@ class Sending(TraderBase):
         # endpoint that forwarded it before timing out), and the nonce must not become a hole.
         # The tracker sends the same bytes again while no endpoint knows them, replaces them
         # after ``replace_after_blocks``, and a stop cancels them.
-        return None
+        return None, kind
 
     # --- replacements ---------------------------------------------------------------------------
 
@@ -234,6 +300,9 @@ class Sending(TraderBase):
         p = self.pending.get(nonce)
         if p is None and not create:
             return  # settled meanwhile: nothing to replace
+        if p is not None:
+            await self._stored(p)
+            trade_id = p.trade_id
         price, tip = fees
         await self._db(
             self.journal.record,

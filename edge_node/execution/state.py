@@ -3,6 +3,7 @@ chain, and counters for the metrics. Plain data, no I/O."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,8 @@ class PendingNonce:
     # The height at which the chain's count first passed this nonce with no receipt of ours:
     # a conflict is decided only if a later block shows the same (see ``Tracking``).
     suspect: int | None = None
+    # Send-log path: the trade's copy into the store, until it has committed (see ``Sending``).
+    store_copy: asyncio.Future[tuple[int | None, int]] | None = None
 
     @property
     def latest(self) -> SentTx:

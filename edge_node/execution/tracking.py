@@ -31,12 +31,20 @@ class Tracking(Sending):
     def on_block(self, number: int) -> None:
         """A new block was confirmed: check pending transactions (coalesced)."""
         self.last_block = number
-        if not self.pending and (self.signer is None or not self.ready):
-            return  # (a live trader checks for nonce holes on every block)
+        if not self.pending and not self._hole_suspected():
+            return
         if self._tracking.locked():
             self._track_again = True  # the running check goes round once more
         else:
             self._spawn(self.track())
+
+    def _hole_suspected(self) -> bool:
+        """On every block, against the last chain nonce read (by the tracker, or the gauges'
+        refresh every few seconds): no request of its own, so nothing competes with a
+        trade's broadcast in the same block. The tracker reads the nonce again to fill it."""
+        if self.signer is None or not self.ready:
+            return False
+        return bool(self.nonces.holes(self.gauges.chain_nonce))
 
     async def track(self) -> None:
         async with self._tracking:
@@ -126,6 +134,7 @@ class Tracking(Sending):
                 self._trading_error("journal", err)
 
     async def _settle(self, p: PendingNonce, tx: SentTx, receipt: dict[str, Any]) -> None:
+        await self._stored(p)
         ok = int(receipt.get("status", "0x0"), 16) == 1
         block = int(receipt["blockNumber"], 16)
         gas_used = int(receipt["gasUsed"], 16)
@@ -226,6 +235,7 @@ class Tracking(Sending):
     async def _conflict(self, p: PendingNonce) -> None:
         """The chain used this nonce for a transaction the journal does not know."""
         log.error("nonce %d was used by an unknown transaction: nonce conflict", p.nonce)
+        await self._stored(p)
         self.counters.failure("nonce_conflict")
         await self._journal_conflict(p)
         self.nonces.settle(p.nonce)

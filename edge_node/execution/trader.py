@@ -155,9 +155,22 @@ class Trader(Reconciling):
         else:
             signed_s = perf_counter() - t0
             self.metrics.observe_trade_latency("signed", signed_s)
+        logged, logged_s = None, 0.0
+        if self.send_log is not None:
+            # Durable before the broadcast, here and now (one write, one fdatasync): no hop
+            # through the event loop or the journal thread on the way to the endpoints.
+            logged = self._trade_record(intent, signed)
+            try:
+                self.send_log.signed(logged)
+            except Exception as err:
+                self.nonces.release(nonce)  # not journaled, so never sent: given back
+                self.counters.failure("journal")
+                self._trading_error("journal", err)
+                return None
+            logged_s = perf_counter() - t0
         self.in_flight[intent.pair] = nonce
         self.counters.signed += 1
-        self._spawn(self._submit(intent, signed, t0, signed_s))
+        self._spawn(self._submit(intent, signed, t0, signed_s, logged, logged_s))
         return signed
 
     def _refused(self, intent: Intent, refusal: Refusal, now: float) -> None:
@@ -214,6 +227,8 @@ class Trader(Reconciling):
         self._io.shutdown(wait=False)
         self._io_side.shutdown(wait=False)
         self.journal.close()
+        if self.send_log is not None:
+            self.send_log.close()
 
     async def close(self) -> None:
         for task in list(self._tasks):
@@ -227,3 +242,5 @@ class Trader(Reconciling):
         await asyncio.to_thread(self._io.shutdown, wait=True)
         await asyncio.to_thread(self._io_side.shutdown, wait=True)
         await asyncio.to_thread(self.journal.close)
+        if self.send_log is not None:
+            self.send_log.close()
