@@ -15,6 +15,7 @@ from sqlalchemy import Engine, select
 from edge_node.control import Control, ControlService
 from edge_node.execution.broadcast import BroadcastResult, classify
 from edge_node.execution.journal import Journal
+from edge_node.execution.sendlog import SendLog
 from edge_node.execution.signing import TxSigner
 from edge_node.execution.trader import Trader
 from edge_node.execution.txbuild import ARBITRAGE_TOPIC
@@ -187,6 +188,7 @@ def rig(
     tx_type: str = "legacy",
     max_gas_price: int = 10**12,
     rpc: ScriptedRpc | None = None,
+    send_log: bool = False,
     **execution: Any,
 ) -> Rig:
     engine = create_engine(f"sqlite:///{tmp}/trader.db")
@@ -215,5 +217,6 @@ def rig(
         audit=lambda action, detail: audits.append((action, detail)),
         signer=signer,
         broadcaster=broadcaster,  # type: ignore[arg-type]
+        send_log=SendLog(tmp / "trader.db-sendlog") if send_log else None,
     )
     return Rig(trader, rpc, broadcaster, engine, audits)
