@@ -179,3 +179,28 @@ async def test_a_rollback_clears_the_overlay_and_the_evaluation_marks(tmp_path: 
     assert seen[-1] == (1, 1, 9)
     await r.idle()
     await r.trader.close()
+
+
+async def test_two_endpoints_at_different_heights_never_make_a_conflict(tmp_path: Path) -> None:
+    ahead, behind = TwoBackends(), ScriptedRpc()
+    r = rig(tmp_path, rpc=ahead)
+    active = [ahead]
+    r.trader.rpc = lambda: active[0]
+    await r.trader.reconcile(ahead)
+    signed = r.trader.consider(intent("P"), time.time())
+    assert signed is not None
+    await r.idle()
+    ahead.mine(signed.hash_hex, 6)  # mined on the chain the first endpoint follows...
+    ahead.lagging.add(signed.hash_hex)  # ...whose receipts backend has not caught up
+    behind.height = 5  # the second endpoint has not seen block 6 at all
+    for rpc, block in ((ahead, 6), (behind, 6), (ahead, 6)):  # a failover and back
+        active[0] = rpc
+        r.trader.on_block(block)
+        await r.idle()
+        assert r.trades() == [(0, "submitted")]
+    ahead.lagging.clear()
+    r.trader.on_block(7)
+    await r.idle()
+    assert r.trades() == [(0, "mined")]
+    assert r.trader.counters.failures.get("nonce_conflict") is None
+    await r.trader.close()
