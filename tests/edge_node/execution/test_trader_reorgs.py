@@ -184,7 +184,7 @@ async def test_a_rollback_clears_the_overlay_and_the_evaluation_marks(tmp_path: 
 async def test_two_endpoints_at_different_heights_never_make_a_conflict(tmp_path: Path) -> None:
     ahead, behind = TwoBackends(), ScriptedRpc()
     r = rig(tmp_path, rpc=ahead)
-    active = [ahead]
+    active: list[ScriptedRpc] = [ahead]
     r.trader.rpc = lambda: active[0]
     await r.trader.reconcile(ahead)
     signed = r.trader.consider(intent("P"), time.time())
