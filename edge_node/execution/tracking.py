@@ -72,6 +72,9 @@ class Tracking(Sending):
         by_hash = dict(zip(hashes, receipts, strict=True))
         self.gauges.chain_nonce = chain_nonce
         for p in pending:
+            # A trade whose first broadcast is still under way (send-log path) is looked at
+            # once it is in the store: nothing here writes about it before.
+            await self._stored(p)
             if self.pending.get(p.nonce) is not p:
                 continue  # settled meanwhile (a stop's cancel, a conflict)
             mined = next(
