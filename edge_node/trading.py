@@ -323,6 +323,8 @@ class TradingDesk:
         if t is not None:
             out["pending_nonces"] = sorted(t.pending)
             out["next_nonce"] = t.nonces.next_nonce
+            out["nonce_holes"] = t.nonces.holes(t.gauges.chain_nonce)
+            out["durability"] = t.durability()
             out["gas_price"] = str(t.gauges.gas_price)
             out["gas_balance"] = str(t.gauges.gas_balance)
             out["capital"] = str(t.gauges.capital)

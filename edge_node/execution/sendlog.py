@@ -57,6 +57,7 @@ class SendLog:
             self.truncate()
 
     def _append(self, obj: dict[str, Any], sync: bool = False) -> None:
+        # The standard library's json: amounts are 256-bit integers (orjson stops at 64).
         line = (json.dumps(obj, separators=(",", ":")) + "\n").encode()
         os.write(self._fd, line)
         self._size += len(line)

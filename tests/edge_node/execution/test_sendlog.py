@@ -103,13 +103,14 @@ def test_the_log_is_next_to_a_sqlite_store_only() -> None:
     assert send_log_path("sqlite:///:memory:") is None
 
 
-def test_a_torn_line_is_skipped(tmp_path: Path) -> None:
+def test_a_torn_line_is_skipped_and_256_bit_amounts_kept(tmp_path: Path) -> None:
     log = SendLog(tmp_path / "x-sendlog")
-    log.signed({"tx_hash": "0x01", "nonce": 0})
+    log.signed({"tx_hash": "0x01", "nonce": 0, "trade": {"amount_in": 2**255 + 1}})
     log.broadcast("0x01", None)
     log.close()
     with (tmp_path / "x-sendlog").open("ab") as f:
         f.write(b'{"op":"signed","tx_hash":"0x02"')
     log = SendLog(tmp_path / "x-sendlog")
-    assert log.read() == ([{"tx_hash": "0x01", "nonce": 0}], {"0x01": None}, set())
+    record = {"tx_hash": "0x01", "nonce": 0, "trade": {"amount_in": 2**255 + 1}}
+    assert log.read() == ([record], {"0x01": None}, set())
     log.close()
