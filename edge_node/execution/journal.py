@@ -1,5 +1,22 @@
 """The transaction journal and the trade records, written synchronously and durably.
 
+What the trader writes (the reports read these; definitions hold for both stores):
+
+- ``trades.mode``: ``live`` or ``paper``: never summed together.
+- ``trades.status``: paper: ``intended`` -> ``simulated`` | ``simulation_failed``; live:
+  ``submitted`` (journaled; sent or about to be) -> ``mined`` | ``reverted`` (the trade's
+  transaction, after ``execution.confirmations``) | ``cancelled`` (a cancelling self-transfer
+  took its nonce: not a success, not a failure) | ``failed`` (``detail.error``:
+  ``nonce_conflict``, or ``cancelled`` with ``stopped before broadcast``); either mode:
+  ``refused`` (a risk limit said no; ``detail.limit`` names it; nothing was signed). A reorg
+  puts a settled trade back to ``submitted``.
+- ``trades.gas_cost``: wei, gas used x effective price of the transaction that took the nonce
+  (the cancel's, for a cancelled trade); ``profit``: the executor's ``Arbitrage`` log.
+- ``tx_journal``: every signed transaction (``kind`` trade | speedup | cancel; a cancel with no
+  ``trade_id`` filled a nonce hole). ``status`` signed -> broadcast -> mined | reverted |
+  replaced | failed; ``gas_used`` and ``effective_gas_price`` are set for the one mined,
+  cancels included, so the gas of fills is in the journal too.
+
 Unlike market data (batched by the store writer), these writes must be on disk before the node
 acts on them: a signed transaction is journaled, in its own committed transaction, BEFORE it is
 broadcast. After a crash at any point the journal therefore knows every nonce the node may
@@ -16,6 +33,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 
 from shared.db import schema
+from shared.db.engine import create_engine
 
 OPEN_STATUSES = ("signed", "broadcast")
 
@@ -44,11 +62,29 @@ def _pk(result: Any) -> int:
     return int(key[0])
 
 
+def durable_engine(engine: Engine) -> Engine:
+    """An engine on the same database whose commits are durable (see ``create_engine``)."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return engine  # one in-memory database per connection: nothing to make durable
+    return create_engine(url.render_as_string(hide_password=False), durable=True)
+
+
 class Journal:
+    """The trade journal's writes. Its own engine is durable: a commit is on disk (SQLite
+    ``synchronous=FULL``; PostgreSQL ``synchronous_commit=on``) when the call returns.
+    """
+
     def __init__(self, engine: Engine, chain_id: int, sender: str) -> None:
-        self.engine = engine
+        self.store_engine = engine  # rows nothing is sent on (refusals): not fsynced each
+        self.engine = durable_engine(engine)
+        self._own_engine = self.engine is not engine
         self.chain_id = chain_id
         self.sender = sender.lower()
+
+    def close(self) -> None:
+        if self._own_engine:
+            self.engine.dispose()
 
     # --- trades ---------------------------------------------------------------------------------
 
@@ -56,6 +92,12 @@ class Journal:
         with self.engine.begin() as conn:
             result = conn.execute(schema.trades.insert().values(chain_id=self.chain_id, **values))
             return _pk(result)
+
+    def insert_refused(self, values: dict[str, Any]) -> None:
+        """A trade a risk limit refused (status ``refused``): nothing was signed or sent, so
+        it does not need the durable engine (and its fsync)."""
+        with self.store_engine.begin() as conn:
+            conn.execute(schema.trades.insert().values(chain_id=self.chain_id, **values))
 
     def update_trade(self, trade_id: int, **values: Any) -> None:
         with self.engine.begin() as conn:
@@ -84,28 +126,63 @@ class Journal:
         Returns (trade id, journal id). Only after this returns may the bytes be broadcast.
         """
         with self.engine.begin() as conn:
-            if trade is not None:
-                result = conn.execute(
-                    schema.trades.insert().values(
-                        chain_id=self.chain_id, tx_hash=tx_hash, nonce=nonce, **trade
-                    )
-                )
-                trade_id = _pk(result)
+            return self._insert(
+                conn,
+                nonce=nonce,
+                tx_hash=tx_hash,
+                raw_tx=raw_tx,
+                kind=kind,
+                gas_price=gas_price,
+                priority_fee=priority_fee,
+                trade=trade,
+                trade_id=trade_id,
+            )
+
+    def _insert(
+        self,
+        conn: Any,
+        *,
+        nonce: int,
+        tx_hash: str,
+        raw_tx: str,
+        kind: str,
+        gas_price: int,
+        priority_fee: int | None = None,
+        trade: dict[str, Any] | None = None,
+        trade_id: int | None = None,
+    ) -> tuple[int | None, int]:
+        if trade is not None:
             result = conn.execute(
-                schema.tx_journal.insert().values(
-                    chain_id=self.chain_id,
-                    sender=self.sender,
-                    nonce=nonce,
-                    tx_hash=tx_hash,
-                    raw_tx=raw_tx,
-                    kind=kind,
-                    trade_id=trade_id,
-                    gas_price=gas_price,
-                    priority_fee=priority_fee,
-                    status="signed",
+                schema.trades.insert().values(
+                    chain_id=self.chain_id, tx_hash=tx_hash, nonce=nonce, **trade
                 )
             )
-            return trade_id, _pk(result)
+            trade_id = _pk(result)
+        result = conn.execute(
+            schema.tx_journal.insert().values(
+                chain_id=self.chain_id,
+                sender=self.sender,
+                nonce=nonce,
+                tx_hash=tx_hash,
+                raw_tx=raw_tx,
+                kind=kind,
+                trade_id=trade_id,
+                gas_price=gas_price,
+                priority_fee=priority_fee,
+                status="signed",
+            )
+        )
+        return trade_id, _pk(result)
+
+    def record_sent(
+        self, record: dict[str, Any], error_class: str | None
+    ) -> tuple[int | None, int]:
+        """``record`` (see there) of a transaction already broadcast, in one commit: the
+        store copy of a send-log entry."""
+        with self.engine.begin() as conn:
+            ids = self._insert(conn, **record)
+            self._mark_broadcast(conn, record["tx_hash"], error_class)
+        return ids
 
     def _update_tx(self, tx_hash: str, **values: Any) -> None:
         t = schema.tx_journal
@@ -117,12 +194,20 @@ class Journal:
             )
 
     def mark_broadcast(self, tx_hash: str, error_class: str | None) -> None:
-        self._update_tx(
-            tx_hash,
-            status="broadcast",
-            error_class=error_class,
-            broadcasts=schema.tx_journal.c.broadcasts + 1,
-            broadcast_at=_now(),
+        with self.engine.begin() as conn:
+            self._mark_broadcast(conn, tx_hash, error_class)
+
+    def _mark_broadcast(self, conn: Any, tx_hash: str, error_class: str | None) -> None:
+        t = schema.tx_journal
+        conn.execute(
+            update(t)
+            .where(t.c.chain_id == self.chain_id, t.c.tx_hash == tx_hash)
+            .values(
+                status="broadcast",
+                error_class=error_class,
+                broadcasts=t.c.broadcasts + 1,
+                broadcast_at=_now(),
+            )
         )
 
     def settle(
@@ -144,6 +229,73 @@ class Journal:
             effective_gas_price=effective_gas_price,
             error_class=error_class,
         )
+
+    def import_send_log(
+        self, signed: list[dict[str, Any]], sent: dict[str, str | None], stopped: set[str]
+    ) -> int:
+        """Copy into the store what the send log holds and the store does not (a crash or a
+        failed copy came between them): trades journaled, maybe broadcast, maybe stopped.
+        Returns how many were imported."""
+        t = schema.tx_journal
+        hashes = [r["tx_hash"] for r in signed]
+        if not hashes:
+            return 0
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.c.tx_hash, t.c.status).where(
+                    t.c.chain_id == self.chain_id, t.c.tx_hash.in_(hashes)
+                )
+            ).all()
+        have = {r.tx_hash: r.status for r in rows}
+        imported = 0
+        for rec in signed:
+            tx_hash = rec["tx_hash"]
+            if tx_hash not in have:
+                trade_id, _ = self.record(**rec)
+                imported += 1
+                if tx_hash in stopped:
+                    self.settle(tx_hash, "failed", error_class="stopped")
+                    if trade_id is not None:
+                        self.update_trade(
+                            trade_id,
+                            status="cancelled",
+                            detail=json.dumps({"error": "stopped before broadcast"}),
+                        )
+                    continue
+            if tx_hash in sent and have.get(tx_hash, "signed") == "signed":
+                self.mark_broadcast(tx_hash, sent[tx_hash])
+        return imported
+
+    def unsettle(self, tx_hashes: list[str], trade_id: int | None) -> None:
+        """A reorg removed the block that settled these transactions (one nonce's): they are
+        open again, and so is their trade, in one committed transaction."""
+        t = schema.tx_journal
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(t)
+                .where(t.c.chain_id == self.chain_id, t.c.tx_hash.in_(tx_hashes))
+                .values(
+                    status="broadcast",
+                    settled_at=None,
+                    block_number=None,
+                    gas_used=None,
+                    effective_gas_price=None,
+                    error_class=None,
+                )
+            )
+            if trade_id is not None:
+                conn.execute(
+                    update(schema.trades)
+                    .where(schema.trades.c.id == trade_id)
+                    .values(
+                        updated_at=_now(),
+                        status="submitted",
+                        block_number=None,
+                        profit=None,
+                        gas_used=None,
+                        gas_cost=None,
+                    )
+                )
 
     def open_entries(self) -> list[JournalEntry]:
         t = schema.tx_journal
@@ -184,8 +336,12 @@ class Journal:
 
     def risk_state(self, now: float) -> tuple[int, int]:
         """What the risk limits counted before a restart: today's (UTC) realised net of the
-        live trades settled so far, and how many of the latest settled ones failed in a row."""
+        live trades settled so far (their profit less their gas, a cancelled trade's being
+        its cancel's) and the gas of the self-transfers that filled a nonce with no trade;
+        and how many of the latest settled trades failed in a row (a cancelled trade neither
+        breaks nor extends a streak)."""
         t = schema.trades
+        j = schema.tx_journal
         start = datetime.fromtimestamp(now - now % 86_400, UTC)
         settled = ("mined", "reverted", "cancelled")
         with self.engine.connect() as conn:
@@ -207,13 +363,26 @@ class Journal:
                 .order_by(t.c.updated_at.desc(), t.c.id.desc())
                 .limit(1000)
             ).all()
+            fills = conn.execute(
+                select(j.c.gas_used, j.c.effective_gas_price).where(
+                    j.c.chain_id == self.chain_id,
+                    j.c.sender == self.sender,
+                    j.c.kind == "cancel",
+                    j.c.trade_id.is_(None),
+                    j.c.status.in_(("mined", "reverted")),
+                    j.c.settled_at >= start,
+                )
+            ).all()
         streak = 0
         for row in latest:
+            if row.status == "cancelled":
+                continue
             if row.status != "reverted":
                 break
             streak += 1
         # Summed here: 256-bit amounts are text in SQLite, where SQL arithmetic would round.
         net = sum(int(r.profit or 0) - int(r.gas_cost or 0) for r in today)
+        net -= sum(int(r.gas_used or 0) * int(r.effective_gas_price or 0) for r in fills)
         return net, streak
 
     def nonces(self) -> list[int]:

@@ -428,6 +428,10 @@ async def test_a_nonce_used_by_another_transaction_is_a_conflict_and_nonces_resy
                 }
             ],
         )
+        head = await asyncio.to_thread(chain.mine)
+        await caught_up_to(node, head)
+        # A conflict is decided on consistent evidence: the same seen again on a later block.
+        await wait_for(lambda: trader.pending[nonce].suspect is not None, 10, "a first look")
         await asyncio.to_thread(chain.mine)
         await wait_for(lambda: trader.counters.failures.get("nonce_conflict") == 1, 10, "it")
         assert await asyncio.to_thread(chain.anvil.rpc, "eth_getTransactionReceipt", [tx]) is None
