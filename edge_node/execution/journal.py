@@ -26,6 +26,7 @@ dedicated thread, in order.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
