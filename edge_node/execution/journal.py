@@ -108,6 +108,21 @@ class Journal:
                 .values(updated_at=_now(), **values)
             )
 
+    def note_latency(self, trade_id: int, stages: dict[str, float]) -> None:
+        """Merge the trade's measured latencies (seconds from its trigger to each stage) into
+        its ``detail`` as ``latency_s``; the rest of the detail is kept."""
+        t = schema.trades
+        with self.engine.begin() as conn:
+            raw = conn.execute(select(t.c.detail).where(t.c.id == trade_id)).scalar_one_or_none()
+            try:
+                detail = json.loads(raw) if raw else {}
+            except ValueError:
+                detail = {"unparsed": raw}
+            if not isinstance(detail, dict):
+                detail = {"value": detail}
+            detail["latency_s"] = {k: round(v, 6) for k, v in stages.items()}
+            conn.execute(update(t).where(t.c.id == trade_id).values(detail=json.dumps(detail)))
+
     # --- transactions ---------------------------------------------------------------------------
 
     def record(

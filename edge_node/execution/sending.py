@@ -215,6 +215,13 @@ class Sending(TraderBase):
             except Exception as err:
                 copy.set_exception(err)
             await self._stored(p)
+        if sent_at is not None and p.trade_id is not None:
+            # The reports' trigger-to-acceptance figures read this (shared/reports/queries).
+            stages = {"signed": signed_s, "journaled": journaled, "accepted": sent_at - t0}
+            try:
+                await self._db(self.journal.note_latency, p.trade_id, stages)
+            except Exception as err:
+                self._trading_error("journal", err)
 
     async def _stored(self, p: PendingNonce) -> None:
         """Wait for ``p``'s copy into the store (send-log path) and take its trade id. Every

@@ -105,6 +105,10 @@ async def test_live_trades_close_the_gap_for_a_profit(
     assert after > before  # the executor's WBNB grew
     rows = trade_rows(node.engine)
     assert sum(int(r.profit) for r in rows) == after - before  # to the wei
+    # Each trade carries its measured latencies, which the reports' p50/p99 read.
+    for r in rows:
+        stages = json.loads(r.detail)["latency_s"]
+        assert 0 < stages["signed"] <= stages["journaled"] <= stages["accepted"] < 10
     assert await asyncio.to_thread(chain.bot_nonce) == nonce_before + 3
     counts = await asyncio.to_thread(assert_journal_agrees_with_chain, chain, node.engine)
     assert counts == {"mined": 3}
