@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from functions.backup import cli as backup_cli
 from functions.cli.output import emit, json_option, run
 from functions.common.errors import Unavailable
 
@@ -88,6 +89,8 @@ def _caller_identity(s: OpsSettings) -> dict[str, str]:
 
 
 # Command groups of the functions (one line each):
+for _command in backup_cli.COMMANDS:  # backup, backups, verify, restore, drill, retention
+    cli.add_command(_command)
 
 
 def main() -> None:
