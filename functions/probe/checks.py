@@ -38,7 +38,7 @@ class RpcReading:
 @dataclass(frozen=True, slots=True)
 class BackupReading:
     age_s: float | None = None  # of the newest verified backup; None: there is none
-    verified: int = 0
+    backup_id: str | None = None
     error: str | None = None
 
 
@@ -237,7 +237,9 @@ class _Judge:
                 f"the newest verified backup is {hours:.1f} h old (limit {limit_h:.0f} h)",
             )
         else:
-            self.result(m.BACKUP, True, f"the newest verified backup is {hours:.1f} h old")
+            self.result(
+                m.BACKUP, True, f"the newest verified backup ({b.backup_id}) is {hours:.1f} h old"
+            )
 
 
 def evaluate(readings: Readings, node: str, thresholds: Thresholds) -> Report:
