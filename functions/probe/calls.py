@@ -72,8 +72,6 @@ class CallFailed(Exception):
 
 
 def describe(err: BaseException, timeout_s: float) -> str:
-    if isinstance(err, ConnectTimeoutError | ReadTimeoutError | TimeoutError | socket.timeout):
-        return f"timed out after {timeout_s:g} s"
     if isinstance(err, NameResolutionError):
         return "the host name does not resolve"
     if isinstance(err, NewConnectionError):
@@ -81,6 +79,9 @@ def describe(err: BaseException, timeout_s: float) -> str:
         if isinstance(cause, ConnectionRefusedError) or "refused" in str(err).lower():
             return "connection refused"
         return "could not connect"
+    # after NewConnectionError, which urllib3 derives from ConnectTimeoutError
+    if isinstance(err, ConnectTimeoutError | ReadTimeoutError | TimeoutError | socket.timeout):
+        return f"timed out after {timeout_s:g} s"
     if isinstance(err, SSLError):
         return "TLS handshake failed"
     if isinstance(err, ProtocolError):
