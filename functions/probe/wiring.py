@@ -10,6 +10,7 @@ token at once whatever its age.
 from __future__ import annotations
 
 import json
+import threading
 
 from functions.common.aws import AwsClients, AwsOptions
 from functions.common.errors import BadInput
@@ -43,12 +44,16 @@ class Sources:
         self.clients = clients
         self.secret_max_age_s = secret_max_age_s
         self._secrets: SecretSource | None = None
+        # The token and the endpoints' list are read from two of the probe's threads at once:
+        # one cache for both, or the value one thread caches is lost with its instance.
+        self._lock = threading.Lock()
 
     @property
     def secrets(self) -> SecretSource:
-        if self._secrets is None:
-            self._secrets = SecretSource(self.clients.secretsmanager, self.secret_max_age_s)
-        return self._secrets
+        with self._lock:
+            if self._secrets is None:
+                self._secrets = SecretSource(self.clients.secretsmanager, self.secret_max_age_s)
+            return self._secrets
 
 
 def token_source(settings: ProbeSettings, sources: Sources) -> TokenFetch:
