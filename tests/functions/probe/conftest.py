@@ -32,10 +32,13 @@ def make_backup(
     return manifest.id
 
 
-def emf_points(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+Points = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def emf_points(text: str) -> Points:
     """(metric, its dimensions) -> value, from the EMF records printed (service and
     environment dimensions left out)."""
-    out: dict[tuple[str, frozenset[tuple[str, str]]], float] = {}
+    out: Points = {}
     for record in json_lines(text):
         aws = record.get("_aws")
         if not isinstance(aws, dict):
@@ -55,7 +58,5 @@ def emf_points(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]
     return out
 
 
-def check_ok(
-    points: dict[tuple[str, frozenset[tuple[str, str]]], float], check: str, **dim: str
-) -> float:
+def check_ok(points: Points, check: str, **dim: str) -> float:
     return points[("ProbeCheckOk", frozenset({("Check", check), *dim.items()}))]

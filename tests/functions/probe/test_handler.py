@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ from functions.common.errors import BadInput
 from functions.common.s3url import S3Location
 from functions.probe import handler
 from tests.functions.events import FakeLambdaContext, scheduled_event
-from tests.functions.probe.conftest import check_ok, emf_points, make_backup
+from tests.functions.probe.conftest import Points, check_ok, emf_points, make_backup
 from tests.functions.probe.servers import (
     TOKEN,
     NodeState,
@@ -60,7 +61,7 @@ def _endpoints(aws: AwsClients, endpoints: dict[str, str]) -> None:
     aws.secretsmanager.create_secret(Name=RPC_SECRET, SecretString=json.dumps(endpoints))
 
 
-def _call(capsys: pytest.CaptureFixture[str]) -> tuple[dict[str, object], dict[object, float]]:
+def _call(capsys: pytest.CaptureFixture[str]) -> tuple[dict[str, Any], Points]:
     out = handler.handler(scheduled_event("2026-11-30T02:01:00Z"), FakeLambdaContext())
     return out, emf_points(capsys.readouterr().out)
 
@@ -98,7 +99,7 @@ def test_all_well_with_a_verified_backup(
     assert pts[("RpcHeadLagBlocks", frozenset({("Endpoint", "provider-b")}))] == 0.0
     age = pts[("VerifiedBackupAgeSeconds", frozenset({NODE}))]
     assert 30 * 3600 <= age < 30 * 3600 + 120
-    assert [c["detail"] for c in out["checks"] if c["check"] == "backup"] == [  # type: ignore[attr-defined,index]
+    assert [c["detail"] for c in out["checks"] if c["check"] == "backup"] == [
         f"the newest verified backup ({verified}) is 30.0 h old"
     ]
     assert pts[("PriceUpdateAgeSeconds", frozenset({NODE}))] < 60
@@ -128,7 +129,7 @@ def test_a_silent_endpoint_a_lagging_one_and_a_stale_price(
     assert pts[("PriceUpdateAgeSeconds", frozenset({NODE}))] > 300
     assert check_ok(pts, "health", Node="edge-test") == 1.0
     assert check_ok(pts, "healthz", Node="edge-test") == 1.0
-    details = {c["target"]: c["detail"] for c in out["checks"]}  # type: ignore[attr-defined]
+    details = {c["target"]: c["detail"] for c in out["checks"]}
     assert details["silent"] == "no answer (timed out after 1 s)"
     assert "API-KEY" not in json.dumps(out)
 
@@ -173,7 +174,7 @@ def test_a_rotated_token_is_fetched_anew_on_401_and_a_wrong_one_fails_the_check(
     assert check_ok(pts, "health", Node="edge-test") == 0.0
     assert check_ok(pts, "healthz", Node="edge-test") == 1.0
     assert state.seen_tokens == [previous, "not-the-token"]
-    detail = next(c["detail"] for c in out["checks"] if c["check"] == "health")  # type: ignore[attr-defined]
+    detail = next(c["detail"] for c in out["checks"] if c["check"] == "health")
     assert "refused the API token, even fetched anew" in detail
 
 
@@ -184,7 +185,7 @@ def test_a_missing_token_secret_is_a_failed_health_check(
     _endpoints(aws, {})
     out, pts = _call(capsys)
     assert check_ok(pts, "health", Node="edge-test") == 0.0
-    detail = next(c["detail"] for c in out["checks"] if c["check"] == "health")  # type: ignore[attr-defined]
+    detail = next(c["detail"] for c in out["checks"] if c["check"] == "health")
     assert "could not read the API token: secret 'edge/no-such-secret' does not exist" in detail
 
 
