@@ -64,7 +64,8 @@ async def _call() -> tuple[dict[str, Any], str]:
 
     def call() -> dict[str, Any]:
         with contextlib.redirect_stdout(out):
-            return handler.handler(scheduled_event(), FakeLambdaContext())
+            result: dict[str, Any] = handler.handler(scheduled_event(), FakeLambdaContext())
+            return result
 
     # In a thread: the node serves its API from this event loop meanwhile.
     return await asyncio.to_thread(call), out.getvalue()
