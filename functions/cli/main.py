@@ -16,6 +16,7 @@ import click
 from functions.backup import cli as backup_cli
 from functions.cli.output import emit, json_option, run
 from functions.common.errors import Unavailable
+from functions.probe import cli as probe_cli
 
 if TYPE_CHECKING:
     from functions.common.settings import OpsSettings
@@ -91,6 +92,7 @@ def _caller_identity(s: OpsSettings) -> dict[str, str]:
 # Command groups of the functions (one line each):
 for _command in backup_cli.COMMANDS:  # backup, backups, verify, restore, drill, retention
     cli.add_command(_command)
+cli.add_command(probe_cli.probe)
 
 
 def main() -> None:
