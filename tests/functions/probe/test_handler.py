@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -16,7 +17,6 @@ import pytest
 from functions.common.aws import AwsClients
 from functions.common.errors import BadInput
 from functions.common.s3url import S3Location
-from functions.probe import handler
 from tests.functions.events import FakeLambdaContext, scheduled_event
 from tests.functions.probe.conftest import Points, check_ok, emf_points, make_backup
 from tests.functions.probe.servers import (
@@ -35,6 +35,16 @@ RPC_SECRET = "edge/rpc-endpoints"
 NODE = ("Node", "edge-test")
 
 
+def _handler() -> ModuleType:
+    """The handler module, imported when a test runs rather than when tests are collected:
+    importing a handler routes the shared core loggers to its Logger
+    (functions/common/observability.py), which the foundation's test of that routing, collected
+    alongside, must not find changed."""
+    import functions.probe.handler as module
+
+    return module
+
+
 @pytest.fixture
 def node() -> Iterator[tuple[NodeState, str]]:
     state = NodeState()
@@ -46,7 +56,7 @@ def node() -> Iterator[tuple[NodeState, str]]:
 def env(
     monkeypatch: pytest.MonkeyPatch, aws: AwsClients, node: tuple[NodeState, str]
 ) -> pytest.MonkeyPatch:
-    monkeypatch.setattr(handler, "_sources", None)  # a cold start per test
+    monkeypatch.setattr(_handler(), "_sources", None)  # a cold start per test
     monkeypatch.setenv("EDGE_OPS_NODE_URL", node[1])
     monkeypatch.setenv("EDGE_OPS_NODE_NAME", "edge-test")
     monkeypatch.setenv("EDGE_OPS_NODE_TOKEN_SECRET_ID", TOKEN_SECRET)
@@ -62,7 +72,7 @@ def _endpoints(aws: AwsClients, endpoints: dict[str, str]) -> None:
 
 
 def _call(capsys: pytest.CaptureFixture[str]) -> tuple[dict[str, Any], Points]:
-    out = handler.handler(scheduled_event("2026-11-30T02:01:00Z"), FakeLambdaContext())
+    out = _handler().handler(scheduled_event("2026-11-30T02:01:00Z"), FakeLambdaContext())
     return out, emf_points(capsys.readouterr().out)
 
 
@@ -207,4 +217,4 @@ def test_settings_that_cannot_work_fail_the_invocation_clearly(
     else:
         env.setenv(variable, value)
     with pytest.raises(BadInput, match=says):
-        handler.handler(scheduled_event(), FakeLambdaContext())
+        _handler().handler(scheduled_event(), FakeLambdaContext())
