@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 class Severity(enum.Enum):
@@ -126,3 +127,49 @@ class Alert:
                 self.changed_at.isoformat(),
             )
         )
+
+
+def alert_to_dict(alert: Alert) -> dict[str, Any]:
+    """JSON-ready (dead letters, the CLI's --json); read back with :func:`alert_from_dict`."""
+    return {
+        "source": alert.source,
+        "name": alert.name,
+        "resource": alert.resource,
+        "state": alert.state.value,
+        "severity": alert.severity.value,
+        "summary": alert.summary,
+        "changed_at": alert.changed_at.isoformat(),
+        "started_at": alert.started_at.isoformat() if alert.started_at else None,
+        "value": alert.value,
+        "threshold": alert.threshold,
+        "description": alert.description,
+        "runbook": alert.runbook,
+        "runbook_url": alert.runbook_url,
+        "actions_taken": list(alert.actions_taken),
+        "links": [{"text": link.text, "url": link.url} for link in alert.links],
+        "details": [list(kv) for kv in alert.details],
+        "fingerprint": alert.fingerprint,
+    }
+
+
+def alert_from_dict(data: dict[str, Any]) -> Alert:
+    started = data.get("started_at")
+    return Alert(
+        source=str(data["source"]),
+        name=str(data["name"]),
+        resource=str(data["resource"]),
+        state=State(data["state"]),
+        severity=Severity(data["severity"]),
+        summary=str(data["summary"]),
+        changed_at=datetime.fromisoformat(data["changed_at"]),
+        started_at=datetime.fromisoformat(started) if started else None,
+        value=data.get("value"),
+        threshold=data.get("threshold"),
+        description=str(data.get("description", "")),
+        runbook=data.get("runbook"),
+        runbook_url=data.get("runbook_url"),
+        actions_taken=tuple(data.get("actions_taken", ())),
+        links=tuple(Link(str(x["text"]), str(x["url"])) for x in data.get("links", ())),
+        details=tuple((str(k), str(v)) for k, v in data.get("details", ())),
+        fingerprint=str(data.get("fingerprint", "")),
+    )
