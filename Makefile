@@ -29,6 +29,7 @@ bench: setup
 	$(VENV)/python tests/benchmarks/bench_memory.py
 	$(VENV)/python tests/benchmarks/bench_latency.py
 	$(VENV)/python tests/benchmarks/bench_e2e_anvil.py
+	$(VENV)/python tests/benchmarks/bench_fanout.py
 
 # Recompile the Solidity sources into the committed artifacts (needs npm tools).
 contracts: setup

@@ -50,3 +50,11 @@ def test_end_to_end_benchmark_runs() -> None:
     result = _run("bench_e2e_anvil.py", "--trials", "2")
     assert result["ours"]["trials"] == 2
     assert result["baseline_web3"]["trials"] == 2
+
+
+def test_fanout_benchmark_runs_and_counts_duplicates() -> None:
+    result = _run("bench_fanout.py", "--alerts", "20")
+    assert result["ours"]["delivered_once"] == 60
+    assert result["ours"]["duplicates"] == result["ours"]["lost"] == 0
+    # the naive sender has no memory: every duplicate delivery reaches every channel again
+    assert result["baseline_naive_urllib"]["duplicates"] == 60
