@@ -1,0 +1,74 @@
+"""The ``edge-ops`` command group.
+
+Each command group lives in its own module and is added below with one ``cli.add_command``
+line, so that branches adding commands touch one line here each.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from importlib import metadata
+
+import click
+
+from functions.cli.output import emit, json_option, run
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT)
+def cli() -> None:
+    """Operations for the edge node's store: backups, verification, restore, drills,
+    reports and data retention.
+
+    Runs the same code as the scheduled functions, against any store URL (sqlite:/// or
+    postgresql://) and any S3: real AWS, or the endpoint in AWS_ENDPOINT_URL (a moto server).
+    Every command takes --json; exit status 0 means success, 2 bad input, 1 any other failure.
+    """
+
+
+@cli.command()
+@json_option
+def version(as_json: bool) -> None:
+    """Versions of edge-ops, Python, powertools, and the schema revision this code expects."""
+    from shared.db.engine import head_revision
+
+    emit(
+        {
+            "edge_ops": metadata.version("edge-node"),
+            "python": platform.python_version(),
+            "aws_lambda_powertools": metadata.version("aws-lambda-powertools"),
+            "boto3": metadata.version("boto3"),
+            "schema_head": head_revision(),
+        },
+        as_json,
+    )
+
+
+@cli.command()
+@json_option
+def settings(as_json: bool) -> None:
+    """The settings read from the environment (secrets hidden) and the AWS endpoint in use."""
+    from functions.common.settings import load_settings
+
+    s = load_settings()
+    shown = s.model_dump(mode="json")
+    if s.database_url is not None:
+        from shared.db.engine import redact_url
+
+        shown["database_url"] = redact_url(s.database_url.get_secret_value())
+    shown["aws_endpoint_url"] = os.environ.get("AWS_ENDPOINT_URL") or "(AWS)"
+    shown["aws_region"] = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    emit(shown, as_json)
+
+
+# Command groups of the functions (one line each):
+
+
+def main() -> None:
+    run(cli)
+
+
+if __name__ == "__main__":
+    main()

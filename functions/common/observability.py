@@ -1,0 +1,82 @@
+"""Logger, Metrics and Tracer (aws-lambda-powertools) for one function.
+
+Each handler module builds its set once at import::
+
+    obs = for_function("backup")
+    logger, metrics, tracer = obs.logger, obs.metrics, obs.tracer
+
+- Logger writes JSON lines; ``@logger.inject_lambda_context`` adds the request id and cold
+  start to every line. The cores log through the standard ``logging`` module under the
+  ``functions`` and ``shared`` loggers (``logging.getLogger(__name__)``); those loggers get the
+  same handler here, so their lines carry the request id too and are JSON as well.
+- Metrics are CloudWatch EMF in namespace ``EdgeOps`` with the ``service`` dimension (and
+  ``environment`` when given); ``@metrics.log_metrics`` flushes them at the end of the call.
+- Tracer sends X-Ray segments in Lambda and switches itself off elsewhere (tests, the CLI).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger, Metrics, Tracer
+
+NAMESPACE = "EdgeOps"
+# The loggers of our own code, which get the function's JSON handler.
+CORE_LOGGERS = ("functions", "shared")
+_MARK = "_edge_ops_handler"
+
+
+@dataclass(frozen=True, slots=True)
+class Observability:
+    service: str
+    logger: Logger
+    metrics: Metrics
+    tracer: Tracer
+
+
+def for_function(service: str, environment: str | None = None) -> Observability:
+    from aws_lambda_powertools import Logger, Metrics, Tracer
+
+    logger = Logger(service=service, utc=True, stream=_CurrentStdout())  # type: ignore[arg-type]
+    metrics = Metrics(namespace=NAMESPACE, service=service)
+    if environment:
+        metrics.set_default_dimensions(environment=environment)
+    tracer = Tracer(service=service)
+    _share_handler(logger)
+    return Observability(service, logger, metrics, tracer)
+
+
+class _CurrentStdout:
+    """Writes to whatever ``sys.stdout`` is at the time of writing, not at import (a handler
+    module is imported once; tests capture stdout per test, as EMF metrics are printed)."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+def _share_handler(logger: Logger) -> None:
+    """Route the core loggers through the function's JSON handler (replacing one installed by
+    an earlier call, so a process that imports several handlers logs each line once)."""
+    handler = logger.registered_handler
+    for name in CORE_LOGGERS:
+        core = logging.getLogger(name)
+        for old in [h for h in core.handlers if getattr(h, _MARK, False)]:
+            core.removeHandler(old)
+        setattr(handler, _MARK, True)
+        core.addHandler(handler)
+        core.setLevel(logger.log_level)
+        # Lambda's runtime puts its own plain-text handler on the root logger: there, lines
+        # would be written twice. Elsewhere (tests, the CLI) they still reach the root logger.
+        core.propagate = not in_lambda()
+
+
+def in_lambda() -> bool:
+    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))

@@ -1,0 +1,160 @@
+"""Secrets from AWS Secrets Manager, cached, and fetched again once when they are refused.
+
+Values come through powertools' parameters utility (``SecretsProvider``, with the boto3 client
+passed in so tests and the CLI choose the endpoint), cached per process for ``max_age_s``: warm
+invocations do not call Secrets Manager each time. A cached secret goes stale when it is
+rotated; a secret captured once at import time is never refreshed (FIELD-NOTES). So every use of
+a secret goes through ``with_fresh_secret``: run the call with the cached value, and if the far
+side refuses it as a credential, fetch the secret again bypassing the cache and retry once. A
+second refusal is ``CredentialsRefused``; any other error propagates unchanged.
+
+What counts as "refused" (``is_auth_refusal``), looked for along the exception's chain:
+- a PostgreSQL login refused: SQLSTATE 28P01/28000, or, since psycopg carries no SQLSTATE for
+  a failed connection, its text: "password authentication failed", "authentication failed", or
+  'role "..." does not exist' (the user a stale secret names was dropped by a rotation);
+- an HTTP 401 or 403 (``status``/``status_code`` attributes, ``response.status_code``, or a
+  botocore ``ClientError``'s HTTP status);
+- ``SecretRefused``, raised by a caller's own code to ask for the refetch.
+A caller with another notion passes its own predicate.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from functions.common.aws import error_code, http_status
+from functions.common.errors import BadInput, CredentialsRefused, Unavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
+log = logging.getLogger(__name__)
+
+S = TypeVar("S")
+T = TypeVar("T")
+
+AUTH_SQLSTATES = frozenset({"28P01", "28000"})
+_AUTH_TEXT = re.compile(r"authentication failed|role \"[^\"]*\" does not exist")
+_AUTH_HTTP = frozenset({401, 403})
+
+
+class SecretRefused(Exception):
+    """Raised inside a call given to ``with_fresh_secret``: the credential was refused."""
+
+
+def _chain(err: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [err]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        yield e
+        orig = getattr(e, "orig", None)  # SQLAlchemy's DBAPIError wraps the driver's error
+        todo.extend([e.__cause__, e.__context__, orig if isinstance(orig, BaseException) else None])
+
+
+def _http_status_of(err: BaseException) -> int | None:
+    for attr in ("status", "status_code"):
+        value = getattr(err, attr, None)
+        if isinstance(value, int):
+            return value
+    response = getattr(err, "response", None)
+    value = getattr(response, "status_code", None)
+    if isinstance(value, int):
+        return value
+    return http_status(err)
+
+
+def is_auth_refusal(err: BaseException) -> bool:
+    for e in _chain(err):
+        if isinstance(e, SecretRefused):
+            return True
+        if getattr(e, "sqlstate", None) in AUTH_SQLSTATES:
+            return True
+        module = type(e).__module__
+        if (
+            module.startswith(("psycopg", "sqlalchemy"))
+            and type(e).__name__ == "OperationalError"
+            and _AUTH_TEXT.search(str(e))
+        ):
+            return True
+        if _http_status_of(e) in _AUTH_HTTP:
+            return True
+    return False
+
+
+def with_fresh_secret(
+    fetch: Callable[[bool], S],
+    call: Callable[[S], T],
+    *,
+    refused: Callable[[BaseException], bool] = is_auth_refusal,
+    what: str = "the secret",
+) -> T:
+    """``call(fetch(False))``; on a refusal, ``call(fetch(True))`` once (``True``: bypass the
+    cache). Raises ``CredentialsRefused`` if the fresh value is refused too."""
+    try:
+        return call(fetch(False))
+    except Exception as err:
+        if not refused(err):
+            raise
+        log.warning("%s was refused; fetching it again and retrying once", what)
+    try:
+        return call(fetch(True))
+    except Exception as err:
+        if refused(err):
+            raise CredentialsRefused(
+                f"{what} was refused again after fetching it anew: check the secret's value "
+                "(or a rotation in progress)"
+            ) from err
+        raise
+
+
+class SecretSource:
+    """Secrets Manager values through powertools' ``SecretsProvider``, cached ``max_age_s``."""
+
+    def __init__(self, client: SecretsManagerClient, max_age_s: int = 300) -> None:
+        # Imported here: powertools' parameters module imports boto3, which a handler that
+        # never reads a secret should not pay for at cold start.
+        from aws_lambda_powertools.utilities.parameters.secrets import SecretsProvider
+
+        self._provider = SecretsProvider(boto3_client=client)
+        self.max_age_s = max_age_s
+
+    def get(self, secret_id: str, *, force: bool = False) -> str:
+        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+        try:
+            value = self._provider.get(secret_id, max_age=self.max_age_s, force_fetch=force)
+        except GetParameterError as err:
+            code = next((error_code(e) for e in _chain(err) if error_code(e)), None)
+            if code == "ResourceNotFoundException":
+                raise BadInput(f"secret {secret_id!r} does not exist (or has no value)") from None
+            raise Unavailable(
+                f"could not read secret {secret_id!r} from Secrets Manager ({code or 'error'}); "
+                "retry later or check the function's permissions"
+            ) from err
+        if isinstance(value, bytes):
+            return value.decode()
+        if not isinstance(value, str):
+            raise BadInput(f"secret {secret_id!r} has no string value")
+        return value
+
+    def get_json(self, secret_id: str, *, force: bool = False) -> dict[str, Any]:
+        raw = self.get(secret_id, force=force)
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            raise BadInput(f"secret {secret_id!r} is not a JSON object") from None
+        if not isinstance(value, dict):
+            raise BadInput(f"secret {secret_id!r} is not a JSON object")
+        return value
+
+    def fetcher(self, secret_id: str) -> Callable[[bool], str]:
+        """``fetch(force)`` for ``with_fresh_secret``."""
+        return lambda force: self.get(secret_id, force=force)

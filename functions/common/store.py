@@ -1,0 +1,158 @@
+"""The store (SQLite or PostgreSQL) for a function or the CLI, through ``shared.db.engine``.
+
+The URL comes from the settings (``EDGE_OPS_DATABASE_URL`` / ``DATABASE_URL``, or a ``--db``
+option) or from a Secrets Manager secret (``EDGE_OPS_DATABASE_SECRET_ID``) holding either a URL
+or an RDS-style JSON object (``username``, ``password``, ``host``, ``port``, ``dbname``), which
+is what RDS and the rotation functions write. Work on the store goes through ``Store.run``: with
+a secret, a refused login fetches the secret again and retries once (a rotation happened since
+the value was cached); the engine is rebuilt when the URL changes.
+
+SQLAlchemy is imported on first use, not at handler import.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from functions.common.errors import BadInput, CredentialsRefused, Unavailable
+from functions.common.secrets import SecretSource, is_auth_refusal, with_fresh_secret
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from functions.common.settings import OpsSettings
+
+T = TypeVar("T")
+
+_SCHEMES = ("sqlite://", "postgresql://", "postgresql+psycopg://", "postgres://")
+
+
+def check_store_url(url: str) -> str:
+    """``url`` if it names a store we support, else ``BadInput`` (never quoting a password)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if not url.startswith(_SCHEMES):
+        raise BadInput(
+            "the database URL must start with sqlite:/// or postgresql:// "
+            f"(got {url.split(':', 1)[0]!r}...)"
+        )
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise BadInput("the database URL is malformed") from None
+    if parsed.get_backend_name() == "sqlite" and not parsed.database:
+        raise BadInput("an SQLite URL needs a file: sqlite:///path/to/edge.db")
+    return url
+
+
+def url_from_secret(value: str, source: str = "the secret") -> str:
+    """A store URL from a secret's value: a URL, or an RDS-style JSON object."""
+    value = value.strip()
+    if not value.startswith("{"):
+        return check_store_url(value)
+    try:
+        fields: dict[str, Any] = json.loads(value)
+    except ValueError:
+        raise BadInput(f"{source} is neither a database URL nor a JSON object") from None
+    missing = [k for k in ("username", "password", "host") if not fields.get(k)]
+    if missing:
+        raise BadInput(f"{source} lacks {', '.join(missing)}")
+    engine = str(fields.get("engine", "postgres"))
+    if engine not in ("postgres", "postgresql"):
+        raise BadInput(f"{source}: engine {engine!r} is not supported (postgres only)")
+    from sqlalchemy.engine import URL
+
+    return URL.create(
+        "postgresql",
+        username=str(fields["username"]),
+        password=str(fields["password"]),
+        host=str(fields["host"]),
+        port=int(fields.get("port") or 5432),
+        database=str(fields.get("dbname") or fields.get("database") or "postgres"),
+    ).render_as_string(hide_password=False)
+
+
+class Store:
+    """One store: its engine, and the credentials behind it kept fresh."""
+
+    def __init__(self, fetch_url: Callable[[bool], str], *, from_secret: bool) -> None:
+        self._fetch_url = fetch_url
+        self._from_secret = from_secret
+        self._engine: Engine | None = None
+        self._url: str | None = None
+
+    @classmethod
+    def from_url(cls, url: str) -> Store:
+        url = check_store_url(url)
+        return cls(lambda _force: url, from_secret=False)
+
+    @classmethod
+    def from_secret(cls, secrets: SecretSource, secret_id: str) -> Store:
+        def fetch(force: bool) -> str:
+            return url_from_secret(secrets.get(secret_id, force=force), f"secret {secret_id!r}")
+
+        return cls(fetch, from_secret=True)
+
+    @classmethod
+    def from_settings(cls, settings: OpsSettings, secrets: SecretSource | None) -> Store:
+        if settings.database_url is not None:
+            return cls.from_url(settings.database_url.get_secret_value())
+        if settings.database_secret_id is not None:
+            if secrets is None:
+                raise BadInput("EDGE_OPS_DATABASE_SECRET_ID is set but no secret source given")
+            return cls.from_secret(secrets, settings.database_secret_id)
+        raise BadInput(
+            "no database: set EDGE_OPS_DATABASE_URL (or DATABASE_URL) or "
+            "EDGE_OPS_DATABASE_SECRET_ID, or pass --db"
+        )
+
+    def engine(self, *, force: bool = False) -> Engine:
+        return self._engine_for(self._fetch_url(force))
+
+    def _engine_for(self, url: str) -> Engine:
+        if self._engine is None or url != self._url:
+            from shared.db.engine import create_engine
+
+            self.dispose()
+            self._engine, self._url = create_engine(url), url
+        return self._engine
+
+    def run(self, work: Callable[[Engine], T]) -> T:
+        """``work(engine)``; a refused login is retried once with the secret fetched anew.
+
+        Raises ``CredentialsRefused`` when the credentials stay refused, ``Unavailable`` when
+        the database cannot be reached or drops the connection."""
+        from sqlalchemy.exc import InterfaceError, OperationalError
+
+        try:
+            if self._from_secret:
+                return with_fresh_secret(
+                    self._fetch_url,
+                    lambda url: work(self._engine_for(url)),
+                    what="the database credentials",
+                )
+            try:
+                return work(self._engine_for(self._fetch_url(False)))
+            except Exception as err:
+                if is_auth_refusal(err):
+                    raise CredentialsRefused(
+                        "the database refused the credentials in its URL"
+                    ) from err
+                raise
+        except (OperationalError, InterfaceError) as err:
+            raise Unavailable(f"the database is unavailable: {_first_line(err)}") from err
+
+    def dispose(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+        self._engine = None
+        self._url = None
+
+
+def _first_line(err: BaseException) -> str:
+    orig = getattr(err, "orig", None) or err
+    text = str(orig).strip().splitlines()
+    return text[0] if text else type(orig).__name__

@@ -1,0 +1,79 @@
+"""The handler pattern every function follows, end to end: a recorded event and a fake context
+through powertools' decorators; logs carry the request id, metrics come out as EMF."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, SNSEvent, event_source
+
+from functions.common.observability import NAMESPACE, for_function
+from tests.functions.events import (
+    FakeLambdaContext,
+    emf_metrics,
+    json_lines,
+    load_event,
+    scheduled_event,
+    sns_event,
+)
+
+obs = for_function("foundation-test", environment="test")
+logger, metrics, tracer = obs.logger, obs.metrics, obs.tracer
+core_log = logging.getLogger("functions.example.core")
+
+
+def core(fired_at: str) -> dict[str, Any]:
+    core_log.info("core ran", extra={"fired_at": fired_at})
+    return {"fired_at": fired_at}
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@event_source(data_class=EventBridgeEvent)
+def handler(event: EventBridgeEvent, context: Any) -> dict[str, Any]:
+    result = core(event.time)
+    metrics.add_metric(name="ExampleRuns", unit=MetricUnit.Count, value=1)
+    return result
+
+
+def test_a_scheduled_event_through_the_decorated_handler(
+    capsys: pytest.CaptureFixture[str], lambda_context: FakeLambdaContext
+) -> None:
+    event = scheduled_event(time="2026-12-01T02:00:00Z", rule="edge-ops-backup-daily")
+    assert handler(event, lambda_context) == {"fired_at": "2026-12-01T02:00:00Z"}
+    out = capsys.readouterr().out
+    lines = json_lines(out)
+    core_line = next(line for line in lines if line.get("message") == "core ran")
+    assert core_line["function_request_id"] == lambda_context.aws_request_id
+    assert core_line["service"] == "foundation-test"
+    assert core_line["fired_at"] == "2026-12-01T02:00:00Z"
+    assert emf_metrics(out)["ExampleRuns"] == [1.0]
+    record = next(line for line in lines if "_aws" in line)
+    directive = record["_aws"]["CloudWatchMetrics"][0]
+    assert directive["Namespace"] == NAMESPACE
+    assert record["service"] == "foundation-test" and record["environment"] == "test"
+
+
+def test_recorded_events_parse_with_powertools_data_classes() -> None:
+    scheduled = EventBridgeEvent(load_event("eventbridge_scheduled"))
+    assert scheduled.detail_type == "Scheduled Event"
+    assert scheduled.source == "aws.events"
+    assert scheduled.resources[0].endswith("rule/edge-ops-backup-daily")
+
+    alarm = SNSEvent(load_event("sns_cloudwatch_alarm"))
+    record = next(iter(alarm.records))
+    assert record.sns.get_type == "Notification"
+    message = record.sns.message
+    assert '"NewStateValue":"ALARM"' in message
+
+    plain = SNSEvent(sns_event("not json at all", subject=None))
+    assert next(iter(plain.records)).sns.message == "not json at all"
+
+    change = EventBridgeEvent(load_event("eventbridge_alarm_state_change"))
+    assert change.detail["state"]["value"] == "ALARM"
+    with pytest.raises(FileNotFoundError, match="no recorded event 'nope'"):
+        load_event("nope")
