@@ -9,7 +9,8 @@ the URL, so they are turned into fixed messages here.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -55,6 +56,35 @@ class AlertSecrets(BaseModel):
                 self.telegram_chat_id,
             )
         ]
+
+
+class SecretBox:
+    """The current secrets, fetched again (bypassing the cache) when a channel refuses them:
+    a webhook or token rotated in Secrets Manager is picked up without a restart."""
+
+    def __init__(self, fetch: Callable[[bool], AlertSecrets]) -> None:
+        self._fetch = fetch
+        self._lock = threading.Lock()
+        self._value = fetch(False)
+        self._seen: set[str] = set(self._value.values())
+
+    @classmethod
+    def fixed(cls, secrets: AlertSecrets) -> SecretBox:
+        return cls(lambda _force: secrets)
+
+    def get(self) -> AlertSecrets:
+        return self._value
+
+    def refresh(self) -> None:
+        value = self._fetch(True)
+        with self._lock:
+            self._value = value
+            self._seen.update(value.values())
+
+    def values(self) -> list[str]:
+        """Every secret value seen (old ones too), for scrubbing."""
+        with self._lock:
+            return sorted(self._seen)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,11 +139,11 @@ class HttpTransport:
 class SlackSender:
     channel = Channel.SLACK
 
-    def __init__(self, http: HttpTransport, secrets: AlertSecrets, ctx: FormatContext) -> None:
+    def __init__(self, http: HttpTransport, secrets: SecretBox, ctx: FormatContext) -> None:
         self.http, self.secrets, self.ctx = http, secrets, ctx
 
     def attempt(self, alert: Alert) -> Answer:
-        url = self.secrets.slack_webhook_url.get_secret_value()
+        url = self.secrets.get().slack_webhook_url.get_secret_value()
         return self.http.post_json(url, slack_message(alert, self.ctx))
 
 
@@ -121,14 +151,14 @@ class PagerDutySender:
     channel = Channel.PAGERDUTY
 
     def __init__(
-        self, http: HttpTransport, secrets: AlertSecrets, ctx: FormatContext, endpoints: Endpoints
+        self, http: HttpTransport, secrets: SecretBox, ctx: FormatContext, endpoints: Endpoints
     ) -> None:
         self.http, self.secrets, self.ctx, self.endpoints = http, secrets, ctx, endpoints
 
     def attempt(self, alert: Alert) -> Answer:
         # the same routing key triggers and resolves (a resolve under another key is ignored)
         event = {
-            "routing_key": self.secrets.pagerduty_routing_key.get_secret_value(),
+            "routing_key": self.secrets.get().pagerduty_routing_key.get_secret_value(),
             **pagerduty_event(alert, self.ctx),
         }
         return self.http.post_json(self.endpoints.pagerduty_url, event)
@@ -138,17 +168,17 @@ class TelegramSender:
     channel = Channel.TELEGRAM
 
     def __init__(
-        self, http: HttpTransport, secrets: AlertSecrets, ctx: FormatContext, endpoints: Endpoints
+        self, http: HttpTransport, secrets: SecretBox, ctx: FormatContext, endpoints: Endpoints
     ) -> None:
         self.http, self.secrets, self.ctx, self.endpoints = http, secrets, ctx, endpoints
 
     def attempt(self, alert: Alert) -> Answer:
-        token = self.secrets.telegram_bot_token.get_secret_value()
+        token = self.secrets.get().telegram_bot_token.get_secret_value()
         url = f"{self.endpoints.telegram_api.rstrip('/')}/bot{token}/sendMessage"
         return self.http.post_json(
             url,
             {
-                "chat_id": self.secrets.telegram_chat_id.get_secret_value(),
+                "chat_id": self.secrets.get().telegram_chat_id.get_secret_value(),
                 "text": telegram_text(alert, self.ctx),
                 "parse_mode": "HTML",
                 "disable_web_page_preview": True,

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from functions.fanout.alert import Alert, alert_to_dict
-from functions.fanout.channels import Sender
+from functions.fanout.channels import SecretBox, Sender
 from functions.fanout.retry import RetryPolicy, Verdict, classify
 from functions.fanout.routing import Channel, channels_for
 
@@ -143,7 +143,7 @@ class FanOut:
         gate: OnceGate,
         policy: RetryPolicy,
         *,
-        secrets: Sequence[str] = (),
+        secrets: SecretBox | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[], float] = random.random,
@@ -153,10 +153,13 @@ class FanOut:
         self.dead_letters = dead_letters
         self.gate = gate
         self.policy = policy
-        self.secrets = list(secrets)
+        self.box = secrets
         self.clock, self.sleep, self.rand = clock, sleep, rand
         # kept across warm invocations: a pool per call costs more than a small alert
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="fanout")
+
+    def _scrub(self, text: str) -> str:
+        return scrub(text, self.box.values()) if self.box else text
 
     @property
     def configured(self) -> frozenset[Channel]:
@@ -185,7 +188,7 @@ class FanOut:
             try:
                 outcomes.append(fut.result())
             except Exception as err:  # every pair is waited for before failing
-                failures.append(f"{channel.value} {alert.name}: {scrub(str(err), self.secrets)}")
+                failures.append(f"{channel.value} {alert.name}: {self._scrub(str(err))}")
         if failures:
             raise DeliveryIncomplete(
                 f"{len(failures)} of {len(pairs)} deliveries neither sent nor dead-lettered: "
@@ -217,6 +220,7 @@ class FanOut:
     ) -> dict[str, Any]:
         sender = self.senders[channel]
         attempt = 0
+        refreshed = False
         while True:
             attempt += 1
             answer = sender.attempt(alert)
@@ -228,11 +232,16 @@ class FanOut:
                     "attempts": attempt,
                     "reason": decision.reason,
                 }
+            if decision.credentials_refused and not refreshed and self.box is not None:
+                # rotated since we cached it? fetch it anew and try once more at once
+                refreshed = True
+                self.box.refresh()
+                continue
             wait = self.policy.next_wait(attempt, decision, deadline - self.clock(), self.rand)
             if wait is None:
                 break
             self.sleep(wait)
-        reason = scrub(decision.reason, self.secrets)
+        reason = self._scrub(decision.reason)
         if decision.verdict is Verdict.RETRY:
             reason = f"gave up after {attempt} attempts: {reason}"
         record = {

@@ -37,6 +37,7 @@ class Decision:
     verdict: Verdict
     reason: str
     retry_after: float | None = None  # what the service asked for, seconds
+    credentials_refused: bool = False  # 401/403: the secret may have been rotated
 
 
 _RETRYABLE_4XX = frozenset({408, 425, 429})
@@ -87,6 +88,8 @@ def classify(answer: Answer) -> Decision:
     if status >= 500 or status in _RETRYABLE_4XX:
         return Decision(Verdict.RETRY, f"HTTP {status}", _retry_after_header(answer.headers))
     said = f": {answer.error}" if answer.error else ""
+    if status in (401, 403):
+        return Decision(Verdict.FATAL, f"HTTP {status} credentials refused{said}", None, True)
     return Decision(Verdict.FATAL, f"HTTP {status} refused{said}")
 
 

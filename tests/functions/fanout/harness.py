@@ -11,6 +11,7 @@ from functions.fanout.channels import (
     Endpoints,
     HttpTransport,
     PagerDutySender,
+    SecretBox,
     Sender,
     SlackSender,
     TelegramSender,
@@ -75,12 +76,13 @@ def build(
 ) -> Harness:
     policy = policy or RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05, timeout=2.0)
     secrets = secrets_for(sinks)
+    box = SecretBox.fixed(secrets)
     http = HttpTransport(policy.timeout)
     ends = endpoints_for(sinks)
     senders: dict[Channel, Sender] = {
-        Channel.SLACK: SlackSender(http, secrets, CTX),
-        Channel.PAGERDUTY: PagerDutySender(http, secrets, CTX, ends),
-        Channel.TELEGRAM: TelegramSender(http, secrets, CTX, ends),
+        Channel.SLACK: SlackSender(http, box, CTX),
+        Channel.PAGERDUTY: PagerDutySender(http, box, CTX, ends),
+        Channel.TELEGRAM: TelegramSender(http, box, CTX, ends),
     }
     dlq = RecordingDLQ()
     sleeps: list[float] = []
@@ -93,7 +95,7 @@ def build(
         dlq,
         gate or MemoryGate(),
         policy,
-        secrets=secrets.values(),
+        secrets=box,
         sleep=time.sleep if real_sleep else fake_sleep,
         rand=lambda: 0.5,
     )

@@ -5,11 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from pydantic import SecretStr
 
+from functions.fanout.channels import AlertSecrets, HttpTransport, SecretBox, SlackSender
 from functions.fanout.delivery import DeliveryIncomplete, Outcome
 from functions.fanout.retry import RetryPolicy
+from functions.fanout.routing import Channel
 from functions.fanout.sources import parse_event
-from tests.functions.fanout.harness import BOT_TOKEN, CHAT_ID, ROUTING_KEY, SLACK_PATH, build
+from tests.functions.fanout.harness import (
+    BOT_TOKEN,
+    CHAT_ID,
+    CTX,
+    ROUTING_KEY,
+    SLACK_PATH,
+    build,
+)
 from tests.functions.fanout.recorded import recorded
 from tests.functions.fanout.sinks import HANG, Reply, Sinks, running_sinks
 
@@ -193,3 +203,36 @@ def test_secrets_appear_in_no_outcome_dead_letter_or_error(sinks: Sinks) -> None
     for secret in [*h.secrets.values(), SLACK_PATH, sinks.slack.url + SLACK_PATH]:
         assert secret not in text
     assert "HTTP 500" in text and "no answer within" in text
+
+
+def test_a_refused_webhook_is_fetched_again_once(sinks: Sinks) -> None:
+    """Slack's webhook rotated in Secrets Manager: the cached one is refused (403), the fresh
+    one is fetched bypassing the cache, and the message goes out without a restart."""
+    h = build(sinks)
+    old = h.secrets
+    new = old.model_copy(update={"slack_webhook_url": SecretStr(sinks.slack.url + "/services/NEW")})
+    forced: list[bool] = []
+
+    def fetch(force: bool) -> AlertSecrets:
+        forced.append(force)
+        return new if force else old
+
+    box = SecretBox(fetch)
+    h.fanout.box = box
+    h.fanout.senders[Channel.SLACK] = SlackSender(HttpTransport(2.0), box, CTX)
+    sinks.slack.answer(Reply(403, "invalid_token"), Reply(200, "ok"))
+    out = by_channel(h.fanout.deliver(parse_event(recorded("sns_cloudwatch_alarm")), 30))
+    assert out["slack"].status == "delivered", out["slack"].reason
+    assert forced == [False, True]
+    assert [r.path for r in sinks.slack.requests] == [SLACK_PATH, "/services/NEW"]
+
+
+def test_refused_again_after_the_refetch_is_dead_lettered(sinks: Sinks) -> None:
+    sinks.telegram.answer(
+        Reply(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+    )
+    h = build(sinks)
+    out = by_channel(h.fanout.deliver(parse_event(recorded("sns_cloudwatch_alarm")), 30))
+    assert out["telegram"].status == "dead_lettered"
+    assert out["telegram"].reason == "HTTP 401 credentials refused"
+    assert len(sinks.telegram.requests) == 2  # the cached secret, then the fetched one
