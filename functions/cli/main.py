@@ -12,6 +12,7 @@ from importlib import metadata
 
 import click
 
+from functions.cli.alert import alert
 from functions.cli.output import emit, json_option, run
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -64,6 +65,7 @@ def settings(as_json: bool) -> None:
 
 
 # Command groups of the functions (one line each):
+cli.add_command(alert)
 
 
 def main() -> None:
