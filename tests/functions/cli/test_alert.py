@@ -26,7 +26,9 @@ def sinks() -> Iterator[Sinks]:
 
 
 def _client(service: str, endpoint: str) -> Any:
-    return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1")
+    return boto3.session.Session().client(  # type: ignore[call-overload]
+        service, endpoint_url=endpoint, region_name="us-east-1"
+    )
 
 
 @pytest.fixture
