@@ -186,3 +186,16 @@ def test_a_secret_missing_a_field_is_named_not_quoted(deployed: str, aws: AwsCli
         invoke(recorded("sns_cloudwatch_alarm"))
     assert "pagerduty_routing_key" in str(err.value)
     assert "SECRETX" not in str(err.value)
+
+
+def test_several_records_each_delivered_and_checked(
+    deployed: str, aws: AwsClients, sinks: Sinks
+) -> None:
+    """Not only the last record's answer counts (terraform-aws-notify-slack #205)."""
+    sinks.telegram.answer(Reply(200, {"ok": True, "result": {}}))
+    result = invoke(recorded("sns_several_records"))
+    assert result["alerts"] == 3
+    # stale price (high): slack + telegram; backup text (critical): all three; cut JSON: 2
+    assert result["by_status"] == {"delivered": 7}
+    assert len(sinks.pagerduty.requests) == 1
+    assert len(sinks.slack.requests) == len(sinks.telegram.requests) == 3
