@@ -11,13 +11,23 @@ import pytest
 
 from functions.common.aws import AwsClients
 from functions.common.errors import BadInput, Unavailable
-from functions.fanout import handler as fanout_handler
 from tests.functions.events import FakeLambdaContext, emf_metrics, json_lines
 from tests.functions.fanout.harness import BOT_TOKEN, ROUTING_KEY, SLACK_PATH, secrets_for
 from tests.functions.fanout.recorded import recorded
 from tests.functions.fanout.sinks import HANG, Reply, Sinks, running_sinks
 
 SECRET_ID = "edge/prod/alerts"
+
+
+def _handler() -> Any:
+    """Imported when first used, not at collection: importing a handler module points the
+    shared ``functions`` loggers at its Logger (functions/common/observability.py), which would
+    change what other test modules' handlers log if it happened before they ran."""
+    from functions.fanout import handler
+
+    return handler
+
+
 TABLE = "edge-fanout-idempotency"
 
 
@@ -53,13 +63,13 @@ def deployed(aws: AwsClients, sinks: Sinks, monkeypatch: pytest.MonkeyPatch) -> 
         "EDGE_OPS_ALERT_RUNBOOK_BASE_URL": "https://github.com/example/edge/blob/main/README.md",
     }.items():
         monkeypatch.setenv(key, value)
-    fanout_handler.reset()
+    _handler().reset()
     yield dlq
-    fanout_handler.reset()
+    _handler().reset()
 
 
 def invoke(event: dict[str, Any], **ctx: Any) -> dict[str, Any]:
-    result: dict[str, Any] = fanout_handler.handler(event, FakeLambdaContext(**ctx))
+    result: dict[str, Any] = _handler().handler(event, FakeLambdaContext(**ctx))
     return result
 
 
@@ -87,7 +97,7 @@ def test_a_cloudwatch_alarm_through_sns(
 def test_sns_delivering_twice_reaches_each_channel_once(deployed: str, sinks: Sinks) -> None:
     event = recorded("sns_cloudwatch_alarm")
     invoke(event)
-    fanout_handler.reset()  # another instance (cold start) gets the duplicate
+    _handler().reset()  # another instance (cold start) gets the duplicate
     again = invoke(event)
     assert again["by_status"] == {"duplicate": 3}
     assert [len(s.requests) for s in sinks.all()] == [1, 1, 1]
@@ -133,7 +143,7 @@ def test_an_unreachable_dead_letter_queue_fails_the_invocation(
     monkeypatch.setenv(
         "EDGE_OPS_ALERT_DLQ_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/missing"
     )
-    fanout_handler.reset()
+    _handler().reset()
     sinks.slack.answer(Reply(400, "invalid_payload"))
     with pytest.raises(Unavailable, match="neither sent nor dead-lettered"):
         invoke(recorded("sns_cloudwatch_alarm"))
@@ -172,7 +182,7 @@ def test_a_direct_event_nobody_can_read_is_bad_input(
 
 def test_missing_settings_name_the_variable(deployed: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("EDGE_OPS_ALERT_IDEMPOTENCY_TABLE")
-    fanout_handler.reset()
+    _handler().reset()
     with pytest.raises(BadInput, match="EDGE_OPS_ALERT_IDEMPOTENCY_TABLE"):
         invoke(recorded("sns_cloudwatch_alarm"))
 
@@ -181,7 +191,7 @@ def test_a_secret_missing_a_field_is_named_not_quoted(deployed: str, aws: AwsCli
     aws.secretsmanager.put_secret_value(
         SecretId=SECRET_ID, SecretString=json.dumps({"slack_webhook_url": "https://x/SECRETX"})
     )
-    fanout_handler.reset()
+    _handler().reset()
     with pytest.raises(BadInput) as err:
         invoke(recorded("sns_cloudwatch_alarm"))
     assert "pagerduty_routing_key" in str(err.value)
