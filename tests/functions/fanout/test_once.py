@@ -14,6 +14,7 @@ from functions.fanout.delivery import DeliveryIncomplete
 from functions.fanout.once import DynamoDBGate, once_key
 from functions.fanout.routing import Channel
 from functions.fanout.sources import parse_event
+from tests.functions.events import FakeLambdaContext
 from tests.functions.fanout.harness import build
 from tests.functions.fanout.recorded import recorded
 from tests.functions.fanout.sinks import Reply, Sinks, running_sinks
@@ -107,3 +108,55 @@ def test_key_is_source_alarm_state_time_and_channel() -> None:
         "changed_at": "2026-12-02T02:59:12.334000+00:00",
         "channel": "slack",
     }
+
+
+def test_a_concurrent_duplicate_waits_for_the_first_and_a_dead_one_expires(
+    dynamodb: Any,
+) -> None:
+    """SNS's duplicate arrives while the first invocation is still delivering: it does not
+    send a second message. If the first invocation dies mid-delivery (its in-progress record
+    left behind), the record expires with that invocation's time and a retry delivers."""
+    import threading
+    import time
+
+    [alert] = parse_event(recorded("sns_cloudwatch_alarm"))
+    release = threading.Event()
+    first_gate = DynamoDBGate(TABLE, dynamodb)
+    first_gate.register_context(FakeLambdaContext(remaining_ms=1500))  # type: ignore[arg-type]
+
+    def hung() -> dict[str, Any]:
+        release.wait(10)
+        raise SystemExit  # killed: powertools gets no chance to clean up its record
+
+    worker = threading.Thread(
+        target=lambda: _swallow(lambda: first_gate.once(alert, Channel.SLACK, hung))
+    )
+    worker.start()
+    time.sleep(0.3)
+    second = DynamoDBGate(TABLE, dynamodb)
+    second.register_context(FakeLambdaContext())  # type: ignore[arg-type]
+    sent: list[str] = []
+
+    def deliver() -> dict[str, Any]:
+        sent.append("slack")
+        return {"run_id": "r2", "status": "delivered", "attempts": 1, "reason": "HTTP 200"}
+
+    assert second.once(alert, Channel.SLACK, deliver) is None  # in progress elsewhere
+    assert sent == []
+    time.sleep(1.5)  # the first invocation's time is up
+    assert second.once(alert, Channel.SLACK, deliver) == {
+        "run_id": "r2",
+        "status": "delivered",
+        "attempts": 1,
+        "reason": "HTTP 200",
+    }
+    assert sent == ["slack"]
+    release.set()
+    worker.join(5)
+
+
+def _swallow(fn: Any) -> None:
+    try:
+        fn()
+    except BaseException:  # the simulated kill ends the thread, nothing else
+        return
