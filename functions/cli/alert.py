@@ -294,3 +294,53 @@ def routes(as_json: bool) -> None:
         for sev, chans in ROUTES.items()
     }
     emit(table, as_json, lambda: "\n".join(f"{k}: {', '.join(v)}" for k, v in table.items()))
+
+
+@alert.command("redrive")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 10_000),
+    default=100,
+    show_default=True,
+    help="At most this many parked alerts.",
+)
+@json_option
+def redrive_cmd(limit: int, as_json: bool) -> None:
+    """Send the dead-letter queue's alerts again, each to the channel that failed; what fails
+    again is parked again."""
+    from functions.common.aws import AwsClients, AwsOptions
+    from functions.common.settings import load_settings
+    from functions.fanout.delivery import DeliveryIncomplete, NoGate
+    from functions.fanout.redrive import redrive
+    from functions.fanout.wiring import FanoutSettings, build_fanout
+
+    settings = load_settings(FanoutSettings)
+    if not settings.alert_dlq_url:
+        raise BadInput("EDGE_OPS_ALERT_DLQ_URL is not set: there is no queue to redrive")
+    clients = AwsClients(AwsOptions.from_settings(settings))
+    fanout = build_fanout(settings, clients, gate=NoGate())
+    try:
+        done = redrive(
+            clients.client("sqs"), settings.alert_dlq_url, fanout, limit=limit, budget_s=BUDGET_S
+        )
+    except DeliveryIncomplete as err:
+        raise NotDelivered(str(err)) from None
+    data = done.as_dict()
+    again = [o for o in data["outcomes"] if o["status"] == "dead_lettered"]
+    data["ok"] = not again and not done.unreadable
+
+    def human() -> str:
+        lines = [
+            f"{o['channel']}: {o['status']} {o['name']} ({o['state']}) {o['reason']}"
+            for o in data["outcomes"]
+        ] or ["the dead-letter queue is empty"]
+        lines += [f"left in the queue (not an alert record): {m}" for m in done.unreadable]
+        return "\n".join(lines)
+
+    emit(data, as_json, human)
+    if not data["ok"]:
+        if as_json:
+            sys.exit(1)
+        raise NotDelivered(
+            f"{len(again)} parked again, {len(done.unreadable)} unreadable left in the queue"
+        )

@@ -209,3 +209,33 @@ def test_routes(cli_env: dict[str, str]) -> None:
         "medium (S3/P2)": ["slack"],
         "low (S4/P3)": ["slack", "email (when configured)"],
     }
+
+
+def test_redrive_sends_parked_alerts_once_the_channel_works(
+    env: dict[str, str], sinks: Sinks
+) -> None:
+    sqs = _client("sqs", env["AWS_ENDPOINT_URL"])
+    url = sqs.create_queue(QueueName="edge-fanout-dlq")["QueueUrl"]
+    env = {**env, "EDGE_OPS_ALERT_DLQ_URL": url}
+    sinks.slack.answer(Reply(400, "invalid_payload"))
+    assert edge_ops("alert", "send", "-s", "high", "-m", "parked", env=env).returncode == 1
+    sqs.send_message(QueueUrl=url, MessageBody="not ours")
+    # still refused: parked again (a new message), the old one consumed
+    again = edge_ops("alert", "redrive", "--json", env=env)
+    assert again.returncode == 1
+    result = json.loads(again.stdout)
+    assert [o["status"] for o in result["outcomes"]] == ["dead_lettered"]
+    assert len(result["unreadable_left_in_queue"]) == 1
+    sinks.slack.answer(Reply(200, "ok"))
+    done = edge_ops("alert", "redrive", env=env)
+    assert "slack: delivered ManualAlert (firing)" in done.stdout
+    assert sinks.slack.bodies()[-1]["text"].endswith("parked")
+    assert len(sinks.telegram.requests) == 1  # only the failed channel is sent again
+    left = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+    assert [m["Body"] for m in left.get("Messages", [])] == ["not ours"]
+
+
+def test_redrive_without_a_queue(env: dict[str, str]) -> None:
+    done = edge_ops("alert", "redrive", env=env)
+    assert done.returncode == 2
+    assert "EDGE_OPS_ALERT_DLQ_URL is not set" in done.stderr
