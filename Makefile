@@ -1,7 +1,7 @@
 # The two commands a newcomer needs (see README.md):
 #   make demo   set everything up and run the edge node on a local chain with SQLite
 #   make test   set everything up and run the gate: lint, types and the whole test suite
-.PHONY: setup demo test lint types pytest bench contracts
+.PHONY: setup demo test lint types pytest bench contracts functions
 
 VENV := .venv/bin
 
@@ -30,6 +30,11 @@ bench: setup
 	$(VENV)/python tests/benchmarks/bench_latency.py
 	$(VENV)/python tests/benchmarks/bench_e2e_anvil.py
 	$(VENV)/python tests/benchmarks/bench_fanout.py
+
+# One AWS Lambda artifact per function package in dist/functions/ (needs PyPI for the Lambda
+# platform's wheels; not part of `make test`).
+functions: setup
+	./scripts/build-functions $(ARGS)
 
 # Recompile the Solidity sources into the committed artifacts (needs npm tools).
 contracts: setup

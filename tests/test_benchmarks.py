@@ -52,6 +52,15 @@ def test_end_to_end_benchmark_runs() -> None:
     assert result["baseline_web3"]["trials"] == 2
 
 
+def test_cold_start_benchmark_measures_the_baseline_and_every_handler() -> None:
+    from functions.packaging import discover
+
+    result = _run("bench_cold_start.py", "--runs", "1")
+    assert result["baseline_powertools_bare"]["median_ms"] > 0
+    assert set(result["ours"]) == {"foundation", *discover(BENCH.parents[1])}
+    assert all(h["median_ms"] > 0 for h in result["ours"].values())
+
+
 def test_fanout_benchmark_runs_and_counts_duplicates() -> None:
     result = _run("bench_fanout.py", "--alerts", "20")
     assert result["ours"]["delivered_once"] == 60

@@ -9,11 +9,16 @@ from __future__ import annotations
 import os
 import platform
 from importlib import metadata
+from typing import TYPE_CHECKING
 
 import click
 
 from functions.cli.alert import alert
 from functions.cli.output import emit, json_option, run
+from functions.common.errors import Unavailable
+
+if TYPE_CHECKING:
+    from functions.common.settings import OpsSettings
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -48,8 +53,11 @@ def version(as_json: bool) -> None:
 
 
 @cli.command()
+@click.option(
+    "--check-aws", is_flag=True, help="Also ask AWS (STS) which account these credentials reach."
+)
 @json_option
-def settings(as_json: bool) -> None:
+def settings(check_aws: bool, as_json: bool) -> None:
     """The settings read from the environment (secrets hidden) and the AWS endpoint in use."""
     from functions.common.settings import load_settings
 
@@ -61,7 +69,23 @@ def settings(as_json: bool) -> None:
         shown["database_url"] = redact_url(s.database_url.get_secret_value())
     shown["aws_endpoint_url"] = os.environ.get("AWS_ENDPOINT_URL") or "(AWS)"
     shown["aws_region"] = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if check_aws:
+        shown["aws_identity"] = _caller_identity(s)
     emit(shown, as_json)
+
+
+def _caller_identity(s: OpsSettings) -> dict[str, str]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from functions.common.aws import AwsClients, AwsOptions, error_code
+
+    try:
+        answer = AwsClients(AwsOptions.from_settings(s)).client("sts").get_caller_identity()
+    except ClientError as err:
+        raise Unavailable(f"AWS refused the credentials ({error_code(err)})") from err
+    except BotoCoreError as err:
+        raise Unavailable(f"could not reach AWS: {err}") from err
+    return {"account": answer["Account"], "arn": answer["Arn"]}
 
 
 # Command groups of the functions (one line each):

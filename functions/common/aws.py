@@ -14,6 +14,7 @@ that keeps it off the cold-start path of anything that never calls AWS.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -59,9 +60,21 @@ def boto_config(options: AwsOptions) -> Config:
     )
 
 
+_first_client_hooks: list[Callable[[], None]] = []
+
+
+def before_first_client(hook: Callable[[], None]) -> None:
+    """Run ``hook`` once, before the process creates its first client (X-Ray patching of
+    botocore: it costs botocore's import, so it waits until boto3 is used anyway)."""
+    _first_client_hooks.append(hook)
+
+
 def make_client(service: str, options: AwsOptions | None = None, session: Any = None) -> Any:
     """A client for ``service`` with our timeouts and retries (typed wrappers below)."""
     import boto3
+
+    while _first_client_hooks:
+        _first_client_hooks.pop(0)()
 
     options = options or AwsOptions()
     kwargs: dict[str, Any] = {"config": boto_config(options)}

@@ -11,7 +11,8 @@ Each handler module builds its set once at import::
   same handler here, so their lines carry the request id too and are JSON as well.
 - Metrics are CloudWatch EMF in namespace ``EdgeOps`` with the ``service`` dimension (and
   ``environment`` when given); ``@metrics.log_metrics`` flushes them at the end of the call.
-- Tracer sends X-Ray segments in Lambda and switches itself off elsewhere (tests, the CLI).
+- Tracer sends X-Ray segments in Lambda (AWS calls only) and switches itself off elsewhere
+  (tests, the CLI).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from functions.common.aws import before_first_client
+
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics, Tracer
 
@@ -29,6 +32,7 @@ NAMESPACE = "EdgeOps"
 # The loggers of our own code, which get the function's JSON handler.
 CORE_LOGGERS = ("functions", "shared")
 _MARK = "_edge_ops_handler"
+TRACED_MODULES = ("botocore",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +50,12 @@ def for_function(service: str, environment: str | None = None) -> Observability:
     metrics = Metrics(namespace=NAMESPACE, service=service)
     if environment:
         metrics.set_default_dimensions(environment=environment)
-    tracer = Tracer(service=service)
+    # Only AWS calls are traced, and botocore is patched when the first client is created
+    # (functions.common.aws), not here: patching imports botocore, which is most of a cold
+    # start. Tracer's default patches every library X-Ray knows, importing SQLAlchemy's ORM
+    # and more at import, and would add a subsegment per SQL statement of a backup or prune.
+    tracer = Tracer(service=service, auto_patch=False)
+    before_first_client(lambda: tracer.patch(TRACED_MODULES))
     _share_handler(logger)
     return Observability(service, logger, metrics, tracer)
 

@@ -115,6 +115,17 @@ def with_fresh_secret(
         raise
 
 
+def _text(value: object, secret_id: str) -> str:
+    if isinstance(value, bytes):
+        try:
+            return value.decode()
+        except UnicodeDecodeError:
+            raise BadInput(f"secret {secret_id!r} is binary, not text") from None
+    if not isinstance(value, str):
+        raise BadInput(f"secret {secret_id!r} has no string value")
+    return value
+
+
 class SecretSource:
     """Secrets Manager values through powertools' ``SecretsProvider``, cached ``max_age_s``."""
 
@@ -139,11 +150,29 @@ class SecretSource:
                 f"could not read secret {secret_id!r} from Secrets Manager ({code or 'error'}); "
                 "retry later or check the function's permissions"
             ) from err
-        if isinstance(value, bytes):
-            return value.decode()
-        if not isinstance(value, str):
-            raise BadInput(f"secret {secret_id!r} has no string value")
-        return value
+        return _text(value, secret_id)
+
+    def get_pending(self, secret_id: str) -> str | None:
+        """The secret's AWSPENDING version, if a rotation is under way; never cached.
+
+        Between a rotation's setSecret and finishSecret steps the far side already has the
+        pending credential while AWSCURRENT still holds the old one (FIELD-NOTES), so a
+        consumer refused with the current value tries this one. Read with the client directly:
+        powertools caches by name only, and a pending value must never be served as current.
+        """
+        try:
+            answer = self._provider.client.get_secret_value(
+                SecretId=secret_id, VersionStage="AWSPENDING"
+            )
+        except Exception as err:
+            if error_code(err) in ("ResourceNotFoundException", "InvalidRequestException"):
+                return None
+            raise Unavailable(
+                f"could not read the pending version of secret {secret_id!r} "
+                f"({error_code(err) or type(err).__name__})"
+            ) from err
+        value = answer.get("SecretString", answer.get("SecretBinary"))
+        return None if value is None else _text(value, secret_id)
 
     def get_json(self, secret_id: str, *, force: bool = False) -> dict[str, Any]:
         raw = self.get(secret_id, force=force)

@@ -5,7 +5,8 @@ option) or from a Secrets Manager secret (``EDGE_OPS_DATABASE_SECRET_ID``) holdi
 or an RDS-style JSON object (``username``, ``password``, ``host``, ``port``, ``dbname``), which
 is what RDS and the rotation functions write. Work on the store goes through ``Store.run``: with
 a secret, a refused login fetches the secret again and retries once (a rotation happened since
-the value was cached); the engine is rebuilt when the URL changes.
+the value was cached); refused again, the secret's AWSPENDING version is tried (a rotation
+is between its setSecret and finishSecret steps); the engine is rebuilt when the URL changes.
 
 SQLAlchemy is imported on first use, not at handler import.
 """
@@ -78,9 +79,16 @@ def url_from_secret(value: str, source: str = "the secret") -> str:
 class Store:
     """One store: its engine, and the credentials behind it kept fresh."""
 
-    def __init__(self, fetch_url: Callable[[bool], str], *, from_secret: bool) -> None:
+    def __init__(
+        self,
+        fetch_url: Callable[[bool], str],
+        *,
+        from_secret: bool,
+        pending_url: Callable[[], str | None] | None = None,
+    ) -> None:
         self._fetch_url = fetch_url
         self._from_secret = from_secret
+        self._pending_url = pending_url
         self._engine: Engine | None = None
         self._url: str | None = None
 
@@ -94,7 +102,11 @@ class Store:
         def fetch(force: bool) -> str:
             return url_from_secret(secrets.get(secret_id, force=force), f"secret {secret_id!r}")
 
-        return cls(fetch, from_secret=True)
+        def pending() -> str | None:
+            value = secrets.get_pending(secret_id)
+            return None if value is None else url_from_secret(value, f"secret {secret_id!r}")
+
+        return cls(fetch, from_secret=True, pending_url=pending)
 
     @classmethod
     def from_settings(cls, settings: OpsSettings, secrets: SecretSource | None) -> Store:
@@ -129,11 +141,19 @@ class Store:
 
         try:
             if self._from_secret:
-                return with_fresh_secret(
-                    self._fetch_url,
-                    lambda url: work(self._engine_for(url)),
-                    what="the database credentials",
-                )
+                try:
+                    return with_fresh_secret(
+                        self._fetch_url,
+                        lambda url: work(self._engine_for(url)),
+                        what="the database credentials",
+                    )
+                except CredentialsRefused:
+                    # A rotation between its setSecret and finishSecret steps: the database
+                    # has the pending credential already.
+                    pending = self._pending_url() if self._pending_url else None
+                    if pending is None or pending == self._url:
+                        raise
+                    return work(self._engine_for(pending))
             try:
                 return work(self._engine_for(self._fetch_url(False)))
             except Exception as err:

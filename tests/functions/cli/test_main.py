@@ -54,3 +54,26 @@ def test_usage_errors_exit_2_without_traceback(cli_env: dict[str, str]) -> None:
         done = edge_ops(*args, env=cli_env)
         assert done.returncode == 2, args
         assert "Traceback" not in done.stderr and "Error:" in done.stderr
+
+
+def test_settings_check_aws_reaches_the_moto_server(cli_env: dict[str, str]) -> None:
+    done = edge_ops("settings", "--check-aws", "--json", env=cli_env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["aws_identity"]["account"] == "123456789012"
+
+
+def test_an_unreachable_aws_is_one_line_and_exit_1(cli_env: dict[str, str]) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **cli_env,
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "EDGE_OPS_AWS_MAX_ATTEMPTS": "1",
+    }
+    done = edge_ops("settings", "--check-aws", env=env)
+    assert done.returncode == 1
+    assert done.stderr.startswith("edge-ops: error: could not reach AWS")
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr

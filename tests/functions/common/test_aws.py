@@ -94,3 +94,24 @@ def test_error_code_and_status_of_client_errors(aws: AwsClients) -> None:
         aws.s3.get_object(Bucket="does-not-exist", Key="k")
     assert error_code(err2.value) == "NoSuchBucket"
     assert error_code(ValueError("x")) is None and http_status(ValueError("x")) is None
+
+
+def test_the_moto_fixture_emulates_every_service_the_functions_use(aws: AwsClients) -> None:
+    aws.cloudwatch.put_metric_data(
+        Namespace="EdgeOps", MetricData=[{"MetricName": "BackupBytes", "Value": 5.0}]
+    )
+    assert aws.cloudwatch.list_metrics(Namespace="EdgeOps")["Metrics"][0]["MetricName"] == (
+        "BackupBytes"
+    )
+    topic = aws.sns.create_topic(Name="edge-ops")["TopicArn"]
+    assert aws.sns.publish(TopicArn=topic, Message="hello")["MessageId"]
+    aws.dynamodb.create_table(
+        TableName="edge-dedup",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    aws.dynamodb.put_item(TableName="edge-dedup", Item={"id": {"S": "a"}})
+    assert aws.dynamodb.get_item(TableName="edge-dedup", Key={"id": {"S": "a"}})["Item"]
+    aws.ssm.put_parameter(Name="/edge/flag", Value="true", Type="String")
+    assert aws.ssm.get_parameter(Name="/edge/flag")["Parameter"]["Value"] == "true"

@@ -77,3 +77,46 @@ def test_recorded_events_parse_with_powertools_data_classes() -> None:
     assert change.detail["state"]["value"] == "ALARM"
     with pytest.raises(FileNotFoundError, match="no recorded event 'nope'"):
         load_event("nope")
+
+
+TRACED_IN_LAMBDA = """
+import sys
+from functions.common.observability import for_function
+from functions.common.aws import AwsClients
+obs = for_function("trace-probe")
+assert "botocore.client" not in sys.modules, "botocore.client imported at handler import"
+AwsClients().s3  # the first client patches botocore for X-Ray
+from botocore.client import BaseClient
+import sqlalchemy  # noqa: F401 (installed, and still not patched: only AWS calls are traced)
+sqlalchemy_patched = "aws_xray_sdk.ext.sqlalchemy_core.patch" in sys.modules
+print(hasattr(BaseClient._make_api_call, "__wrapped__"), sqlalchemy_patched)
+"""
+
+
+def test_in_lambda_only_aws_calls_are_traced_and_botocore_waits_for_the_first_client() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_ENDPOINT"))}
+    env.update({"LAMBDA_TASK_ROOT": "/var/task", "AWS_LAMBDA_FUNCTION_NAME": "trace-probe"})
+    done = subprocess.run(
+        [sys.executable, "-c", TRACED_IN_LAMBDA],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "False"]
+
+
+def test_hooks_run_once_before_the_first_client(aws: Any) -> None:
+    from functions.common import aws as aws_module
+
+    ran: list[int] = []
+    aws_module.before_first_client(lambda: ran.append(1))
+    aws_module.make_client("s3")
+    aws_module.make_client("ssm")
+    assert ran == [1]

@@ -54,6 +54,9 @@ def test_json_secret_and_bad_secrets(aws: AwsClients) -> None:
         source.get_json("edge/list")
     with pytest.raises(BadInput, match="'edge/missing' does not exist"):
         source.get("edge/missing")
+    aws.secretsmanager.create_secret(Name="edge/bin", SecretBinary=b"\xff\xfe")
+    with pytest.raises(BadInput, match="binary, not text"):
+        source.get("edge/bin")
 
 
 def test_a_rotated_secret_is_fetched_again_once_and_the_call_retried(aws: AwsClients) -> None:

@@ -126,3 +126,34 @@ def test_an_unreachable_database_is_unavailable() -> None:
         store.run(_select_one)
     assert "Zq9-unique-pw" not in str(err.value)
     store.dispose()
+
+
+@pytest.mark.postgres
+def test_during_a_rotation_the_pending_credentials_are_tried(aws: AwsClients, pg_url: str) -> None:
+    """Between setSecret and finishSecret the database has the new user, AWSCURRENT still
+    names the old one: the pending version is used, and never cached as the current one."""
+    stale = make_url(pg_url).set(username="edge_old_user").render_as_string(hide_password=False)
+    aws.secretsmanager.create_secret(Name="edge/db", SecretString=stale)
+    aws.secretsmanager.put_secret_value(
+        SecretId="edge/db", SecretString=pg_url, VersionStages=["AWSPENDING"]
+    )
+    secrets = SecretSource(aws.secretsmanager)
+    store = Store.from_secret(secrets, "edge/db")
+    users: list[str | None] = []
+
+    def work(engine: Engine) -> int:
+        users.append(engine.url.username)
+        return _select_one(engine)
+
+    assert store.run(work) == 1
+    # current (cached), current (fetched again), then pending
+    assert users == ["edge_old_user", "edge_old_user", make_url(pg_url).username]
+    assert "edge_old_user" in secrets.get("edge/db")  # AWSCURRENT is still the old value
+    store.dispose()
+
+
+def test_without_a_pending_version_a_double_refusal_stands(aws: AwsClients) -> None:
+    aws.secretsmanager.create_secret(Name="edge/db", SecretString="sqlite:///x.db")
+    secrets = SecretSource(aws.secretsmanager)
+    assert secrets.get_pending("edge/db") is None
+    assert secrets.get_pending("edge/missing") is None
