@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from functions.cli.alert import alert
 from functions.cli.output import emit, json_option, run
 from functions.common.errors import Unavailable
+from functions.fanout.cli import alert
 
 if TYPE_CHECKING:
     from functions.common.settings import OpsSettings

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from functions.fanout.alert import Alert
-from functions.fanout.delivery import FanOut, Outcome
 from functions.fanout.sources import parse_event
+
+if TYPE_CHECKING:
+    from functions.fanout.alert import Alert
+    from functions.fanout.delivery import FanOut, Outcome
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,12 +22,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from functions.fanout.alert import Alert, alert_to_dict
-from functions.fanout.channels import SecretBox, Sender
 from functions.fanout.retry import RetryPolicy, Verdict, classify
 from functions.fanout.routing import Channel, channels_for
+
+if TYPE_CHECKING:  # the senders (urllib3) are loaded by whoever builds them
+    from functions.fanout.channels import SecretBox, Sender
 
 Status = Literal["delivered", "dead_lettered", "duplicate", "in_progress_elsewhere"]
 

@@ -14,20 +14,22 @@ Lambda retries it; nothing reports success on failure.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.common.aws import AwsClients, AwsOptions
 from functions.common.errors import BadInput, Unavailable
 from functions.common.observability import NAMESPACE, for_function
-from functions.common.settings import load_settings
 from functions.fanout.core import Summary, fan_out
-from functions.fanout.delivery import DeliveryIncomplete, FanOut
-from functions.fanout.once import DynamoDBGate
+from functions.fanout.delivery import DeliveryIncomplete
 from functions.fanout.sources import UnreadableAlert
-from functions.fanout.wiring import FanoutSettings, build_fanout
+
+if TYPE_CHECKING:  # the rest is imported at the first call, off the cold-start path
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from functions.fanout.delivery import FanOut
+    from functions.fanout.once import DynamoDBGate
+    from functions.fanout.wiring import FanoutSettings
 
 obs = for_function("fanout")
 logger, metrics, tracer = obs.logger, obs.metrics, obs.tracer
@@ -51,6 +53,11 @@ _app: _App | None = None
 
 
 def _build() -> _App:
+    from functions.common.aws import AwsClients, AwsOptions
+    from functions.common.settings import load_settings
+    from functions.fanout.once import DynamoDBGate
+    from functions.fanout.wiring import FanoutSettings, build_fanout
+
     settings = load_settings(FanoutSettings)
     if not settings.alert_idempotency_table:
         raise BadInput(
@@ -97,7 +104,7 @@ def _record(summary: Summary) -> None:
 
 
 @logger.inject_lambda_context
-@metrics.log_metrics
+@metrics.log_metrics(raise_on_empty_metrics=False)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     a = app()
