@@ -1,5 +1,6 @@
-"""``edge-ops alert`` (functions/fanout/cli.py) as a person runs it: the installed script in a subprocess, against the
-moto server (the channels' secret, the dead-letter queue) and the local sinks."""
+"""``edge-ops alert`` (functions/fanout/cli.py) as a person runs it: the installed script in a
+subprocess, against the moto server (the channels' secret, the dead-letter queue) and the local
+sinks."""
 
 from __future__ import annotations
 
