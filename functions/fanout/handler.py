@@ -6,7 +6,8 @@ connections and the cached secret); the work is ``core.fan_out``.
 
 Metrics (namespace EdgeOps, service fanout): ``AlertsReceived``; per channel (dimension
 ``channel``) ``AlertDelivered``, ``AlertDuplicateSkipped`` and ``AlertDeadLettered``; and
-``AlertsDeadLettered`` without a channel, the one the dead-letter alarm watches. An invocation
+``AlertsDeadLettered`` without a channel, the one the dead-letter alarm watches;
+``AlertIdempotencyUnavailable`` when the table could not be used (delivered anyway). An invocation
 that could not even dead-letter a failure raises (``AlertDeliveryIncomplete`` = 1) so that
 Lambda retries it; nothing reports success on failure.
 """
@@ -123,4 +124,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         )
         raise Unavailable(str(err)) from None
     _record(summary)
+    if a.gate.unavailable:
+        # delivered without duplicate protection: the table needs a look
+        metrics.add_metric(
+            name="AlertIdempotencyUnavailable", unit=MetricUnit.Count, value=a.gate.unavailable
+        )
+        a.gate.unavailable = 0
     return {"ok": True, **summary.as_dict()}

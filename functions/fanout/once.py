@@ -9,6 +9,7 @@ retry sends it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -27,6 +29,8 @@ from functions.fanout.routing import Channel
 
 # what the key is made of (the rest of the record is kept only for people reading the table)
 KEY_FIELDS = "[source, alarm, state, changed_at, channel]"
+
+log = logging.getLogger(__name__)
 
 
 def once_key(alert: Alert, channel: Channel) -> dict[str, str]:
@@ -53,6 +57,7 @@ class DynamoDBGate:
             expires_after_seconds=expires_after_seconds,
         )
         self.store = DynamoDBPersistenceLayer(table_name=table_name, boto3_client=dynamodb_client)
+        self.unavailable = 0  # deliveries made without the table (for a metric)
         self._run = idempotent_function(
             data_keyword_argument="key",
             persistence_store=self.store,
@@ -72,8 +77,24 @@ class DynamoDBGate:
     def once(
         self, alert: Alert, channel: Channel, run: Callable[[], dict[str, Any]]
     ) -> dict[str, Any] | None:
+        """As OnceGate; when the table cannot be read or written, the alert is delivered
+        anyway: a duplicate page is better than none (``gate_unavailable`` says so)."""
+        ran: list[dict[str, Any]] = []
+
+        def run_once() -> dict[str, Any]:
+            ran.append(run())
+            return ran[0]
+
         try:
-            result: dict[str, Any] = self._run(key=once_key(alert, channel), run=run)
+            result: dict[str, Any] = self._run(key=once_key(alert, channel), run=run_once)
         except IdempotencyAlreadyInProgressError:
             return None
+        except IdempotencyPersistenceLayerError as err:
+            log.warning(
+                "idempotency table unavailable; delivering without duplicate protection",
+                extra={"channel": channel.value, "error": type(err).__name__},
+            )
+            self.unavailable += 1
+            # the delivery may already have happened (the failure was saving its result)
+            return ran[0] if ran else run_once()
         return result

@@ -209,3 +209,16 @@ def test_several_records_each_delivered_and_checked(
     assert result["by_status"] == {"delivered": 7}
     assert len(sinks.pagerduty.requests) == 1
     assert len(sinks.slack.requests) == len(sinks.telegram.requests) == 3
+
+
+def test_an_unusable_idempotency_table_still_delivers_and_says_so(
+    deployed: str,
+    sinks: Sinks,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("EDGE_OPS_ALERT_IDEMPOTENCY_TABLE", "dropped-table")
+    _handler().reset()
+    result = invoke(recorded("sns_cloudwatch_alarm"))
+    assert result["by_status"] == {"delivered": 3}
+    assert emf_metrics(capsys.readouterr().out)["AlertIdempotencyUnavailable"] == [3.0]

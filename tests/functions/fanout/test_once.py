@@ -160,3 +160,13 @@ def _swallow(fn: Any) -> None:
         fn()
     except BaseException:  # the simulated kill ends the thread, nothing else
         return
+
+
+def test_an_unavailable_table_never_stops_an_alert(dynamodb: Any, sinks: Sinks) -> None:
+    """Duplicates are worse than nothing only for a moment: a page that never goes out because
+    the idempotency table is unreachable would be far worse."""
+    gate = DynamoDBGate("no-such-table", dynamodb)
+    out = build(sinks, gate=gate).fanout.deliver(parse_event(recorded("sns_cloudwatch_alarm")), 30)
+    assert {o.status for o in out} == {"delivered"}
+    assert [len(s.requests) for s in sinks.all()] == [1, 1, 1]
+    assert gate.unavailable == 3
