@@ -9,6 +9,7 @@ the URL, so they are turned into fixed messages here.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -105,6 +106,9 @@ class HttpTransport:
     """One POST, bounded: connect and read timeouts, no redirects, no hidden retries."""
 
     def __init__(self, timeout: float, pool: urllib3.PoolManager | None = None) -> None:
+        # urllib3 logs every request line at DEBUG, Telegram's token (in the path) with it:
+        # whatever level a deployment turns on, those lines are never written
+        logging.getLogger("urllib3").setLevel(logging.WARNING)
         self.timeout = timeout
         self.pool = pool or urllib3.PoolManager(
             num_pools=8, maxsize=16, retries=False, timeout=urllib3.Timeout(total=timeout)

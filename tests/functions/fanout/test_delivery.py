@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -236,3 +237,13 @@ def test_refused_again_after_the_refetch_is_dead_lettered(sinks: Sinks) -> None:
     assert out["telegram"].status == "dead_lettered"
     assert out["telegram"].reason == "HTTP 401 credentials refused"
     assert len(sinks.telegram.requests) == 2  # the cached secret, then the fetched one
+
+
+def test_no_debug_line_carries_a_token(sinks: Sinks, caplog: pytest.LogCaptureFixture) -> None:
+    """Even with every logger at DEBUG (urllib3 writes each request line there)."""
+    caplog.set_level(logging.DEBUG)
+    sinks.telegram.answer(Reply(500), Reply(200, {"ok": True, "result": {}}))
+    build(sinks).fanout.deliver(parse_event(recorded("sns_cloudwatch_alarm")), 30)
+    assert len(sinks.telegram.requests) == 2
+    for secret in (BOT_TOKEN, ROUTING_KEY, SLACK_PATH):
+        assert secret not in caplog.text
