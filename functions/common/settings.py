@@ -76,7 +76,8 @@ def load_settings(cls: type[OpsSettings] = OpsSettings) -> OpsSettings:
     except ValidationError as err:
         problems = []
         for e in err.errors(include_url=False, include_input=False):
-            loc = [str(p) for p in e["loc"]]
-            name = (ENV_PREFIX + "_".join(loc)).upper() if loc else "settings"
+            loc = "_".join(str(p) for p in e["loc"]).upper()
+            # a field's name gets the prefix; an alias is already a variable's full name
+            name = (loc if loc.startswith(ENV_PREFIX) else ENV_PREFIX + loc) if loc else "settings"
             problems.append(f"{name}: {e['msg']}")
         raise BadInput("bad environment: " + "; ".join(problems)) from None

@@ -69,3 +69,18 @@ def test_a_subclass_adds_its_own_prefixed_fields(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("EDGE_OPS_AWS_MAX_ATTEMPTS", "2")
     s = load_settings(BackupSettings)
     assert (s.backup_location, s.aws_max_attempts) == ("s3://b/p", 2)
+
+
+def test_an_aliased_field_is_named_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import AliasChoices, Field
+
+    class ReportSettings(OpsSettings):
+        report_days: int = Field(
+            default=1, validation_alias=AliasChoices("EDGE_OPS_REPORT_DAYS", "REPORT_DAYS")
+        )
+
+    monkeypatch.setenv("REPORT_DAYS", "x")
+    with pytest.raises(BadInput) as err:
+        load_settings(ReportSettings)
+    assert "EDGE_OPS_EDGE_OPS" not in str(err.value)
+    assert "REPORT_DAYS: Input should be a valid integer" in str(err.value)
