@@ -87,3 +87,11 @@ def test_probe_benchmark_runs_and_measures_every_answering_check() -> None:
         assert figures["others_measured_ok"] == figures["others"] == 6
         assert figures["silent_reported_as"] == "no answer (timed out after 0.5 s)"
     assert isinstance(result["meets_target"], bool)
+
+
+def test_fanout_benchmark_runs_and_counts_duplicates() -> None:
+    result = _run("bench_fanout.py", "--alerts", "20")
+    assert result["ours"]["delivered_once"] == 60
+    assert result["ours"]["duplicates"] == result["ours"]["lost"] == 0
+    # the naive sender has no memory: every duplicate delivery reaches every channel again
+    assert result["baseline_naive_urllib"]["duplicates"] == 60

@@ -18,6 +18,7 @@ from functions.cli.output import emit, json_option, run
 from functions.cli.prune import prune as prune_command
 from functions.cli.report import report as report_command
 from functions.common.errors import Unavailable
+from functions.fanout.cli import alert
 from functions.probe import cli as probe_cli
 
 if TYPE_CHECKING:
@@ -97,6 +98,7 @@ cli.add_command(report_command)
 for _command in backup_cli.COMMANDS:  # backup, backups, verify, restore, drill, retention
     cli.add_command(_command)
 cli.add_command(probe_cli.probe)
+cli.add_command(alert)
 
 
 def main() -> None:
