@@ -1,0 +1,6 @@
+"""The whole chain on a laptop (issue 10 section 4): ``make stack`` / ``python -m laptop``.
+
+Not part of the node's or the functions' artifacts: it puts them together on one machine with
+stand-ins for what is remote (moto for AWS, a local HTTP server for Slack, PagerDuty and
+Telegram) and the real Prometheus and Alertmanager from Debian's packages.
+"""

@@ -1,0 +1,141 @@
+"""moto standing in for AWS: the server, the resources the chain uses, and the environment
+the functions read (the same ``EDGE_OPS_*`` names infra/catalog.py gives the deployed ones).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+REGION = "us-east-1"
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "laptop",
+    "AWS_SECRET_ACCESS_KEY": "laptop",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    endpoint: str
+    stop_flag: str  # SSM parameter the node polls
+    reports_bucket: str
+    backups_bucket: str
+    alert_secret_id: str
+    alert_table: str
+    alert_dlq_url: str
+
+    def env(self, chat_url: str) -> dict[str, str]:
+        """The variables the functions read, pointed at moto and the chat stand-in."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            **FAKE_CREDENTIALS,
+            "EDGE_OPS_ENVIRONMENT": "laptop",
+            "EDGE_OPS_ALERT_SECRET_ID": self.alert_secret_id,
+            "EDGE_OPS_ALERT_IDEMPOTENCY_TABLE": self.alert_table,
+            "EDGE_OPS_ALERT_DLQ_URL": self.alert_dlq_url,
+            "EDGE_OPS_ALERT_PAGERDUTY_URL": f"{chat_url}/pagerduty",
+            "EDGE_OPS_ALERT_TELEGRAM_API": f"{chat_url}/telegram",
+            "EDGE_OPS_ALERT_MAX_ATTEMPTS": "2",
+            "EDGE_OPS_ALERT_DEADLINE_MARGIN_S": "5",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_NAMESPACE": "EdgeOps",
+        }
+
+
+class MotoServer:
+    def __init__(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.url = ""
+
+    def start(self) -> MotoServer:
+        # werkzeug logs every request on stderr: the terminal view is for what matters
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.url = f"http://{host}:{port}"
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+def client(service: str, endpoint: str) -> Any:
+    import boto3
+
+    make: Any = boto3.client  # any service by name; the typed overloads want literals
+    return make(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+def create_resources(endpoint: str, chat_url: str, stack: str = "laptop") -> Resources:
+    """What `pulumi up` would have made, made in moto with the same shapes."""
+    ssm, s3 = client("ssm", endpoint), client("s3", endpoint)
+    sm, ddb, sqs = (
+        client("secretsmanager", endpoint),
+        client("dynamodb", endpoint),
+        client("sqs", endpoint),
+    )
+    flag = f"/edge/{stack}/emergency-stop"
+    ssm.put_parameter(Name=flag, Value="false", Type="String", Overwrite=True)
+    buckets = {name: f"edge-{stack}-{name}" for name in ("reports", "backups")}
+    for bucket in buckets.values():
+        s3.create_bucket(Bucket=bucket)
+    secret = f"edge/{stack}/alerts"
+    sm.create_secret(
+        Name=secret,
+        SecretString=json.dumps(
+            {
+                "slack_webhook_url": f"{chat_url}/slack",
+                "pagerduty_routing_key": "laptop-routing-key",
+                "telegram_bot_token": "laptop-bot-token",
+                "telegram_chat_id": "-1000",
+            }
+        ),
+    )
+    table = f"edge-{stack}-alert-once"
+    ddb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dlq = sqs.create_queue(QueueName=f"edge-{stack}-alert-dlq")["QueueUrl"]
+    return Resources(
+        endpoint=endpoint,
+        stop_flag=flag,
+        reports_bucket=buckets["reports"],
+        backups_bucket=buckets["backups"],
+        alert_secret_id=secret,
+        alert_table=table,
+        alert_dlq_url=dlq,
+    )
+
+
+@contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set variables for the stack's lifetime and put the old ones back after (the functions
+    read their settings from the environment, as in Lambda)."""
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

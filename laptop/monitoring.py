@@ -1,0 +1,214 @@
+"""The real Prometheus and Alertmanager (Debian's packages), configured for the laptop and run
+as child processes in their own process groups, always stopped by ``stop()``.
+
+Prometheus scrapes the node's ``/prometheus`` (bearer token) every second, evaluates the rules
+every second and sends to Alertmanager; Alertmanager groups for a second and posts (webhook
+version 4) to the fan-out's local receiver and, for alerts naming a runbook, to that runbook.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import urllib3
+
+# The configurations are written as JSON, which both tools read as the YAML subset it is.
+LAPTOP_RULES = Path(__file__).with_name("rules.yml")
+PROMETHEUS_NAMES = ("prometheus",)
+ALERTMANAGER_NAMES = ("prometheus-alertmanager", "alertmanager")  # Debian's name first
+
+
+class ToolMissing(Exception):
+    """Prometheus or Alertmanager is not installed: run ./scripts/setup (as root) or apt-get."""
+
+
+def find_tool(names: tuple[str, ...]) -> str:
+    for name in names:
+        path = shutil.which(name)
+        if path:
+            return path
+    raise ToolMissing(
+        f"{names[0]} is not installed; install Debian's prometheus and prometheus-alertmanager "
+        "(apt-get install -y prometheus prometheus-alertmanager)"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    node: str  # host:port of the node's API
+    node_token: str
+    alertmanager_port: int
+    prometheus_port: int
+    receivers_url: str  # the local fan-out and runbook receivers
+
+
+def prometheus_config(t: Targets, rule_files: list[Path]) -> dict[str, Any]:
+    return {
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "rule_files": [str(p) for p in rule_files],
+        "alerting": {
+            "alertmanagers": [
+                {"static_configs": [{"targets": [f"127.0.0.1:{t.alertmanager_port}"]}]}
+            ]
+        },
+        "scrape_configs": [
+            {
+                "job_name": "edge-node",
+                "metrics_path": "/prometheus",
+                "authorization": {"type": "Bearer", "credentials": t.node_token},
+                "static_configs": [{"targets": [t.node]}],
+            }
+        ],
+    }
+
+
+def alertmanager_config(receivers_url: str, runbooks: tuple[str, ...]) -> dict[str, Any]:
+    """Every alert to the fan-out (resolutions too); alerts naming a runbook also to it
+    (``continue``), as the deployed routes send them to the runbook function."""
+    base = receivers_url.rstrip("/")
+    routes: list[dict[str, Any]] = [
+        {"matchers": [f'runbook="{name}"'], "receiver": f"runbook-{name}", "continue": True}
+        for name in runbooks
+    ]
+    routes.append({"receiver": "fanout"})
+    return {
+        "route": {
+            "receiver": "fanout",
+            "group_by": ["alertname"],
+            "group_wait": "1s",
+            "group_interval": "1s",
+            "repeat_interval": "4h",
+            "routes": routes,
+        },
+        "receivers": [
+            {
+                "name": "fanout",
+                "webhook_configs": [{"url": f"{base}/fanout", "send_resolved": True}],
+            },
+            *(
+                {
+                    "name": f"runbook-{name}",
+                    "webhook_configs": [{"url": f"{base}/runbook/{name}", "send_resolved": False}],
+                }
+                for name in runbooks
+            ),
+        ],
+    }
+
+
+class Daemon:
+    """One child process in its own process group (so that stopping it stops all of it)."""
+
+    def __init__(self, name: str, argv: list[str], log_path: Path) -> None:
+        self.name, self.argv, self.log_path = name, argv, log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        try:
+            self.proc = subprocess.Popen(  # noqa: S603 - argv: a found tool and our own flags
+                self.argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        finally:
+            log.close()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        p = self.proc
+        if p is None or p.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGTERM)
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGKILL)
+            p.wait(5)
+
+    def check_alive(self) -> None:
+        if self.proc is not None and self.proc.poll() is not None:
+            tail = self.log_path.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"{self.name} exited ({self.proc.returncode}):\n{tail}")
+
+
+def wait_ready(daemon: Daemon, url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        daemon.check_alive()
+        with contextlib.suppress(urllib3.exceptions.HTTPError):
+            if urllib3.request("GET", url, timeout=2, retries=False).status == 200:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"{daemon.name} not ready at {url} within {timeout:.0f}s")
+
+
+class Monitoring:
+    def __init__(self, workdir: Path, targets: Targets, rule_files: list[Path] | None = None):
+        self.dir = workdir
+        self.t = targets
+        self.rule_files = rule_files or [LAPTOP_RULES]
+        self.prometheus: Daemon | None = None
+        self.alertmanager: Daemon | None = None
+
+    @property
+    def prometheus_url(self) -> str:
+        return f"http://127.0.0.1:{self.t.prometheus_port}"
+
+    @property
+    def alertmanager_url(self) -> str:
+        return f"http://127.0.0.1:{self.t.alertmanager_port}"
+
+    def start(self, runbooks: tuple[str, ...] = ("pause-trading",)) -> None:
+        prom_bin, am_bin = find_tool(PROMETHEUS_NAMES), find_tool(ALERTMANAGER_NAMES)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        prom_cfg, am_cfg = self.dir / "prometheus.yml", self.dir / "alertmanager.yml"
+        prom_cfg.write_text(json.dumps(prometheus_config(self.t, self.rule_files)))
+        am_cfg.write_text(json.dumps(alertmanager_config(self.t.receivers_url, runbooks)))
+        self.alertmanager = Daemon(
+            "alertmanager",
+            [
+                am_bin,
+                f"--config.file={am_cfg}",
+                f"--storage.path={self.dir / 'alertmanager-data'}",
+                f"--web.listen-address=127.0.0.1:{self.t.alertmanager_port}",
+                "--cluster.listen-address=",  # one instance: no gossip port
+            ],
+            self.dir / "alertmanager.log",
+        )
+        self.prometheus = Daemon(
+            "prometheus",
+            [
+                prom_bin,
+                f"--config.file={prom_cfg}",
+                f"--storage.tsdb.path={self.dir / 'prometheus-data'}",
+                f"--web.listen-address=127.0.0.1:{self.t.prometheus_port}",
+                "--rules.alert.resend-delay=1s",
+                "--rules.alert.for-grace-period=1s",
+            ],
+            self.dir / "prometheus.log",
+        )
+        self.alertmanager.start()
+        wait_ready(self.alertmanager, f"{self.alertmanager_url}/-/ready")
+        self.prometheus.start()
+        wait_ready(self.prometheus, f"{self.prometheus_url}/-/ready")
+
+    def stop(self) -> None:
+        for d in (self.prometheus, self.alertmanager):
+            if d is not None:
+                d.stop()
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """Prometheus's alerts (pending and firing) by its HTTP API."""
+        r = urllib3.request("GET", f"{self.prometheus_url}/api/v1/alerts", timeout=5)
+        data: dict[str, Any] = json.loads(r.data)
+        alerts: list[dict[str, Any]] = data["data"]["alerts"]
+        return alerts

@@ -1,0 +1,118 @@
+"""The laptop stack, put together: chat stand-in, moto, the receivers (fan-out, runbook), the
+demo chain and node, Prometheus and Alertmanager, and the scheduler. ``Stack`` is a context
+manager: whatever it started is stopped on the way out, in reverse order, even after a failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import socket
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from laptop import aws
+from laptop.chain import DemoChain
+from laptop.chat import ChatStandIn
+from laptop.monitoring import Monitoring, Targets
+from laptop.receivers import Receivers, fanout_route
+from laptop.runbook import RunbookTarget, pause_trading
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Stack:
+    def __init__(self, workdir: Path, *, traffic_rate: float = 4.0) -> None:
+        self.workdir = workdir
+        self.traffic_rate = traffic_rate
+        self.chat: ChatStandIn | None = None
+        self.moto: aws.MotoServer | None = None
+        self.resources: aws.Resources | None = None
+        self.receivers: Receivers | None = None
+        self.chain: DemoChain | None = None
+        self.monitoring: Monitoring | None = None
+        self._exit = contextlib.ExitStack()
+
+    def __enter__(self) -> Stack:
+        try:
+            self._start()
+        except BaseException:
+            self._exit.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._exit.close()
+
+    def _start(self) -> None:
+        x = self._exit
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.chat = ChatStandIn().start()
+        x.callback(self.chat.stop)
+        self.moto = aws.MotoServer().start()
+        x.callback(self.moto.stop)
+        res = self.resources = aws.create_resources(self.moto.url, self.chat.url)
+        x.enter_context(aws.environment(res.env(self.chat.url)))
+        self.chain = DemoChain(
+            self.workdir / "node",
+            ssm_flag=res.stop_flag,
+            region=aws.REGION,
+            rate=self.traffic_rate,
+        )
+        self.receivers = Receivers(
+            {
+                "/fanout": fanout_route(),
+                "/runbook/pause-trading": functools.partial(
+                    pause_trading,
+                    target=RunbookTarget(res.stop_flag, res.reports_bucket),
+                    ssm=aws.client("ssm", res.endpoint),
+                    s3=aws.client("s3", res.endpoint),
+                ),
+                "/rpc/cut": self.chain.cut_rpc,
+                "/rpc/restore": self.chain.restore_rpc,
+            }
+        ).start()
+        x.callback(self.receivers.stop)
+        x.callback(self.chain.stop)
+        self.chain.start()
+        self.monitoring = Monitoring(
+            self.workdir / "monitoring",
+            Targets(
+                node=self.chain.api_address,
+                node_token=self.chain.token,
+                alertmanager_port=free_port(),
+                prometheus_port=free_port(),
+                receivers_url=self.receivers.url,
+            ),
+        )
+        x.callback(self.monitoring.stop)
+        self.monitoring.start()
+
+    # --- what the stack shows ---------------------------------------------------------------
+
+    def s3(self) -> Any:
+        assert self.resources is not None
+        return aws.client("s3", self.resources.endpoint)
+
+    def ssm_flag(self) -> str:
+        assert self.resources is not None
+        ssm = aws.client("ssm", self.resources.endpoint)
+        value: str = ssm.get_parameter(Name=self.resources.stop_flag)["Parameter"]["Value"]
+        return value
+
+    def incident_reports(self) -> list[str]:
+        assert self.resources is not None
+        listing = self.s3().list_objects_v2(
+            Bucket=self.resources.reports_bucket, Prefix="incidents/"
+        )
+        return [o["Key"] for o in listing.get("Contents", [])]

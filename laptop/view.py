@@ -1,0 +1,52 @@
+"""The terminal view of the laptop stack: where everything listens, then one status block
+every few seconds (the node's head and trading state, the alerts in Prometheus, the stop flag,
+incident reports, and the last messages the chat stand-in received)."""
+
+from __future__ import annotations
+
+import time
+
+from laptop.stack import Stack
+
+
+def intro_text(stack: Stack) -> str:
+    assert stack.chain and stack.monitoring and stack.chat and stack.receivers and stack.moto
+    r = stack.receivers.url
+    return "\n".join(
+        [
+            "",
+            f"  alerts as the team sees them: {stack.chat.url}/",
+            f"  Prometheus:                   {stack.monitoring.prometheus_url}/alerts",
+            f"  Alertmanager:                 {stack.monitoring.alertmanager_url}",
+            f"  node API:                     http://{stack.chain.api_address}"
+            f"  (token {stack.chain.token})",
+            f"  moto (AWS):                   {stack.moto.url}",
+            f"  cut the RPC endpoint:         curl -XPOST -d{{}} {r}/rpc/cut",
+            f"  bring it back:                curl -XPOST -d{{}} {r}/rpc/restore",
+            f"  resume trading afterwards:    curl -XPOST -H 'Authorization: Bearer "
+            f"{stack.chain.token}' http://{stack.chain.api_address}/admin/resume",
+            "",
+        ]
+    )
+
+
+def status_text(stack: Stack) -> str:
+    assert stack.chain and stack.monitoring and stack.chat and stack.chain.runner
+    node = stack.chain.node
+    head = node.book.head
+    health = node.health()
+    age = "-" if health.block_age_s is None else f"{health.block_age_s:.0f}s"
+    try:
+        alerts = ", ".join(
+            f"{a['labels'].get('alertname')} {a['state']}" for a in stack.monitoring.alerts()
+        )
+    except Exception as err:  # the view must not stop the stack
+        alerts = f"unreadable ({type(err).__name__})"
+    posts = stack.chat.snapshot()[-3:]
+    lines = [
+        f"[{time.strftime('%H:%M:%S')}] block {head.number if head else '-'} (age {age}) | "
+        f"trading {stack.chain.runner.trading_state()} | stop flag {stack.ssm_flag()} | "
+        f"alerts: {alerts or 'none'} | incident reports {len(stack.incident_reports())}"
+    ]
+    lines += [f"    {p.channel}: {p.text.splitlines()[0][:120]}" for p in posts if p.text]
+    return "\n".join(lines)
