@@ -1,7 +1,7 @@
 # The two commands a newcomer needs (see README.md):
 #   make demo   set everything up and run the edge node on a local chain with SQLite
 #   make test   set everything up and run the gate: lint, types and the whole test suite
-.PHONY: setup demo test lint types pytest bench contracts functions
+.PHONY: setup demo test lint types pytest bench contracts functions stack
 
 VENV := .venv/bin
 
@@ -12,6 +12,11 @@ demo: setup
 	$(VENV)/edge-node demo $(ARGS)
 
 test: setup lint types pytest
+
+# The whole chain on a laptop (README "The laptop stack"): the demo chain and node, moto for
+# AWS, the functions, Prometheus and Alertmanager (Debian packages), a local Slack stand-in.
+stack: setup
+	$(VENV)/python -m laptop $(ARGS)
 
 lint:
 	$(VENV)/ruff check .

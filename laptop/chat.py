@@ -28,6 +28,10 @@ class Post:
     body: Any
 
     @property
+    def raw(self) -> str:
+        return json.dumps(self.body)
+
+    @property
     def text(self) -> str:
         """What a reader sees: the message's text, whatever the channel calls it."""
         b = self.body

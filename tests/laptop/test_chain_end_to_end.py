@@ -1,0 +1,128 @@
+"""Issue 10 section 4, end to end on this machine: the RPC endpoint is cut -> the head-lag
+alert fires in the real Prometheus -> the real Alertmanager delivers it -> the fan-out's
+handler posts to the Slack stand-in -> the pause-trading runbook sets the SSM flag (moto) ->
+the node stops trading within its poll interval -> an incident report is in the moto bucket;
+then the endpoint comes back and the resolution is delivered."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from laptop.chain import CONTROL_POLL_S
+from laptop.stack import Stack
+from tests.laptop.conftest import require_monitoring_tools
+
+pytestmark = [pytest.mark.slow, pytest.mark.chain, pytest.mark.timeout(420)]
+
+T = TypeVar("T")
+
+
+def eventually(check: Callable[[], T | None], timeout: float, what: str, stack: Stack) -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.25)
+    pytest.fail(f"{what} not within {timeout:.0f}s\n{diagnostics(stack)}")
+
+
+def diagnostics(stack: Stack) -> str:
+    parts = []
+    if stack.chat is not None:
+        parts.append("chat posts: " + json.dumps([p.text for p in stack.chat.snapshot()]))
+    if stack.receivers is not None:
+        parts.append(f"receiver deliveries: {list(stack.receivers.deliveries)}")
+    if stack.monitoring is not None:
+        try:
+            parts.append(f"prometheus alerts: {stack.monitoring.alerts()}")
+        except Exception as err:
+            parts.append(f"prometheus alerts unreadable: {err}")
+        for name in ("prometheus.log", "alertmanager.log"):
+            log = stack.monitoring.dir / name
+            if log.exists():
+                parts.append(f"{name}:\n{log.read_text(errors='replace')[-1500:]}")
+    return "\n".join(parts)
+
+
+def slack_posts(stack: Stack, needle: str) -> list[str]:
+    """The Slack messages (whole JSON bodies: text and blocks) that mention ``needle``."""
+    assert stack.chat is not None
+    return [p.raw for p in stack.chat.snapshot() if p.channel == "slack" and needle in p.raw]
+
+
+def test_cut_rpc_pauses_trading_and_the_resolution_arrives(tmp_path: Path) -> None:
+    require_monitoring_tools()
+    with Stack(tmp_path / "stack") as stack:
+        assert stack.chain and stack.monitoring and stack.chain.runner and stack.chat
+        runner = stack.chain.runner
+
+        # Steady state first: the node follows the chain, trades (paper), nothing fires.
+        eventually(
+            lambda: (
+                (h := stack.chain.node.health()).block_age_s is not None  # type: ignore[union-attr]
+                and h.block_age_s < 4
+            ),
+            60,
+            "the node following the chain",
+            stack,
+        )
+        assert runner.trading_state() == "running"
+        assert stack.ssm_flag() == "false"
+        assert stack.monitoring.alerts() == []
+        assert stack.chat.snapshot() == []
+
+        stack.chain.cut_rpc()
+        firing = eventually(
+            lambda: [
+                a
+                for a in stack.monitoring.alerts()  # type: ignore[union-attr]
+                if a["labels"]["alertname"] == "RpcHeadLag" and a["state"] == "firing"
+            ],
+            60,
+            "RpcHeadLag firing in Prometheus",
+            stack,
+        )
+        assert firing[0]["labels"]["severity"] == "high"
+
+        # Alertmanager -> fan-out handler -> Slack stand-in (and Telegram: severity high).
+        posted = eventually(
+            lambda: slack_posts(stack, "RpcHeadLag"), 30, "the alert on Slack", stack
+        )
+        assert "pause-trading" in posted[0]  # the runbook named in the message
+        assert any(p.channel == "telegram" for p in stack.chat.snapshot())
+
+        # The runbook set the flag in moto, and the node stopped signing within a poll.
+        eventually(lambda: stack.ssm_flag() == "true", 30, "the SSM stop flag set", stack)
+        eventually(lambda: runner.trading_state() != "running", 10, "the node not trading", stack)
+        keys = eventually(stack.incident_reports, 10, "an incident report in S3", stack)
+        assert stack.resources is not None
+        body = stack.s3().get_object(Bucket=stack.resources.reports_bucket, Key=keys[0])
+        report = json.loads(body["Body"].read())
+        assert report["alert"] == "RpcHeadLag"
+        assert report["runbook"] == "pause-trading"
+        control = stack.chain.node.desk.control  # type: ignore[union-attr]
+        assert control.actor == "remote flag"
+        flag_set_at = dt.datetime.fromisoformat(report["written_at"]).timestamp()
+        # The flag was set just before the report was written; the node's transition came
+        # within one poll (plus the bounded SSM read) of it, and never before it.
+        assert flag_set_at - 1.0 <= control.since <= flag_set_at + CONTROL_POLL_S + 2.5
+
+        # The endpoint comes back: the node catches up, the alert resolves, and the
+        # resolution reaches Slack. Trading stays stopped until an operator resumes.
+        stack.chain.restore_rpc()
+        eventually(
+            lambda: [t for t in slack_posts(stack, "RpcHeadLag") if "RESOLVED" in t.upper()],
+            90,
+            "the resolution on Slack",
+            stack,
+        )
+        assert runner.trading_state() != "running"
+        assert len(stack.incident_reports()) == len(keys)  # a resolution runs no runbook
