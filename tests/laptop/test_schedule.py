@@ -12,8 +12,10 @@ from laptop.schedule import BadSchedule, CompressedClock, next_fire
 UTC = dt.UTC
 
 
-def at(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=UTC)
+def at(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, sec: int = 0
+) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, sec, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
