@@ -4,6 +4,7 @@ printing a terminal view every few seconds; the chat stand-in's page shows what 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import threading
@@ -23,19 +24,25 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    out = sys.stdout
     print("starting the laptop stack (anvil, node, moto, Prometheus, Alertmanager)…", flush=True)
-    try:
-        with Stack(args.workdir, traffic_rate=args.rate) as stack:
-            print(intro(stack), flush=True)
-            started = time.monotonic()
-            while not stop.wait(3.0):
-                print(view(stack), flush=True)
-                if args.duration is not None and time.monotonic() - started >= args.duration:
-                    break
-            print("stopping…", flush=True)
-    except ToolMissing as err:
-        print(f"make stack: {err}", file=sys.stderr)
-        return 2
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    functions_log = args.workdir / "functions.log"
+    # The functions print JSON logs and EMF metrics on stdout, as in Lambda: into a file here,
+    # so that the terminal shows the view.
+    with functions_log.open("a") as log, contextlib.redirect_stdout(log):
+        try:
+            with Stack(args.workdir, traffic_rate=args.rate) as stack:
+                print(intro(stack), f"  functions' logs: {functions_log}\n", file=out, flush=True)
+                started = time.monotonic()
+                while not stop.wait(3.0):
+                    print(view(stack), file=out, flush=True)
+                    if args.duration is not None and time.monotonic() - started >= args.duration:
+                        break
+                print("stopping…", file=out, flush=True)
+        except ToolMissing as err:
+            print(f"make stack: {err}", file=sys.stderr)
+            return 2
     return 0
 
 

@@ -32,8 +32,14 @@ class Resources:
     alert_dlq_url: str
 
     def env(self, chat_url: str) -> dict[str, str]:
-        """The variables the functions read, pointed at moto and the chat stand-in."""
+        """The variables the functions read, pointed at moto and the chat stand-in (the names
+        infra/functions.py gives the deployed functions)."""
         return {
+            "EDGE_OPS_BACKUP_LOCATION": f"s3://{self.backups_bucket}/backups",
+            "EDGE_OPS_REPORT_TO": f"s3://{self.reports_bucket}/reports",
+            "EDGE_OPS_PRUNE_ARCHIVE_TO": f"s3://{self.reports_bucket}/archive",
+            "EDGE_OPS_INCIDENTS_TO": f"s3://{self.reports_bucket}/incidents",
+            "EDGE_OPS_STOP_PARAMETER": self.stop_flag,
             "AWS_ENDPOINT_URL": self.endpoint,
             **FAKE_CREDENTIALS,
             "EDGE_OPS_ENVIRONMENT": "laptop",

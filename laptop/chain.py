@@ -111,13 +111,12 @@ class DemoChain:
         self.proxy = TcpProxy("127.0.0.1", anvil.port).start()
         self._stack.callback(self.proxy.close)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        store = self.workdir / "edge.db"
         for old in self.workdir.glob("edge.db*"):
             old.unlink()
         cfg = node_config_for(
             anvil,
             setup.market,
-            f"sqlite:///{store.resolve()}",
+            self.store_url,
             self.token,
             endpoints=[
                 {
@@ -149,6 +148,10 @@ class DemoChain:
 
     def stop(self) -> None:
         self._stack.close()
+
+    @property
+    def store_url(self) -> str:
+        return f"sqlite:///{(self.workdir / 'edge.db').resolve()}"
 
     @property
     def node(self) -> EdgeNode:

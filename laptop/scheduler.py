@@ -83,9 +83,12 @@ def catalog_jobs(only: Sequence[str] | None = None) -> list[Job]:
 
 
 class Scheduler:
-    def __init__(self, jobs: list[Job], clock: CompressedClock) -> None:
+    def __init__(self, jobs: list[Job], clock: CompressedClock, min_gap_s: float = 0.0) -> None:
         self.jobs = jobs
         self.clock = clock
+        # Real seconds between two runs of one function at least: compressed, the probe's
+        # rate(1 minute) would otherwise run many times a second.
+        self.min_gap = dt.timedelta(seconds=min_gap_s * clock.speed)
         self.runs: deque[Run] = deque(maxlen=200)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
@@ -114,6 +117,7 @@ class Scheduler:
             # fires missed before ``now`` collapse into this one (a run that outlasts its
             # period catches up once, on the next round)
             job.next_at = min(next_fire(s, max(fired, now)) for s in job.schedules)
+            job.next_at = max(job.next_at, now + self.min_gap)
 
     def _call(self, job: Job, fired: dt.datetime) -> Run:
         assert job.handler is not None

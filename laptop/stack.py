@@ -6,8 +6,10 @@ manager: whatever it started is stopped on the way out, in reverse order, even a
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import socket
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -18,6 +20,8 @@ from laptop.chat import ChatStandIn
 from laptop.monitoring import Monitoring, Targets
 from laptop.receivers import Receivers, fanout_route
 from laptop.runbook import RunbookTarget, pause_trading
+from laptop.schedule import CompressedClock
+from laptop.scheduler import Scheduler, catalog_jobs
 
 
 def free_port() -> int:
@@ -26,10 +30,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+SPEED = 720.0  # simulated seconds per real second: a day in two minutes
+MIN_GAP_S = 5.0  # real seconds between two runs of one function, at least
+
+
 class Stack:
-    def __init__(self, workdir: Path, *, traffic_rate: float = 4.0) -> None:
+    def __init__(self, workdir: Path, *, traffic_rate: float = 4.0, schedule: bool = True) -> None:
         self.workdir = workdir
         self.traffic_rate = traffic_rate
+        self.schedule = schedule
+        self.scheduler: Scheduler | None = None
         self.chat: ChatStandIn | None = None
         self.moto: aws.MotoServer | None = None
         self.resources: aws.Resources | None = None
@@ -97,6 +107,29 @@ class Stack:
         )
         x.callback(self.monitoring.stop)
         self.monitoring.start()
+        if self.schedule:
+            self._start_scheduler()
+
+    def _start_scheduler(self) -> None:
+        assert self.chain is not None
+        tmp = self.workdir / "functions-tmp"
+        tmp.mkdir(parents=True, exist_ok=True)
+        self._exit.enter_context(
+            aws.environment(
+                {
+                    "EDGE_OPS_DATABASE_URL": self.chain.store_url,
+                    "EDGE_OPS_NODE_URL": f"http://{self.chain.api_address}",
+                    "EDGE_OPS_NODE_TOKEN": self.chain.token,
+                    "EDGE_OPS_BACKUP_TMP_DIR": str(tmp),
+                }
+            )
+        )
+        # The simulated day starts just before the prune (23:00), so that within the first
+        # minute of real time the prune, the daily report and the backup have all run.
+        today = dt.datetime.now(dt.UTC).replace(hour=22, minute=58, second=0, microsecond=0)
+        clock = CompressedClock(time.monotonic(), today, SPEED)
+        self.scheduler = Scheduler(catalog_jobs(), clock, min_gap_s=MIN_GAP_S).start()
+        self._exit.callback(self.scheduler.stop)
 
     # --- what the stack shows ---------------------------------------------------------------
 

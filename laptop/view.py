@@ -48,5 +48,13 @@ def status_text(stack: Stack) -> str:
         f"trading {stack.chain.runner.trading_state()} | stop flag {stack.ssm_flag()} | "
         f"alerts: {alerts or 'none'} | incident reports {len(stack.incident_reports())}"
     ]
+    if stack.scheduler is not None:
+        sim = stack.scheduler.now().strftime("%Y-%m-%d %H:%M")
+        runs = list(stack.scheduler.runs)[-4:]
+        done = "; ".join(
+            f"{r.job} {r.sim_time:%m-%d %H:%M} {'ok' if r.ok else 'FAILED ' + r.detail[:80]}"
+            for r in runs
+        )
+        lines.append(f"    functions (simulated {sim} UTC): {done or 'none run yet'}")
     lines += [f"    {p.channel}: {p.text.splitlines()[0][:120]}" for p in posts if p.text]
     return "\n".join(lines)

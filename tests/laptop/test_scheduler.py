@@ -56,3 +56,14 @@ def test_catalog_jobs_are_the_scheduled_functions() -> None:
     assert {"backup", "prune", "probe", "report-daily"} <= set(jobs)
     assert "fanout" not in jobs  # invoked by alerts, never scheduled
     assert jobs["prune"].handler is not None and jobs["prune"].missing is None
+
+
+def test_a_minimum_real_gap_spaces_out_frequent_schedules() -> None:
+    calls: list[str] = []
+    job = Job("probe", ("rate(1 minute)",), "x.probe", handler=lambda e, c: calls.append(e["time"]))
+    s = Scheduler([job], CompressedClock(0.0, START, speed=720.0), min_gap_s=5.0)
+    s.run_due(START + dt.timedelta(minutes=1))
+    assert calls == ["2026-12-02T01:01:00Z"]
+    assert job.next_at == START + dt.timedelta(minutes=1, hours=1)  # 5 real s = 1 sim hour
+    s.run_due(START + dt.timedelta(minutes=30))
+    assert len(calls) == 1
