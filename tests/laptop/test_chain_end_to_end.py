@@ -40,6 +40,8 @@ def diagnostics(stack: Stack) -> str:
         parts.append("chat posts: " + json.dumps([p.text for p in stack.chat.snapshot()]))
     if stack.receivers is not None:
         parts.append(f"receiver deliveries: {list(stack.receivers.deliveries)}")
+    if stack.scheduler is not None:
+        parts.append(f"scheduled runs: {list(stack.scheduler.runs)}")
     if stack.monitoring is not None:
         try:
             parts.append(f"prometheus alerts: {stack.monitoring.alerts()}")
@@ -126,3 +128,19 @@ def test_cut_rpc_pauses_trading_and_the_resolution_arrives(tmp_path: Path) -> No
         )
         assert runner.trading_state() != "running"
         assert len(stack.incident_reports()) == len(keys)  # a resolution runs no runbook
+
+        # Meanwhile the scheduler ran the functions on their schedules (a compressed day from
+        # 22:58): the prune at 23:00, the daily report at 00:15, the backup at 02:00.
+        sched = stack.scheduler
+        assert sched is not None
+        ok = eventually(
+            lambda: {"prune", "report-daily", "backup"} <= {r.job for r in sched.runs if r.ok},
+            60,
+            "the prune, daily report and backup run by the scheduler",
+            stack,
+        )
+        assert ok
+        s3 = stack.s3()
+        reports = s3.list_objects_v2(Bucket=stack.resources.reports_bucket, Prefix="reports/")
+        backups = s3.list_objects_v2(Bucket=stack.resources.backups_bucket, Prefix="backups/")
+        assert reports.get("KeyCount", 0) > 0 and backups.get("KeyCount", 0) > 0
