@@ -1,0 +1,135 @@
+"""The stack's own parts, each alone: the pause-trading runbook stand-in (moto), the receivers
+(a failing handler answers 500 so Alertmanager retries), the chat stand-in (records, refuses
+what is not a post), and the stack's AWS resources."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+import urllib3
+from moto import mock_aws
+
+from laptop.aws import MotoServer, create_resources
+from laptop.chat import ChatStandIn
+from laptop.receivers import Receivers
+from laptop.runbook import RunbookTarget, pause_trading
+
+
+def webhook(status: str, fingerprint: str = "abc123") -> dict[str, Any]:
+    return {
+        "version": "4",
+        "groupKey": '{}:{alertname="RpcHeadLag"}',
+        "status": status,
+        "alerts": [
+            {
+                "status": status,
+                "labels": {"alertname": "RpcHeadLag", "severity": "high"},
+                "annotations": {"summary": "behind"},
+                "startsAt": "2026-12-02T03:00:00Z",
+                "fingerprint": fingerprint,
+            }
+        ],
+    }
+
+
+@pytest.fixture
+def moto_clients(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any]]:
+    for k, v in (("AWS_ACCESS_KEY_ID", "t"), ("AWS_SECRET_ACCESS_KEY", "t")):
+        monkeypatch.setenv(k, v)
+    with mock_aws():
+        ssm = boto3.client("ssm", region_name="us-east-1")
+        s3 = boto3.client("s3", region_name="us-east-1")
+        ssm.put_parameter(Name="/edge/t/stop", Value="false", Type="String")
+        s3.create_bucket(Bucket="reports")
+        yield ssm, s3
+
+
+def test_runbook_sets_the_flag_and_files_an_incident(moto_clients: tuple[Any, Any]) -> None:
+    ssm, s3 = moto_clients
+    target = RunbookTarget("/edge/t/stop", "reports")
+    keys = pause_trading(webhook("firing"), target, ssm, s3)
+    assert ssm.get_parameter(Name="/edge/t/stop")["Parameter"]["Value"] == "true"
+    assert len(keys) == 1 and keys[0].startswith("incidents/") and "abc123" in keys[0]
+    report = json.loads(s3.get_object(Bucket="reports", Key=keys[0])["Body"].read())
+    assert report["alert"] == "RpcHeadLag" and report["runbook"] == "pause-trading"
+    assert "/edge/t/stop" in report["actions"][0]
+
+
+def test_a_resolution_changes_nothing(moto_clients: tuple[Any, Any]) -> None:
+    ssm, s3 = moto_clients
+    assert (
+        pause_trading(webhook("resolved"), RunbookTarget("/edge/t/stop", "reports"), ssm, s3) == []
+    )
+    assert ssm.get_parameter(Name="/edge/t/stop")["Parameter"]["Value"] == "false"
+    assert s3.list_objects_v2(Bucket="reports").get("KeyCount") == 0
+
+
+def test_receivers_answer_500_when_the_handler_fails() -> None:
+    def broken(_payload: dict[str, Any]) -> None:
+        raise RuntimeError("secret unreadable")
+
+    seen: list[dict[str, Any]] = []
+
+    def ok(payload: dict[str, Any]) -> dict[str, bool]:
+        seen.append(payload)
+        return {"ok": True}
+
+    r = Receivers({"/fanout": broken, "/ok": ok}).start()
+    try:
+        body = json.dumps(webhook("firing")).encode()
+        failed = urllib3.request("POST", f"{r.url}/fanout", body=body, retries=False)
+        assert failed.status == 500 and b"secret unreadable" in failed.data
+        assert urllib3.request("POST", f"{r.url}/ok", body=body, retries=False).status == 200
+        assert seen == [webhook("firing")]
+        assert urllib3.request("POST", f"{r.url}/nowhere", body=body, retries=False).status == 404
+        assert urllib3.request("POST", f"{r.url}/ok", body=b"[1", retries=False).status == 400
+        assert [(d.path, d.ok) for d in r.deliveries] == [("/fanout", False), ("/ok", True)]
+    finally:
+        r.stop()
+
+
+def test_chat_stand_in_records_posts_and_shows_them() -> None:
+    chat = ChatStandIn().start()
+    try:
+        post = urllib3.request("POST", f"{chat.url}/slack", json={"text": "FIRING: <b>x</b>"})
+        assert post.status == 200 and post.data == b"ok"
+        tg = urllib3.request(
+            "POST", f"{chat.url}/telegram/botTOKEN/sendMessage", json={"text": "t"}
+        )
+        assert tg.status == 200
+        assert urllib3.request("POST", f"{chat.url}/teams", json={"text": "t"}).status == 400
+        assert urllib3.request("POST", f"{chat.url}/slack", body=b"not json").status == 400
+        assert [(p.channel, p.text) for p in chat.snapshot()] == [
+            ("slack", "FIRING: <b>x</b>"),
+            ("telegram", "t"),
+        ]
+        page = urllib3.request("GET", f"{chat.url}/").data.decode()
+        assert "FIRING: &lt;b&gt;x&lt;/b&gt;" in page  # escaped, never rendered
+        listed = json.loads(urllib3.request("GET", f"{chat.url}/posts.json").data)
+        assert [p["channel"] for p in listed] == ["slack", "telegram"]
+    finally:
+        chat.stop()
+
+
+def test_resources_are_made_in_moto() -> None:
+    moto = MotoServer().start()
+    try:
+        res = create_resources(moto.url, "http://127.0.0.1:9")
+        env = res.env("http://127.0.0.1:9")
+        assert env["AWS_ENDPOINT_URL"] == moto.url
+        assert env["EDGE_OPS_REPORT_TO"] == f"s3://{res.reports_bucket}/reports"
+        sm = boto3.client(
+            "secretsmanager",
+            endpoint_url=moto.url,
+            region_name="us-east-1",
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+        )
+        secret = json.loads(sm.get_secret_value(SecretId=res.alert_secret_id)["SecretString"])
+        assert secret["slack_webhook_url"] == "http://127.0.0.1:9/slack"
+    finally:
+        moto.stop()
