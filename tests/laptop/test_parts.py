@@ -133,3 +133,15 @@ def test_resources_are_made_in_moto() -> None:
         assert secret["slack_webhook_url"] == "http://127.0.0.1:9/slack"
     finally:
         moto.stop()
+
+
+def test_missing_tools_fail_under_ci_and_skip_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.laptop.conftest import require_monitoring_tools
+
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true and prometheus is not installed"):
+        require_monitoring_tools()
+    monkeypatch.setenv("CI", "")
+    with pytest.raises(pytest.skip.Exception, match="apt-get install"):
+        require_monitoring_tools()
