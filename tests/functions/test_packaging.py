@@ -105,9 +105,12 @@ def test_the_runbook_artifact_carries_the_prune_it_runs(tmp_path: Path) -> None:
     files = [str(p) for p in source_files(tmp_path, "runbook")]
     assert "functions/prune/service.py" in files and "functions/runbook/handler.py" in files
     assert "functions/report/handler.py" not in files
-    assert "pyarrow==26.0.1" in tomllib.loads((ROOT / "pyproject.toml").read_text())[
-        "dependency-groups"
-    ]["lambda-runbook"]
+    assert (
+        "pyarrow==26.0.1"
+        in tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"][
+            "lambda-runbook"
+        ]
+    )
 
 
 def test_source_files_need_the_trees(tmp_path: Path) -> None:
