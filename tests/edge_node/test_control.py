@@ -115,10 +115,11 @@ async def test_the_remote_flag_can_ask_for_a_pause(sqlite_url: str, ssm) -> None
     node (pending transactions carry on), at start-up too, and never weakens a stop."""
     engine = create_engine(sqlite_url)
     migrate(engine)
-    cfg = ControlConfig(ssm_parameter="/edge/bsc/emergency-stop", aws_region="ap-southeast-1")
+    name = "/edge/bsc/emergency-stop"
+    cfg = ControlConfig(ssm_parameter=name, aws_region="ap-southeast-1")
     control = Control()
     service = ControlService(control, engine, cfg, ssm)
-    assert flags.pause_ssm(ssm, cfg.ssm_parameter) is flags.RemoteState.PAUSE
+    assert flags.pause_ssm(ssm, name) is flags.RemoteState.PAUSE
     for _ in range(20):
         await service.poll_once()
         if control.state is TradingState.PAUSED:
@@ -127,9 +128,9 @@ async def test_the_remote_flag_can_ask_for_a_pause(sqlite_url: str, ssm) -> None
     restarted = Control()
     await ControlService(restarted, engine, cfg, ssm).load()
     assert restarted.state is TradingState.PAUSED
-    flags.write_ssm_flag(ssm, cfg.ssm_parameter, True)
+    flags.write_ssm_flag(ssm, name, True)
     # a pause asked after a stop leaves the stop in place
-    assert flags.pause_ssm(ssm, cfg.ssm_parameter) is flags.RemoteState.STOP
+    assert flags.pause_ssm(ssm, name) is flags.RemoteState.STOP
     assert ssm.get_parameter(Name=cfg.ssm_parameter)["Parameter"]["Value"] == "true"
     await service.resume("op", "ok")
     assert control.can_trade
