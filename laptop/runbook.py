@@ -1,63 +1,60 @@
-"""Stand-in for the pause-trading runbook function (issue 9 section 3, branch ``runbooks``)
-until ``functions/runbook`` lands: the same two effects, through the same AWS services.
+"""Alertmanager's webhook into the runbook functions (functions/runbook): the deployed runbooks
+are started by CloudWatch alarms, whose shape Alertmanager does not post, so the laptop reads
+each firing alert as the runbook's ``Trigger`` and runs the real runbook core with it.
 
-For each firing alert it sets the node's SSM stop flag (the node polls it; see
-edge_node/control.py) and writes an incident report to the reports bucket under
-``incidents/`` (infra/catalog.py INCIDENTS_PREFIX). Resolutions change nothing: trading is
-resumed by an operator (``edge-node trading resume``), never by an alert going away.
+It runs ungated: the gate checks a CloudWatch alarm's state and takes its DynamoDB lock, and a
+Prometheus alert has neither. Its settings come from the stack's environment with neither the
+node's URL nor its database, so the pause goes through the remote flag alone (the SSM parameter
+in moto, which the node polls), as when the runbook cannot reach the node's API and the
+database flag is not written; the API and database paths are proven in
+tests/functions/runbook/test_on_a_node.py. (Without the database, the run is not in the audit
+log; the incident report says what was done.) Resolutions change nothing: trading is resumed by an
+operator, never by an alert going away.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-from dataclasses import dataclass
 from typing import Any
 
-INCIDENTS_PREFIX = "incidents"
+from functions.runbook.trigger import Trigger
 
 
-@dataclass(frozen=True, slots=True)
-class RunbookTarget:
-    stop_flag: str
-    reports_bucket: str
-
-
-def incident_key(alert: dict[str, Any], now: dt.datetime) -> str:
-    name = str(alert.get("labels", {}).get("alertname", "alert"))
-    fingerprint = str(alert.get("fingerprint") or "nofingerprint")
-    return f"{INCIDENTS_PREFIX}/{now:%Y/%m/%d}/{now:%H%M%S}-{name}-{fingerprint}.json"
-
-
-def incident_report(alert: dict[str, Any], runbook: str, flag: str, now: dt.datetime) -> str:
-    return json.dumps(
-        {
-            "runbook": runbook,
-            "alert": alert.get("labels", {}).get("alertname"),
-            "labels": alert.get("labels", {}),
-            "annotations": alert.get("annotations", {}),
-            "started_at": alert.get("startsAt"),
-            "actions": [f"set SSM parameter {flag} to true (trading stops within a poll)"],
-            "written_at": now.isoformat(),
-            "resume": "edge-node trading resume (clears the flag) once the cause is fixed",
-        },
-        indent=2,
-    )
-
-
-def pause_trading(payload: dict[str, Any], target: RunbookTarget, ssm: Any, s3: Any) -> list[str]:
-    """Acts on each firing alert of an Alertmanager webhook; the incident reports' keys."""
-    firing = [a for a in payload.get("alerts", []) if a.get("status") == "firing"]
-    keys = []
-    for alert in firing:
-        now = dt.datetime.now(dt.UTC)
-        ssm.put_parameter(Name=target.stop_flag, Value="true", Type="String", Overwrite=True)
-        key = incident_key(alert, now)
-        s3.put_object(
-            Bucket=target.reports_bucket,
-            Key=key,
-            Body=incident_report(alert, "pause-trading", target.stop_flag, now).encode(),
-            ContentType="application/json",
+def triggers(payload: dict[str, Any]) -> list[Trigger]:
+    """One trigger per firing alert of an Alertmanager webhook (version 4)."""
+    out = []
+    for alert in payload.get("alerts") or []:
+        if not isinstance(alert, dict) or alert.get("status") != "firing":
+            continue
+        labels = alert.get("labels") or {}
+        annotations = alert.get("annotations") or {}
+        out.append(
+            Trigger(
+                alarm=str(labels.get("alertname") or "unnamed alert"),
+                state="ALARM",
+                changed_at=str(alert.get("startsAt") or ""),
+                reason=str(annotations.get("summary") or annotations.get("description") or ""),
+                source="alertmanager",
+                description=str(annotations.get("description") or ""),
+                metric={"labels": dict(labels)},
+            )
         )
-        keys.append(key)
-    return keys
+    return out
+
+
+def run_runbook(name: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
+    from functions.common.aws import AwsClients, AwsOptions
+    from functions.runbook import context, runner
+    from functions.runbook.settings import RunbookSettings
+
+    # the node's API and database left out on purpose: the SSM flag path (module docstring)
+    settings = RunbookSettings(node_url=None, api_token=None, api_token_secret_id=None)
+    aws = AwsClients(AwsOptions.from_settings(settings))
+    results = []
+    for trigger in triggers(payload):
+        ctx = context.build(settings, aws, f"runbook:{name}", need_store=False)
+        try:
+            results.append(runner.run(name, trigger, ctx, gated=False).as_dict())
+        finally:
+            if ctx.store is not None:
+                ctx.store.dispose()
+    return results

@@ -8,18 +8,21 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import json
 import socket
 import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import urllib3
+
 from laptop import aws
 from laptop.chain import DemoChain
 from laptop.chat import ChatStandIn
 from laptop.monitoring import Monitoring, Targets
 from laptop.receivers import Receivers, fanout_route
-from laptop.runbook import RunbookTarget, pause_trading
+from laptop.runbook import run_runbook
 from laptop.schedule import CompressedClock
 from laptop.scheduler import Scheduler, catalog_jobs
 
@@ -82,12 +85,7 @@ class Stack:
         self.receivers = Receivers(
             {
                 "/fanout": fanout_route(),
-                "/runbook/pause-trading": functools.partial(
-                    pause_trading,
-                    target=RunbookTarget(res.stop_flag, res.reports_bucket),
-                    ssm=aws.client("ssm", res.endpoint),
-                    s3=aws.client("s3", res.endpoint),
-                ),
+                "/runbook/pause-trading": functools.partial(run_runbook, "pause-trading"),
                 "/rpc/cut": self.chain.cut_rpc,
                 "/rpc/restore": self.chain.restore_rpc,
             }
@@ -95,6 +93,19 @@ class Stack:
         x.callback(self.receivers.stop)
         x.callback(self.chain.stop)
         self.chain.start()
+        tmp = self.workdir / "functions-tmp"
+        tmp.mkdir(parents=True, exist_ok=True)
+        # what the functions read about the node (infra/functions.py's names)
+        x.enter_context(
+            aws.environment(
+                {
+                    "EDGE_OPS_DATABASE_URL": self.chain.store_url,
+                    "EDGE_OPS_NODE_URL": f"http://{self.chain.api_address}",
+                    "EDGE_OPS_NODE_TOKEN": self.chain.token,
+                    "EDGE_OPS_BACKUP_TMP_DIR": str(tmp),
+                }
+            )
+        )
         self.monitoring = Monitoring(
             self.workdir / "monitoring",
             Targets(
@@ -112,18 +123,6 @@ class Stack:
 
     def _start_scheduler(self) -> None:
         assert self.chain is not None
-        tmp = self.workdir / "functions-tmp"
-        tmp.mkdir(parents=True, exist_ok=True)
-        self._exit.enter_context(
-            aws.environment(
-                {
-                    "EDGE_OPS_DATABASE_URL": self.chain.store_url,
-                    "EDGE_OPS_NODE_URL": f"http://{self.chain.api_address}",
-                    "EDGE_OPS_NODE_TOKEN": self.chain.token,
-                    "EDGE_OPS_BACKUP_TMP_DIR": str(tmp),
-                }
-            )
-        )
         # The simulated day starts just before the prune (23:00), so that within the first
         # minute of real time the prune, the daily report and the backup have all run.
         today = dt.datetime.now(dt.UTC).replace(hour=22, minute=58, second=0, microsecond=0)
@@ -137,11 +136,26 @@ class Stack:
         assert self.resources is not None
         return aws.client("s3", self.resources.endpoint)
 
-    def ssm_flag(self) -> str:
+    def ssm_parameter(self) -> dict[str, Any]:
         assert self.resources is not None
         ssm = aws.client("ssm", self.resources.endpoint)
-        value: str = ssm.get_parameter(Name=self.resources.stop_flag)["Parameter"]["Value"]
-        return value
+        parameter: dict[str, Any] = ssm.get_parameter(Name=self.resources.stop_flag)["Parameter"]
+        return parameter
+
+    def ssm_flag(self) -> str:
+        return str(self.ssm_parameter()["Value"])
+
+    def node_health(self) -> dict[str, Any]:
+        """The node's /health, as an operator (or the probe) reads it."""
+        assert self.chain is not None
+        r = urllib3.request(
+            "GET",
+            f"http://{self.chain.api_address}/health",
+            headers={"Authorization": f"Bearer {self.chain.token}"},
+            timeout=5,
+        )
+        health: dict[str, Any] = json.loads(r.data)
+        return health
 
     def incident_reports(self) -> list[str]:
         assert self.resources is not None

@@ -1,6 +1,6 @@
-"""The stack's own parts, each alone: the pause-trading runbook stand-in (moto), the receivers
-(a failing handler answers 500 so Alertmanager retries), the chat stand-in (records, refuses
-what is not a post), and the stack's AWS resources."""
+"""The stack's own parts, each alone: Alertmanager alerts into the real runbook (moto), the
+receivers (a failing handler answers 500 so Alertmanager retries), the chat stand-in (records,
+refuses what is not a post), and the stack's AWS resources."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from moto import mock_aws
 from laptop.aws import MotoServer, create_resources
 from laptop.chat import ChatStandIn
 from laptop.receivers import Receivers
-from laptop.runbook import RunbookTarget, pause_trading
+from laptop.runbook import run_runbook, triggers
 
 
 def webhook(status: str, fingerprint: str = "abc123") -> dict[str, Any]:
@@ -37,9 +37,18 @@ def webhook(status: str, fingerprint: str = "abc123") -> dict[str, Any]:
 
 
 @pytest.fixture
-def moto_clients(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any]]:
-    for k, v in (("AWS_ACCESS_KEY_ID", "t"), ("AWS_SECRET_ACCESS_KEY", "t")):
+def moto_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any]]:
+    for k, v in (
+        ("AWS_ACCESS_KEY_ID", "t"),
+        ("AWS_SECRET_ACCESS_KEY", "t"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+        ("EDGE_OPS_STOP_PARAMETER", "/edge/t/stop"),
+        ("EDGE_OPS_INCIDENTS_TO", "s3://reports/incidents"),
+        ("EDGE_OPS_NODE_URL", "http://127.0.0.1:9"),  # must not be used: the flag path
+    ):
         monkeypatch.setenv(k, v)
+    for k in ("AWS_ENDPOINT_URL", "EDGE_OPS_DATABASE_URL", "DATABASE_URL"):
+        monkeypatch.delenv(k, raising=False)
     with mock_aws():
         ssm = boto3.client("ssm", region_name="us-east-1")
         s3 = boto3.client("s3", region_name="us-east-1")
@@ -48,22 +57,36 @@ def moto_clients(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any]]:
         yield ssm, s3
 
 
-def test_runbook_sets_the_flag_and_files_an_incident(moto_clients: tuple[Any, Any]) -> None:
-    ssm, s3 = moto_clients
-    target = RunbookTarget("/edge/t/stop", "reports")
-    keys = pause_trading(webhook("firing"), target, ssm, s3)
-    assert ssm.get_parameter(Name="/edge/t/stop")["Parameter"]["Value"] == "true"
-    assert len(keys) == 1 and keys[0].startswith("incidents/") and "abc123" in keys[0]
-    report = json.loads(s3.get_object(Bucket="reports", Key=keys[0])["Body"].read())
-    assert report["alert"] == "RpcHeadLag" and report["runbook"] == "pause-trading"
-    assert "/edge/t/stop" in report["actions"][0]
-
-
-def test_a_resolution_changes_nothing(moto_clients: tuple[Any, Any]) -> None:
-    ssm, s3 = moto_clients
-    assert (
-        pause_trading(webhook("resolved"), RunbookTarget("/edge/t/stop", "reports"), ssm, s3) == []
+def test_firing_alerts_become_runbook_triggers() -> None:
+    payload = webhook("firing")
+    payload["alerts"].append({**webhook("resolved")["alerts"][0], "fingerprint": "x"})
+    (t,) = triggers(payload)
+    assert (t.alarm, t.state, t.changed_at, t.reason) == (
+        "RpcHeadLag",
+        "ALARM",
+        "2026-12-02T03:00:00Z",
+        "behind",
     )
+    assert triggers(webhook("resolved")) == []
+
+
+def test_the_runbook_pauses_through_the_flag_and_files_an_incident(
+    moto_env: tuple[Any, Any],
+) -> None:
+    ssm, s3 = moto_env
+    (result,) = run_runbook("pause-trading", webhook("firing"))
+    assert result["acted"] and result["ok"], result
+    assert "ssm" in result["summary"]
+    assert ssm.get_parameter(Name="/edge/t/stop")["Parameter"]["Value"] == "pause"
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="reports")["Contents"]]
+    assert len(keys) == 1 and keys[0].startswith("incidents/")
+    text = s3.get_object(Bucket="reports", Key=keys[0])["Body"].read().decode()
+    assert "RpcHeadLag" in text
+
+
+def test_a_resolution_runs_nothing(moto_env: tuple[Any, Any]) -> None:
+    ssm, s3 = moto_env
+    assert run_runbook("pause-trading", webhook("resolved")) == []
     assert ssm.get_parameter(Name="/edge/t/stop")["Parameter"]["Value"] == "false"
     assert s3.list_objects_v2(Bucket="reports").get("KeyCount") == 0
 
