@@ -38,8 +38,16 @@ MIN_GAP_S = 5.0  # real seconds between two runs of one function, at least
 
 
 class Stack:
-    def __init__(self, workdir: Path, *, traffic_rate: float = 4.0, schedule: bool = True) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        traffic_rate: float = 4.0,
+        schedule: bool = True,
+        rule_files: list[Path] | None = None,  # None: laptop/rules.yml
+    ) -> None:
         self.workdir = workdir
+        self.rule_files = rule_files
         self.traffic_rate = traffic_rate
         self.schedule = schedule
         self.scheduler: Scheduler | None = None
@@ -115,6 +123,7 @@ class Stack:
                 prometheus_port=free_port(),
                 receivers_url=self.receivers.url,
             ),
+            self.rule_files,
         )
         x.callback(self.monitoring.stop)
         self.monitoring.start()
