@@ -108,3 +108,24 @@ def test_routes_reach_the_fanout_and_the_runbook(
         ]
     )
     assert routed.returncode == 0, routed.stdout + routed.stderr
+
+
+def test_the_rule_agrees_with_the_fanout_catalogue_and_the_runbooks() -> None:
+    """The severity and runbook labels the rule sets are the ones the fan-out's catalogue
+    gives the alert, and the runbook is one infra/catalog.py deploys."""
+    import re
+
+    from functions.fanout.routing import lookup
+    from infra.catalog import RUNBOOKS
+
+    text = LAPTOP_RULES.read_text()
+    alerts = re.findall(r"^\s*- alert: (\S+)$", text, re.M)
+    severities = re.findall(r"^\s+severity: (\S+)$", text, re.M)
+    runbooks = re.findall(r"^\s+runbook: (\S+)$", text, re.M)  # label, then annotation
+    assert alerts and len(severities) == len(alerts) and len(runbooks) == 2 * len(alerts)
+    for i, alert in enumerate(alerts):
+        known = lookup(alert)
+        assert known is not None, alert
+        assert severities[i] == known.severity.value
+        assert runbooks[2 * i] == runbooks[2 * i + 1] == known.runbook
+        assert known.runbook in RUNBOOKS
