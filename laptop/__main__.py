@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 from laptop.monitoring import ToolMissing
@@ -21,6 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     ap.add_argument("--rate", type=float, default=4.0, help="demo swaps per second")
     args = ap.parse_args(argv)
+    # powertools warns on each invocation that publishes no metric of its own
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -43,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
         except ToolMissing as err:
             print(f"make stack: {err}", file=sys.stderr)
             return 2
+        except (OSError, RuntimeError, TimeoutError) as err:
+            # a part did not start (anvil, a port, Prometheus refusing its configuration):
+            # everything started is stopped already; say what, where the logs are
+            print(f"make stack: {err}\n(logs under {args.workdir})", file=sys.stderr)
+            return 1
     return 0
 
 

@@ -200,6 +200,10 @@ class Monitoring:
         wait_ready(self.alertmanager, f"{self.alertmanager_url}/-/ready")
         self.prometheus.start()
         wait_ready(self.prometheus, f"{self.prometheus_url}/-/ready")
+        # ready answered by the process we started, not by something else on the port
+        time.sleep(0.5)
+        self.alertmanager.check_alive()
+        self.prometheus.check_alive()
 
     def stop(self) -> None:
         for d in (self.prometheus, self.alertmanager):

@@ -27,10 +27,14 @@ from laptop.schedule import CompressedClock
 from laptop.scheduler import Scheduler, catalog_jobs
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct free loopback ports (all held at once while chosen: a port closed and
+    asked for again can come back the same)."""
+    with contextlib.ExitStack() as held:
+        socks = [held.enter_context(socket.socket()) for _ in range(n)]
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in socks]
 
 
 SPEED = 720.0  # simulated seconds per real second: a day in two minutes
@@ -114,13 +118,14 @@ class Stack:
                 }
             )
         )
+        am_port, prom_port = free_ports(2)
         self.monitoring = Monitoring(
             self.workdir / "monitoring",
             Targets(
                 node=self.chain.api_address,
                 node_token=self.chain.token,
-                alertmanager_port=free_port(),
-                prometheus_port=free_port(),
+                alertmanager_port=am_port,
+                prometheus_port=prom_port,
                 receivers_url=self.receivers.url,
             ),
             self.rule_files,

@@ -168,3 +168,10 @@ def test_missing_tools_fail_under_ci_and_skip_elsewhere(monkeypatch: pytest.Monk
     monkeypatch.setenv("CI", "")
     with pytest.raises(pytest.skip.Exception, match="apt-get install"):
         require_monitoring_tools()
+
+
+def test_the_ports_chosen_for_prometheus_and_alertmanager_differ() -> None:
+    from laptop.stack import free_ports
+
+    ports = free_ports(20)
+    assert len(set(ports)) == 20
