@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     with functions_log.open("a") as log, contextlib.redirect_stdout(log):
         try:
             with Stack(args.workdir, traffic_rate=args.rate) as stack:
-                print(intro(stack), f"  functions' logs: {functions_log}\n", file=out, flush=True)
+                print(intro(stack) + f"  functions' logs: {functions_log}\n", file=out, flush=True)
                 started = time.monotonic()
                 while not stop.wait(3.0):
                     print(view(stack), file=out, flush=True)
