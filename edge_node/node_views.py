@@ -58,6 +58,9 @@ class NodeViews:
         s["queue"] = lambda: self.writer.queue_depth()
         s["db_errors"] = lambda: self.writer.stats.db_errors
         s["committed_block"] = lambda: self.writer.stats.committed_block
+        s[names.STORE_DATABASE_UP.name] = lambda: (
+            0.0 if self.writer.failed or self.writer.stats.retrying_since else 1.0
+        )
         m = self.metrics
         m.at_zero(
             names.RPC_REQUESTS_TOTAL,

@@ -230,6 +230,11 @@ STORE_SIZE_BYTES = MetricSpec(
     "gauge",
     "Size of the store: the SQLite file with its WAL, or PostgreSQL's pg_database_size",
 )
+STORE_DATABASE_UP = MetricSpec(
+    "store_database_up",
+    "gauge",
+    "0 while the store writer retries a database that does not answer (or gave up), else 1",
+)
 STORE_VOLUME_FREE_BYTES = MetricSpec(
     "store_volume_free_bytes",
     "gauge",
@@ -322,6 +327,7 @@ ALL: tuple[MetricSpec, ...] = (
     RPC_REQUEST_DURATION_SECONDS,
     DB_QUERY_DURATION_SECONDS,
     STORE_SIZE_BYTES,
+    STORE_DATABASE_UP,
     STORE_VOLUME_FREE_BYTES,
     STORE_VOLUME_SIZE_BYTES,
     NODE_ALERTS_TOTAL,
