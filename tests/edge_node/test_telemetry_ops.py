@@ -257,3 +257,17 @@ def test_a_counted_label_replaces_its_zero() -> None:
     text = prometheus_text(registry_for(m)).decode()
     assert text.count('risk_refusals_total{limit="max_gas_price"}') == 1
     assert 'risk_refusals_total{limit="max_gas_price"} 1.0' in text
+
+
+def test_database_up_follows_the_store_writer(sqlite_url: str) -> None:
+    cfg = _node_config(sqlite_url)
+    node = EdgeNode(cfg.model_copy(update={"strategy": None, "execution": None}))
+    try:
+        assert value(node.metrics, "store_database_up") == 1
+        node.writer.stats.retrying_since = 1.0  # the writer is retrying an absent database
+        assert value(node.metrics, "store_database_up") == 0
+        node.writer.stats.retrying_since = None
+        node.writer.failed = RuntimeError("gave up")
+        assert value(node.metrics, "store_database_up") == 0
+    finally:
+        node.engine.dispose()
