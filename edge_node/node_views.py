@@ -119,6 +119,7 @@ class NodeViews:
                 "last_error": ws.last_error,
                 "retrying_since": ws.retrying_since,
             },
+            "market": self._market_freshness(),
             "trading": self.desk.status() if self.desk is not None else None,
             "counters": {
                 "swaps": self.book.counters.swaps,
@@ -127,6 +128,17 @@ class NodeViews:
                 "market_data_errors": dict(self.metrics.market_data_errors),
                 "subscription_logs": self.assembler.received,
             },
+        }
+
+    def _market_freshness(self) -> dict[str, Any]:
+        # What the external probe reads to tell a stale price (seed 000: above 300 s): the chain
+        # time of the last price change, and its age by this host's clock.
+        at = self.book.counters.last_price_update_time
+        return {
+            "last_price_update_time": at,
+            "last_price_update_age_seconds": None
+            if at is None
+            else round(max(0.0, time.time() - at), 1),
         }
 
     def metrics_json(self) -> dict[str, Any]:

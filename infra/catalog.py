@@ -51,6 +51,8 @@ class Access(enum.StrEnum):
     SECRET_AGE = "secret-age"  # describe the three secrets (their last rotation)
     STOP_FLAG = "stop-flag"  # write the node's SSM emergency-stop flag
     RUN_COMMAND = "run-command"  # SSM Run Command on the edge host (restart the service)
+    RUNBOOK_LOCKS = "runbook-locks"  # the runbooks' lock and once-records (DynamoDB)
+    ALARM_STATE = "alarm-state"  # read the alarms' state (a runbook acts only while in ALARM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +77,8 @@ class Function:
 # The functions built by other branches when this was written (names declared, handlers
 # guessed from their issue): the probe (issue 9 section 1), the rotation functions (section 4)
 # and the runbooks (section 3). Their metric names below are ours until they publish them.
-PENDING = frozenset({"probe", "rotation", "runbook"})
+PENDING = frozenset({"probe", "rotation"})
+_RUNBOOK = (Access.RUNBOOK_LOCKS, Access.ALARM_STATE, Access.NOTIFY, Access.REPORTS_RW)
 
 FUNCTIONS: tuple[Function, ...] = (
     Function(
@@ -222,7 +225,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "runbook",
         "functions.runbook.handler.pause_trading",
         Network.VPC,
-        (Access.API_TOKEN, Access.STOP_FLAG, Access.NOTIFY, Access.REPORTS_RW),
+        (Access.API_TOKEN, Access.STOP_FLAG, Access.DB_SECRET, *_RUNBOOK),
         timeout_s=120,
         memory_mb=256,
     ),
@@ -231,7 +234,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "runbook",
         "functions.runbook.handler.emergency_stop",
         Network.VPC,
-        (Access.API_TOKEN, Access.STOP_FLAG, Access.DB_SECRET, Access.NOTIFY, Access.REPORTS_RW),
+        (Access.API_TOKEN, Access.STOP_FLAG, Access.DB_SECRET, *_RUNBOOK),
         timeout_s=120,
         memory_mb=256,
     ),
@@ -240,7 +243,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "runbook",
         "functions.runbook.handler.node_down",
         Network.VPC,
-        (Access.API_TOKEN, Access.RUN_COMMAND, Access.NOTIFY, Access.REPORTS_RW),
+        (Access.API_TOKEN, Access.RUN_COMMAND, Access.DB_SECRET, *_RUNBOOK),
         timeout_s=300,
         memory_mb=256,
     ),
@@ -249,7 +252,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "runbook",
         "functions.runbook.handler.prune",
         Network.VPC,
-        (Access.DB_SECRET, Access.NOTIFY, Access.REPORTS_RW),
+        (Access.DB_SECRET, *_RUNBOOK),
         timeout_s=900,
         memory_mb=1024,
     ),
@@ -410,6 +413,38 @@ ALARMS: tuple[Alarm, ...] = (
         1000,
         Severity.LOW,
         seed="000: health check response > 1000ms (performance degradation trigger)",
+    ),
+    # --- trading safety (the probe reads them from /health: trading.mode against the mode the
+    # node must run in, the risk gate's daily loss against its limit) ---
+    Alarm(
+        "PaperTradingViolation",
+        "the node trades live while it must be on paper",
+        NAMESPACE,
+        "PaperTradingViolation",
+        _ops("probe"),
+        "Maximum",
+        MINUTE,
+        1,
+        ">=",
+        1,
+        Severity.CRITICAL,
+        runbook="emergency-stop",
+        seed="003 PaperTradingViolation: paper_trading_mode != 1 (critical, < 1 minute)",
+    ),
+    Alarm(
+        "LossLimit",
+        "the day's loss is beyond the risk limit",
+        NAMESPACE,
+        "DailyLossOverLimit",
+        _ops("probe"),
+        "Maximum",
+        MINUTE,
+        1,
+        ">=",
+        1,
+        Severity.CRITICAL,
+        runbook="emergency-stop",
+        seed="",  # ours (issue 9: loss above limit is critical)
     ),
     # --- the edge host (AWS/EC2, and the CloudWatch agent) ---
     Alarm(

@@ -53,6 +53,9 @@ class Targets:
     instance_id: pulumi.Input[str]
     node_url: pulumi.Input[str]
     run_shell_document_arn: str
+    runbook_table_arn: pulumi.Input[str] = ""
+    runbook_table_name: pulumi.Input[str] = ""
+    alarms_arn_prefix: pulumi.Input[str] = ""  # arn:aws:cloudwatch:<region>:<account>:alarm:
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,18 @@ def access_statements(access: Access, t: Targets) -> list[iam.Allow]:
             ]
         case Access.STOP_FLAG:
             return [iam.Allow(["ssm:GetParameter", "ssm:PutParameter"], [t.stop_flag_arn])]
+        case Access.RUNBOOK_LOCKS:
+            return [
+                iam.Allow(
+                    ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+                    [t.runbook_table_arn],
+                ),
+                # an escalation also reaches the critical topic (its e-mail needs no fan-out)
+                iam.Allow(["sns:Publish"], [t.topics[Severity.CRITICAL].arn]),
+            ]
+        case Access.ALARM_STATE:
+            alarms = pulumi.Output.concat(t.alarms_arn_prefix, "*")
+            return [iam.Allow(["cloudwatch:DescribeAlarms"], [alarms])]
         case Access.RUN_COMMAND:
             return [
                 iam.Allow(["ssm:SendCommand"], [t.instance_arn, t.run_shell_document_arn]),
@@ -223,6 +238,9 @@ def environment(fn: Function, prefix: str, t: Targets) -> dict[str, pulumi.Input
         env["EDGE_OPS_STOP_PARAMETER"] = t.stop_flag_name
     if Access.RUN_COMMAND in a:
         env["EDGE_OPS_EDGE_INSTANCE_ID"] = t.instance_id
+    if Access.RUNBOOK_LOCKS in a:
+        env["EDGE_OPS_RUNBOOK_TABLE"] = t.runbook_table_name
+        env["EDGE_OPS_ESCALATE_TOPIC_ARN"] = t.topics[Severity.CRITICAL].arn
     if Access.SECRET_AGE in a:
         env["EDGE_OPS_SECRET_IDS"] = pulumi.Output.json_dumps(
             {
