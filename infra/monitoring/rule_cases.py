@@ -283,6 +283,21 @@ CASES: tuple[Case, ...] = (
         {"WebSocketReconnectStorm": []},
     ),
     Case(
+        "the websocket drops and stays down",
+        {f"websocket_connections_total{{{NODE}}}": "1 1 1 0 0 0 0 0"},
+        "7m",
+        {"WebSocketDisconnected": [Fires(_node(), "0")]},
+    ),
+    Case(
+        "the websocket comes back within two minutes; a polling node never had one",
+        {
+            f"websocket_connections_total{{{NODE}}}": "1 1 1 0 0 1 1 1",
+            'websocket_connections_total{job="edge-node", instance="n2"}': "0x8",
+        },
+        "7m",
+        {"WebSocketDisconnected": []},
+    ),
+    Case(
         "10% of an endpoint's requests time out",
         {
             f'rpc_requests_total{{{NODE}, endpoint="a", outcome="ok"}}': "0+90x20",
