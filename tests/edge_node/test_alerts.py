@@ -71,6 +71,7 @@ def test_events_carry_the_fan_outs_internal_shape() -> None:
 
 def test_the_fan_out_parses_what_the_node_publishes() -> None:
     from functions.fanout import sources  # the real parser, as the fan-out runs it
+
     at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     for ev, severity in (
         (emergency_stop_event("api", "loss above limit", at), "critical"),
