@@ -44,7 +44,8 @@ class Access(enum.StrEnum):
     RPC_KEYS = "rpc-keys"  # read the RPC endpoints (URLs carry keys)
     ALERT_SECRET = "alert-secret"  # the fan-out's webhooks and keys
     ALERT_TABLE = "alert-table"  # the fan-out's idempotency table
-    ALERT_DLQ = "alert-dlq"  # the fan-out's dead letters: send, receive (redrive)
+    ALERT_DLQ = "alert-dlq"  # the fan-out's dead letters: send (a redrive is the operator's)
+    ALERT_EMAIL = "alert-email"  # SES, on the configured identity only (stack alertEmail)
     NOTIFY = "notify"  # publish to the low-severity topic (reports, runbook announcements)
     ROTATE_DB = "rotate-db"  # rotation steps on the database secret
     ROTATE_TOKEN = "rotate-token"  # rotation steps on the API token secret
@@ -70,12 +71,19 @@ class Function:
     concurrency: int | None = 1
     seed: str = ""  # where the schedule comes from
     env: tuple[tuple[str, str], ...] = ()  # fixed settings (EDGE_OPS_...)
+    # The settings class its handler loads ("module:Class"); tests/infra builds it from the
+    # environment the program sets, so every required setting is set and every name is read.
+    settings: str = ""
 
 
-# The functions built by other branches when this was written (names declared, handlers
-# guessed from their issue): the probe (issue 9 section 1), the rotation functions (section 4)
-# and the runbooks (section 3). Their metric names below are ours until they publish them.
-PENDING = frozenset({"probe", "rotation", "runbook"})
+# The functions not on main yet (names declared, handlers guessed from their issue): the
+# rotation functions (issue 9 section 4) and the runbooks (section 3). Their metric names below
+# are ours until they publish them; every other package's entries are checked against its code
+# (tests/infra/test_catalog_matches_functions.py).
+PENDING = frozenset({"rotation", "runbook"})
+
+_BACKUP = "functions.backup.ops:BackupSettings"
+_REPORT = "functions.report.settings:ReportSettings"
 
 FUNCTIONS: tuple[Function, ...] = (
     Function(
@@ -88,6 +96,7 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=900,
         memory_mb=1024,
         seed="002: daily full backup at 2:00 AM UTC",
+        settings=_BACKUP,
     ),
     Function(
         "backup-retention",
@@ -98,6 +107,7 @@ FUNCTIONS: tuple[Function, ...] = (
         ("cron(30 3 * * ? *)",),
         timeout_s=600,
         seed="001 backup.sh: daily 30 / weekly 90 / monthly 365 days, after the backup",
+        settings=_BACKUP,
     ),
     Function(
         "backup-verify",
@@ -109,6 +119,7 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=900,
         memory_mb=1024,
         seed="001: backup verification every Monday",
+        settings=_BACKUP,
     ),
     Function(
         "backup-drill",
@@ -120,6 +131,7 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=900,
         memory_mb=1024,
         seed="001: disaster-recovery drill on the 15th of the month",
+        settings=_BACKUP,
     ),
     Function(
         "report-daily",
@@ -131,6 +143,7 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=300,
         memory_mb=1024,
         seed="003/004: daily performance report",
+        settings=_REPORT,
     ),
     Function(
         "report-weekly",
@@ -141,7 +154,8 @@ FUNCTIONS: tuple[Function, ...] = (
         ("cron(0 6 ? * FRI *)",),
         timeout_s=600,
         memory_mb=1024,
-        seed="001/002: weekly performance report every Friday",
+        seed="001/002: weekly performance report every Friday (the last complete ISO week)",
+        settings=_REPORT,
     ),
     Function(
         "report-monthly",
@@ -153,6 +167,7 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=900,
         memory_mb=1536,
         seed="004: monthly reports (the month before, on the 1st)",
+        settings=_REPORT,
     ),
     Function(
         "prune",
@@ -164,6 +179,7 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=900,
         memory_mb=1024,
         seed="001: database maintenance daily at 11 PM (data older than 90 days)",
+        settings="functions.prune.settings:PruneSettings",
     ),
     Function(
         "probe",
@@ -175,16 +191,18 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=50,
         memory_mb=256,
         seed="issue 9: health probes every minute (000: health check, price age)",
+        settings="functions.probe.settings:ProbeSettings",
     ),
     Function(
         "fanout",
         "fanout",
         "functions.fanout.handler.handler",
         Network.PUBLIC,
-        (Access.ALERT_SECRET, Access.ALERT_TABLE, Access.ALERT_DLQ),
+        (Access.ALERT_SECRET, Access.ALERT_TABLE, Access.ALERT_DLQ, Access.ALERT_EMAIL),
         timeout_s=120,
         memory_mb=256,
         concurrency=None,
+        settings="functions.fanout.wiring:FanoutSettings",
     ),
     Function(
         "rotate-api-token",
@@ -291,6 +309,10 @@ LOG_RETENTION_DAYS = 90  # 001 archives logs older than 30 days monthly; kept a 
 
 INSTANCE = "${instance}"  # dimension value: the edge host's instance id, filled at deploy
 STACK = "${stack}"  # dimension value: the stack's name prefix
+NODE = "${node}"  # the probe's node name (stack config nodeName, EDGE_OPS_NODE_NAME)
+# An alarm with this dimension value is made once per RPC endpoint (stack config rpcEndpoints,
+# by name; the probe's Endpoint dimension), named "<alarm>-<endpoint>".
+ENDPOINT = "${endpoint}"
 
 _COMPARISONS = {
     ">": "GreaterThanThreshold",
@@ -325,20 +347,22 @@ class Alarm:
         return _COMPARISONS[self.op]
 
 
-def _ops(service: str) -> tuple[tuple[str, str], ...]:
-    return (("service", service),)
+def _ops(service: str, *more: tuple[str, str]) -> tuple[tuple[str, str], ...]:
+    """A function's metric: ``service`` (and ``environment``, added by the alarms component)
+    plus the dimensions the function puts on that metric; CloudWatch matches all or nothing."""
+    return (("service", service), *more)
 
 
 MINUTE, HOUR, DAY = 60, 3600, 86_400
 
 ALARMS: tuple[Alarm, ...] = (
-    # --- the probe (from outside the host, every minute) ---
+    # --- the probe (from outside the host, every minute; functions/probe/metrics.py) ---
     Alarm(
         "ProbeMissing",
         "the health probe stopped publishing: nothing watches the node",
         NAMESPACE,
-        "ProbeRuns",
-        _ops("probe"),
+        "ProbeDurationMs",
+        _ops("probe", ("Node", NODE)),
         "SampleCount",
         MINUTE,
         3,
@@ -352,8 +376,8 @@ ALARMS: tuple[Alarm, ...] = (
         "NodeDown",
         "the node's /healthz is failing",
         NAMESPACE,
-        "HealthzOk",
-        _ops("probe"),
+        "ProbeCheckOk",
+        _ops("probe", ("Check", "healthz"), ("Node", NODE)),
         "Maximum",
         MINUTE,
         1,
@@ -369,8 +393,8 @@ ALARMS: tuple[Alarm, ...] = (
         "MarketDataStale",
         "the latest price update is older than 300 s",
         NAMESPACE,
-        "PriceAgeSeconds",
-        _ops("probe"),
+        "PriceUpdateAgeSeconds",
+        _ops("probe", ("Node", NODE)),
         "Maximum",
         MINUTE,
         1,
@@ -383,10 +407,10 @@ ALARMS: tuple[Alarm, ...] = (
     ),
     Alarm(
         "RpcHeadLag",
-        "the node is behind the RPC endpoints' head",
+        "the node is behind this RPC endpoint's head (one alarm per endpoint)",
         NAMESPACE,
-        "HeadLagBlocks",
-        _ops("probe"),
+        "RpcHeadLagBlocks",
+        _ops("probe", ("Endpoint", ENDPOINT)),
         "Maximum",
         MINUTE,
         3,
@@ -401,8 +425,8 @@ ALARMS: tuple[Alarm, ...] = (
         "SlowResponse",
         "the node's health check answers slower than 1000 ms",
         NAMESPACE,
-        "HealthLatencyMs",
-        _ops("probe"),
+        "HealthResponseTimeMs",
+        _ops("probe", ("Node", NODE)),
         "Average",
         MINUTE,
         5,

@@ -18,6 +18,7 @@ import pulumi_aws as aws
 from infra import catalog, iam
 from infra.catalog import Access, Function, Network, Severity
 from infra.naming import child
+from infra.settings import AlertEmail
 
 RUNTIME = "python3.12"  # functions/packaging.py RUNTIME
 ARCHITECTURE = "x86_64"  # functions/packaging.py ARCHITECTURE
@@ -52,7 +53,9 @@ class Targets:
     instance_arn: pulumi.Input[str]
     instance_id: pulumi.Input[str]
     node_url: pulumi.Input[str]
+    node_name: str
     run_shell_document_arn: str
+    alert_email: AlertEmail | None = None
 
 
 @dataclass(frozen=True)
@@ -146,17 +149,13 @@ def access_statements(access: Access, t: Targets) -> list[iam.Allow]:
                 )
             ]
         case Access.ALERT_DLQ:
-            return [
-                iam.Allow(
-                    [
-                        "sqs:SendMessage",
-                        "sqs:ReceiveMessage",
-                        "sqs:DeleteMessage",
-                        "sqs:GetQueueAttributes",
-                    ],
-                    [t.alert_dlq_arn],
-                )
-            ]
+            # the fan-out only parks what it cannot deliver; a redrive is an operator's
+            # `edge-ops alert redrive` with their own credentials
+            return [iam.Allow(["sqs:SendMessage"], [t.alert_dlq_arn])]
+        case Access.ALERT_EMAIL:
+            if t.alert_email is None:
+                return []  # no e-mail channel configured: no SES permission at all
+            return [iam.Allow(["ses:SendEmail"], [t.alert_email.identity_arn])]
         case Access.NOTIFY:
             return [iam.Allow(["sns:Publish"], [t.topics[Severity.LOW].arn])]
         case Access.ROTATE_DB:
@@ -212,13 +211,19 @@ def environment(fn: Function, prefix: str, t: Targets) -> dict[str, pulumi.Input
         env["EDGE_OPS_NOTIFY_TOPIC_ARN"] = t.topics[Severity.LOW].arn
     if Access.ALERT_SECRET in a:
         env["EDGE_OPS_ALERT_SECRET_ID"] = t.alert_secret_arn
+    if Access.ALERT_TABLE in a:
         env["EDGE_OPS_ALERT_IDEMPOTENCY_TABLE"] = t.alert_table_name
+    if Access.ALERT_DLQ in a:
         env["EDGE_OPS_ALERT_DLQ_URL"] = t.alert_dlq_url
-    if Access.API_TOKEN in a:
+    if Access.ALERT_EMAIL in a and t.alert_email is not None:
+        env["EDGE_OPS_ALERT_EMAIL_FROM"] = t.alert_email.sender
+        env["EDGE_OPS_ALERT_EMAIL_TO"] = ",".join(t.alert_email.recipients)
+    if Access.API_TOKEN in a:  # functions/probe/settings.py
         env["EDGE_OPS_NODE_URL"] = t.node_url
-        env["EDGE_OPS_API_TOKEN_SECRET_ID"] = t.token_secret_arn
+        env["EDGE_OPS_NODE_NAME"] = t.node_name
+        env["EDGE_OPS_NODE_TOKEN_SECRET_ID"] = t.token_secret_arn
     if Access.RPC_KEYS in a:
-        env["EDGE_OPS_RPC_SECRET_ID"] = t.rpc_secret_arn
+        env["EDGE_OPS_RPC_ENDPOINTS_SECRET_ID"] = t.rpc_secret_arn
     if Access.STOP_FLAG in a:
         env["EDGE_OPS_STOP_PARAMETER"] = t.stop_flag_name
     if Access.RUN_COMMAND in a:

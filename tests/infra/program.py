@@ -123,7 +123,14 @@ def base_config(tmp: Path) -> tuple[dict[str, str], list[str]]:
         f"{ns}:nodeConfig": str(node),
         f"{ns}:artifactsDir": str(artifacts),
         f"{ns}:rpcEndpoints": json.dumps(
-            [{"name": "primary", "ws_url": "wss://rpc.example.com/KEY-RPC-0001"}]
+            [
+                {
+                    "name": "primary",
+                    "ws_url": "wss://rpc.example.com/KEY-RPC-0001",
+                    "http_url": "https://rpc.example.com/KEY-RPC-0001",
+                },
+                {"name": "backup-rpc", "http_url": "https://rpc2.example.com/KEY-RPC-0002"},
+            ]
         ),
         f"{ns}:alertChannels": json.dumps(
             {
