@@ -38,7 +38,10 @@ class Access(enum.StrEnum):
 
     BACKUPS_RW = "backups-rw"  # the backups bucket: read, write, delete (retention)
     BACKUPS_RO = "backups-ro"
-    REPORTS_RW = "reports-rw"  # reports and prune archives
+    # the reports bucket, one prefix each: reports, prune's archives, runbooks' incidents
+    REPORTS_RW = "reports-rw"
+    ARCHIVE_RW = "archive-rw"
+    INCIDENTS_RW = "incidents-rw"
     DB_SECRET = "db-secret"  # read the database credentials
     API_TOKEN = "api-token"  # read the node's API token
     RPC_KEYS = "rpc-keys"  # read the RPC endpoints (URLs carry keys)
@@ -174,7 +177,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "prune",
         "functions.prune.handler.handler",
         Network.VPC,
-        (Access.REPORTS_RW, Access.DB_SECRET),
+        (Access.ARCHIVE_RW, Access.DB_SECRET),
         ("cron(0 23 * * ? *)",),
         timeout_s=900,
         memory_mb=1024,
@@ -240,7 +243,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "runbook",
         "functions.runbook.handler.pause_trading",
         Network.VPC,
-        (Access.API_TOKEN, Access.STOP_FLAG, Access.NOTIFY, Access.REPORTS_RW),
+        (Access.API_TOKEN, Access.STOP_FLAG, Access.NOTIFY, Access.INCIDENTS_RW),
         timeout_s=120,
         memory_mb=256,
     ),
@@ -249,7 +252,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "runbook",
         "functions.runbook.handler.emergency_stop",
         Network.VPC,
-        (Access.API_TOKEN, Access.STOP_FLAG, Access.DB_SECRET, Access.NOTIFY, Access.REPORTS_RW),
+        (Access.API_TOKEN, Access.STOP_FLAG, Access.DB_SECRET, Access.NOTIFY, Access.INCIDENTS_RW),
         timeout_s=120,
         memory_mb=256,
     ),
@@ -258,7 +261,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "runbook",
         "functions.runbook.handler.node_down",
         Network.VPC,
-        (Access.API_TOKEN, Access.RUN_COMMAND, Access.NOTIFY, Access.REPORTS_RW),
+        (Access.API_TOKEN, Access.RUN_COMMAND, Access.NOTIFY, Access.INCIDENTS_RW),
         timeout_s=300,
         memory_mb=256,
     ),
@@ -267,7 +270,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "runbook",
         "functions.runbook.handler.prune",
         Network.VPC,
-        (Access.DB_SECRET, Access.NOTIFY, Access.REPORTS_RW),
+        (Access.DB_SECRET, Access.NOTIFY, Access.INCIDENTS_RW, Access.ARCHIVE_RW),
         timeout_s=900,
         memory_mb=1024,
     ),

@@ -127,7 +127,11 @@ def access_statements(access: Access, t: Targets) -> list[iam.Allow]:
                 iam.Allow(["s3:GetObject"], [objects]),
             ]
         case Access.REPORTS_RW:
-            return _bucket_rw(t.reports_arn, None)
+            return _bucket_rw(t.reports_arn, catalog.REPORTS_PREFIX)
+        case Access.ARCHIVE_RW:
+            return _bucket_rw(t.reports_arn, catalog.ARCHIVE_PREFIX)
+        case Access.INCIDENTS_RW:
+            return _bucket_rw(t.reports_arn, catalog.INCIDENTS_PREFIX)
         case Access.DB_SECRET:
             return [iam.Allow([read], [t.db_secret_arn])]
         case Access.API_TOKEN:
@@ -180,7 +184,8 @@ def access_statements(access: Access, t: Targets) -> list[iam.Allow]:
 
 
 _KMS_USERS = {
-    Access.BACKUPS_RW, Access.BACKUPS_RO, Access.REPORTS_RW, Access.DB_SECRET,
+    Access.BACKUPS_RW, Access.BACKUPS_RO, Access.REPORTS_RW, Access.ARCHIVE_RW,
+    Access.INCIDENTS_RW, Access.DB_SECRET,
     Access.API_TOKEN, Access.RPC_KEYS, Access.ALERT_SECRET, Access.ROTATE_DB,
     Access.ROTATE_TOKEN,
 }  # fmt: skip
@@ -198,14 +203,17 @@ def environment(fn: Function, prefix: str, t: Targets) -> dict[str, pulumi.Input
         env["EDGE_OPS_BACKUP_LOCATION"] = s3(
             "s3://", t.backups_bucket, f"/{catalog.BACKUPS_PREFIX}"
         )
+    if Access.BACKUPS_RW in a:  # the writers: functions/backup/ops.py BackupSettings
         env["EDGE_OPS_BACKUP_SSE"] = "aws:kms"
         env["EDGE_OPS_BACKUP_KMS_KEY_ID"] = t.key_arn
         env["EDGE_OPS_BACKUP_TMP_DIR"] = "/tmp"  # noqa: S108 (Lambda's only writable place)
     if Access.REPORTS_RW in a:
         env["EDGE_OPS_REPORT_TO"] = s3("s3://", t.reports_bucket, f"/{catalog.REPORTS_PREFIX}")
+    if Access.ARCHIVE_RW in a:
         env["EDGE_OPS_PRUNE_ARCHIVE_TO"] = s3(
             "s3://", t.reports_bucket, f"/{catalog.ARCHIVE_PREFIX}"
         )
+    if Access.INCIDENTS_RW in a:  # the runbooks (not on main yet: the name is ours)
         env["EDGE_OPS_INCIDENTS_TO"] = s3("s3://", t.reports_bucket, f"/{catalog.INCIDENTS_PREFIX}")
     if Access.NOTIFY in a:
         env["EDGE_OPS_NOTIFY_TOPIC_ARN"] = t.topics[Severity.LOW].arn
