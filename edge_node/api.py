@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -20,6 +21,7 @@ from edge_node.telemetry import prometheus_text
 log = logging.getLogger(__name__)
 
 MAX_CANDLES = 1000
+_ACTOR = re.compile(r"[^A-Za-z0-9:._@-]")  # what an audited actor name may hold
 
 
 class NodeView(Protocol):
@@ -139,11 +141,16 @@ def build_app(node: NodeView, token: str) -> web.Application:
             body = await request.json() if request.can_read_body else {}
         except ValueError:
             return _error(400, 'body must be JSON, e.g. {"reason": "..."}')
-        reason = str(body.get("reason") or "").strip()[:500] if isinstance(body, dict) else ""
+        fields = body if isinstance(body, dict) else {}
+        reason = str(fields.get("reason") or "").strip()[:500]
         if action == "emergency-stop" and not reason:
             return _error(400, "an emergency stop needs a reason")
+        # Who asked, as the caller names itself (a runbook, a person's CLI): audited as
+        # "api:<name>", so the audit log tells an alarm's action from an operator's.
+        named = _ACTOR.sub("", str(fields.get("actor") or ""))[:100]
+        actor = f"api:{named}" if named else "api"
         try:
-            result = await node.admin(action, "api", reason or f"{action} via API")
+            result = await node.admin(action, actor, reason or f"{action} via API")
         except NotTrading as err:
             return _error(409, str(err))
         except ActionRefused as err:

@@ -48,9 +48,10 @@ COMMON_GROUP = "lambda"
 NOT_FUNCTIONS = frozenset({"common", "cli"})
 SOURCE_TREES = ("shared", "functions/common")
 # Another function's package whose code a function imports, carried in its artifact too (without
-# that package's dependency group: what is imported from it must not need one; the probe reads
-# the backups' catalog, which needs no compression library, tests/functions/probe checks it).
-USES: dict[str, tuple[str, ...]] = {"probe": ("backup",)}
+# that package's dependency group: what the importing function needs goes in its own group): the
+# probe reads the backups' catalog, which needs no compression library (tests/functions/probe
+# checks it); the prune runbook runs functions/prune's core.
+USES: dict[str, tuple[str, ...]] = {"probe": ("backup",), "runbook": ("prune",)}
 _EXCLUDED_DIRS = frozenset({"__pycache__", "tests", "test", ".mypy_cache", ".pytest_cache"})
 _EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)

@@ -124,6 +124,12 @@ functions = Functions(
             node_name=settings.node_name,
             alert_email=settings.alert_email,
             run_shell_document_arn=f"arn:aws:ssm:{settings.region}::document/AWS-RunShellScript",
+            runbook_table_arn=alerting.runbook_locks.arn,
+            runbook_table_name=alerting.runbook_locks.name,
+            # the stack's own alarms: the account is the edge host's (arn:aws:ec2:r:ACCOUNT:...)
+            alarms_arn_prefix=pulumi.Output.from_input(host.instance_arn).apply(
+                lambda a: f"arn:aws:cloudwatch:{settings.region}:{a.split(':')[4]}:alarm:{prefix}-"
+            ),
         ),
     ),
     opts=pulumi.ResourceOptions(depends_on=[database]),

@@ -43,7 +43,8 @@ class Access(enum.StrEnum):
     ARCHIVE_RW = "archive-rw"
     INCIDENTS_RW = "incidents-rw"
     DB_SECRET = "db-secret"  # read the database credentials
-    API_TOKEN = "api-token"  # read the node's API token
+    API_TOKEN = "api-token"  # read the node's API token (the runbooks' settings names)
+    PROBE_NODE = "probe-node"  # the same token, with the probe's settings names and node name
     RPC_KEYS = "rpc-keys"  # read the RPC endpoints (URLs carry keys)
     ALERT_SECRET = "alert-secret"  # the fan-out's webhooks and keys
     ALERT_TABLE = "alert-table"  # the fan-out's idempotency table
@@ -55,6 +56,8 @@ class Access(enum.StrEnum):
     SECRET_AGE = "secret-age"  # describe the three secrets (their last rotation)
     STOP_FLAG = "stop-flag"  # write the node's SSM emergency-stop flag
     RUN_COMMAND = "run-command"  # SSM Run Command on the edge host (restart the service)
+    RUNBOOK_LOCKS = "runbook-locks"  # the runbooks' lock and once-records (DynamoDB)
+    ALARM_STATE = "alarm-state"  # read the alarms' state (a runbook acts only while in ALARM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,13 +83,15 @@ class Function:
 
 
 # The functions not on main yet (names declared, handlers guessed from their issue): the
-# rotation functions (issue 9 section 4) and the runbooks (section 3). Their metric names below
-# are ours until they publish them; every other package's entries are checked against its code
+# rotation functions (issue 9 section 4). Their metric names below are ours until they publish
+# them; every other package's entries are checked against its code
 # (tests/infra/test_catalog_matches_functions.py).
-PENDING = frozenset({"rotation", "runbook"})
+PENDING = frozenset({"rotation"})
 
 _BACKUP = "functions.backup.ops:BackupSettings"
 _REPORT = "functions.report.settings:ReportSettings"
+_RUNBOOK_SETTINGS = "functions.runbook.settings:RunbookSettings"
+_RUNBOOK = (Access.RUNBOOK_LOCKS, Access.ALARM_STATE, Access.NOTIFY, Access.INCIDENTS_RW)
 
 FUNCTIONS: tuple[Function, ...] = (
     Function(
@@ -189,7 +194,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "probe",
         "functions.probe.handler.handler",
         Network.VPC,
-        (Access.API_TOKEN, Access.RPC_KEYS, Access.BACKUPS_RO),
+        (Access.PROBE_NODE, Access.RPC_KEYS, Access.BACKUPS_RO),
         ("rate(1 minute)",),
         timeout_s=50,
         memory_mb=256,
@@ -243,36 +248,40 @@ FUNCTIONS: tuple[Function, ...] = (
         "runbook",
         "functions.runbook.handler.pause_trading",
         Network.VPC,
-        (Access.API_TOKEN, Access.STOP_FLAG, Access.NOTIFY, Access.INCIDENTS_RW),
+        (Access.API_TOKEN, Access.STOP_FLAG, Access.DB_SECRET, *_RUNBOOK),
         timeout_s=120,
         memory_mb=256,
+        settings=_RUNBOOK_SETTINGS,
     ),
     Function(
         "runbook-emergency-stop",
         "runbook",
         "functions.runbook.handler.emergency_stop",
         Network.VPC,
-        (Access.API_TOKEN, Access.STOP_FLAG, Access.DB_SECRET, Access.NOTIFY, Access.INCIDENTS_RW),
+        (Access.API_TOKEN, Access.STOP_FLAG, Access.DB_SECRET, *_RUNBOOK),
         timeout_s=120,
         memory_mb=256,
+        settings=_RUNBOOK_SETTINGS,
     ),
     Function(
         "runbook-node-down",
         "runbook",
         "functions.runbook.handler.node_down",
         Network.VPC,
-        (Access.API_TOKEN, Access.RUN_COMMAND, Access.NOTIFY, Access.INCIDENTS_RW),
+        (Access.API_TOKEN, Access.RUN_COMMAND, Access.DB_SECRET, *_RUNBOOK),
         timeout_s=300,
         memory_mb=256,
+        settings=_RUNBOOK_SETTINGS,
     ),
     Function(
         "runbook-prune",
         "runbook",
         "functions.runbook.handler.prune",
         Network.VPC,
-        (Access.DB_SECRET, Access.NOTIFY, Access.INCIDENTS_RW, Access.ARCHIVE_RW),
+        (Access.DB_SECRET, Access.ARCHIVE_RW, *_RUNBOOK),
         timeout_s=900,
         memory_mb=1024,
+        settings=_RUNBOOK_SETTINGS,
     ),
 )
 
@@ -344,6 +353,9 @@ class Alarm:
     runbook: str | None = None  # a key of RUNBOOKS
     seed: str = ""  # the seed's rule this alarm implements, or "" for ours
     datapoints: int | None = None  # M of N; default all N
+    # Set where no function publishes the metric yet: who must (tests/infra fails once it is
+    # published and this is still set, and lists every such alarm by name).
+    awaiting: str = ""
 
     @property
     def comparison(self) -> str:
@@ -437,6 +449,40 @@ ALARMS: tuple[Alarm, ...] = (
         1000,
         Severity.LOW,
         seed="000: health check response > 1000ms (performance degradation trigger)",
+    ),
+    # --- trading safety (the probe reads them from /health: trading.mode against the mode the
+    # node must run in, the risk gate's daily loss against its limit) ---
+    Alarm(
+        "PaperTradingViolation",
+        "the node trades live while it must be on paper",
+        NAMESPACE,
+        "PaperTradingViolation",
+        _ops("probe"),
+        "Maximum",
+        MINUTE,
+        1,
+        ">=",
+        1,
+        Severity.CRITICAL,
+        runbook="emergency-stop",
+        seed="003 PaperTradingViolation: paper_trading_mode != 1 (critical, < 1 minute)",
+        awaiting="the probe: /health shows neither the required mode nor the loss limit",
+    ),
+    Alarm(
+        "LossLimit",
+        "the day's loss is beyond the risk limit",
+        NAMESPACE,
+        "DailyLossOverLimit",
+        _ops("probe"),
+        "Maximum",
+        MINUTE,
+        1,
+        ">=",
+        1,
+        Severity.CRITICAL,
+        runbook="emergency-stop",
+        seed="",  # ours (issue 9: loss above limit is critical)
+        awaiting="the probe: /health shows neither the required mode nor the loss limit",
     ),
     # --- the edge host (AWS/EC2, and the CloudWatch agent) ---
     Alarm(

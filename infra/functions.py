@@ -56,6 +56,9 @@ class Targets:
     node_name: str
     run_shell_document_arn: str
     alert_email: AlertEmail | None = None
+    runbook_table_arn: pulumi.Input[str] = ""
+    runbook_table_name: pulumi.Input[str] = ""
+    alarms_arn_prefix: pulumi.Input[str] = ""  # arn:aws:cloudwatch:<region>:<account>:alarm:
 
 
 @dataclass(frozen=True)
@@ -134,7 +137,7 @@ def access_statements(access: Access, t: Targets) -> list[iam.Allow]:
             return _bucket_rw(t.reports_arn, catalog.INCIDENTS_PREFIX)
         case Access.DB_SECRET:
             return [iam.Allow([read], [t.db_secret_arn])]
-        case Access.API_TOKEN:
+        case Access.API_TOKEN | Access.PROBE_NODE:
             return [iam.Allow([read], [t.token_secret_arn])]
         case Access.RPC_KEYS:
             return [iam.Allow([read], [t.rpc_secret_arn])]
@@ -175,6 +178,18 @@ def access_statements(access: Access, t: Targets) -> list[iam.Allow]:
             ]
         case Access.STOP_FLAG:
             return [iam.Allow(["ssm:GetParameter", "ssm:PutParameter"], [t.stop_flag_arn])]
+        case Access.RUNBOOK_LOCKS:
+            return [
+                iam.Allow(
+                    ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+                    [t.runbook_table_arn],
+                ),
+                # an escalation also reaches the critical topic (its e-mail needs no fan-out)
+                iam.Allow(["sns:Publish"], [t.topics[Severity.CRITICAL].arn]),
+            ]
+        case Access.ALARM_STATE:
+            alarms = pulumi.Output.concat(t.alarms_arn_prefix, "*")
+            return [iam.Allow(["cloudwatch:DescribeAlarms"], [alarms])]
         case Access.RUN_COMMAND:
             return [
                 iam.Allow(["ssm:SendCommand"], [t.instance_arn, t.run_shell_document_arn]),
@@ -186,7 +201,7 @@ def access_statements(access: Access, t: Targets) -> list[iam.Allow]:
 _KMS_USERS = {
     Access.BACKUPS_RW, Access.BACKUPS_RO, Access.REPORTS_RW, Access.ARCHIVE_RW,
     Access.INCIDENTS_RW, Access.DB_SECRET,
-    Access.API_TOKEN, Access.RPC_KEYS, Access.ALERT_SECRET, Access.ROTATE_DB,
+    Access.API_TOKEN, Access.PROBE_NODE, Access.RPC_KEYS, Access.ALERT_SECRET, Access.ROTATE_DB,
     Access.ROTATE_TOKEN,
 }  # fmt: skip
 
@@ -213,7 +228,7 @@ def environment(fn: Function, prefix: str, t: Targets) -> dict[str, pulumi.Input
         env["EDGE_OPS_PRUNE_ARCHIVE_TO"] = s3(
             "s3://", t.reports_bucket, f"/{catalog.ARCHIVE_PREFIX}"
         )
-    if Access.INCIDENTS_RW in a:  # the runbooks (not on main yet: the name is ours)
+    if Access.INCIDENTS_RW in a:  # the runbooks' incident reports
         env["EDGE_OPS_INCIDENTS_TO"] = s3("s3://", t.reports_bucket, f"/{catalog.INCIDENTS_PREFIX}")
     if Access.NOTIFY in a:
         env["EDGE_OPS_NOTIFY_TOPIC_ARN"] = t.topics[Severity.LOW].arn
@@ -226,7 +241,10 @@ def environment(fn: Function, prefix: str, t: Targets) -> dict[str, pulumi.Input
     if Access.ALERT_EMAIL in a and t.alert_email is not None:
         env["EDGE_OPS_ALERT_EMAIL_FROM"] = t.alert_email.sender
         env["EDGE_OPS_ALERT_EMAIL_TO"] = ",".join(t.alert_email.recipients)
-    if Access.API_TOKEN in a:  # functions/probe/settings.py
+    if Access.API_TOKEN in a:  # functions/runbook/settings.py
+        env["EDGE_OPS_NODE_URL"] = t.node_url
+        env["EDGE_OPS_API_TOKEN_SECRET_ID"] = t.token_secret_arn
+    if Access.PROBE_NODE in a:  # functions/probe/settings.py
         env["EDGE_OPS_NODE_URL"] = t.node_url
         env["EDGE_OPS_NODE_NAME"] = t.node_name
         env["EDGE_OPS_NODE_TOKEN_SECRET_ID"] = t.token_secret_arn
@@ -236,6 +254,9 @@ def environment(fn: Function, prefix: str, t: Targets) -> dict[str, pulumi.Input
         env["EDGE_OPS_STOP_PARAMETER"] = t.stop_flag_name
     if Access.RUN_COMMAND in a:
         env["EDGE_OPS_EDGE_INSTANCE_ID"] = t.instance_id
+    if Access.RUNBOOK_LOCKS in a:
+        env["EDGE_OPS_RUNBOOK_TABLE"] = t.runbook_table_name
+        env["EDGE_OPS_ESCALATE_TOPIC_ARN"] = t.topics[Severity.CRITICAL].arn
     if Access.SECRET_AGE in a:
         env["EDGE_OPS_SECRET_IDS"] = pulumi.Output.json_dumps(
             {

@@ -20,6 +20,7 @@ from functions.cli.report import report as report_command
 from functions.common.errors import Unavailable
 from functions.fanout.cli import alert
 from functions.probe import cli as probe_cli
+from functions.runbook import cli as runbook_cli
 
 if TYPE_CHECKING:
     from functions.common.settings import OpsSettings
@@ -95,6 +96,8 @@ def _caller_identity(s: OpsSettings) -> dict[str, str]:
 # Command groups of the functions (one line each):
 cli.add_command(prune_command)
 cli.add_command(report_command)
+cli.add_command(runbook_cli.runbook)
+cli.add_command(runbook_cli.incident_report)
 for _command in backup_cli.COMMANDS:  # backup, backups, verify, restore, drill, retention
     cli.add_command(_command)
 cli.add_command(probe_cli.probe)

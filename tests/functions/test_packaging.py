@@ -92,6 +92,27 @@ def test_source_files_hold_shared_common_and_the_function_only(tmp_path: Path) -
     ]
 
 
+def test_the_runbook_artifact_carries_the_prune_it_runs(tmp_path: Path) -> None:
+    _touch(
+        tmp_path,
+        "functions/__init__.py",
+        "functions/common/__init__.py",
+        "functions/runbook/handler.py",
+        "functions/prune/service.py",
+        "functions/report/handler.py",
+        "shared/__init__.py",
+    )
+    files = [str(p) for p in source_files(tmp_path, "runbook")]
+    assert "functions/prune/service.py" in files and "functions/runbook/handler.py" in files
+    assert "functions/report/handler.py" not in files
+    assert (
+        "pyarrow==26.0.1"
+        in tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"][
+            "lambda-runbook"
+        ]
+    )
+
+
 def test_source_files_need_the_trees(tmp_path: Path) -> None:
     _touch(tmp_path, "functions/__init__.py", "functions/backup/handler.py")
     with pytest.raises(BuildFailed, match="shared/ is missing"):

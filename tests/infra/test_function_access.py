@@ -123,7 +123,11 @@ def fanout_provisioned(p: Program, c: Checks) -> int:
     c.that(env["EDGE_OPS_ALERT_DLQ_URL"].endswith(f"/{PREFIX}-alerts-dlq"), "DLQ url")
 
     c.examined += 1
-    (tbl,) = p.of("aws:dynamodb/table:Table")
+    (tbl,) = [
+        t
+        for t in p.of("aws:dynamodb/table:Table")
+        if t.inputs["name"] == f"{PREFIX}-alert-idempotency"
+    ]
     c.that(c.value(tbl, "hashKey") == "id", "key id")
     c.that(c.value(tbl, "ttl") == {"attributeName": "expiration", "enabled": True}, "TTL")
 
