@@ -254,6 +254,10 @@ NEEDS: dict[str, Callable[[Any], object]] = {
         or s.rpc_endpoints
         or _missing("EDGE_OPS_RPC_ENDPOINTS_SECRET_ID"),
     ),
+    "RunbookSettings": lambda s: (
+        s.runbook_table or _missing("EDGE_OPS_RUNBOOK_TABLE"),
+        s.incidents_to or _missing("EDGE_OPS_INCIDENTS_TO"),
+    ),
     "FanoutSettings": lambda s: (
         s.alert_idempotency_table or _missing("EDGE_OPS_ALERT_IDEMPOTENCY_TABLE"),
         s.alert_dlq_url or _missing("EDGE_OPS_ALERT_DLQ_URL"),
