@@ -334,3 +334,23 @@ def metric_problems(alarms: Iterable[Alarm], functions: Iterable[Function]) -> l
             if dims["Check"] not in CHECKS:
                 problems.append(f"{alarm.name}: the probe has no check {dims['Check']!r}")
     return problems
+
+
+def dashboard_problems(body: str) -> list[str]:
+    """Every EdgeOps metric a dashboard widget draws is one its function declares, with the
+    dimensions it is published with (else the widget stays empty)."""
+    import json
+
+    problems = []
+    for widget in json.loads(body)["widgets"]:
+        for line in widget.get("properties", {}).get("metrics", []):
+            namespace, metric, *pairs = line
+            if namespace != catalog.NAMESPACE:
+                continue
+            dims = dict(zip(pairs[::2], pairs[1::2], strict=True))
+            package = dims.pop("service", "")
+            dims.pop("environment", None)
+            declared = DECLARED[package]() if package in DECLARED else {}
+            if frozenset(dims) not in declared.get(metric, set()):
+                problems.append(f"dashboard: {package} publishes no {metric} with {sorted(dims)}")
+    return problems

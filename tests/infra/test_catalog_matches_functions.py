@@ -169,3 +169,26 @@ def doctored_environments_are_caught(p: Program, c: Checks) -> int:
 def test_environment(policy: Any, stack_config: tuple[dict[str, str], list[str]]) -> Any:
     config, secret_keys = stack_config
     return run(config, secret_keys).check(policy)
+
+
+def _dashboard(**kw: Any) -> str:
+    from infra.dashboard import body
+
+    return body(
+        region="eu-west-1",
+        environment="edge-prod",
+        instance_id="i-0123456789abcdef0",
+        function_names=["edge-prod-probe"],
+        alarm_arns=[],
+        node_name="edge",
+        endpoint_names=["primary", "backup-rpc"],
+        **kw,
+    )
+
+
+def test_the_dashboard_draws_published_metrics() -> None:
+    assert drift.dashboard_problems(_dashboard()) == []
+    guessed = _dashboard().replace('"PriceUpdateAgeSeconds"', '"PriceAgeSeconds"')
+    assert drift.dashboard_problems(guessed) == [
+        "dashboard: probe publishes no PriceAgeSeconds with ['Node']"
+    ]
