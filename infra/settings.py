@@ -72,14 +72,14 @@ def _secret(config: pulumi.Config, key: str, check: Any) -> tuple[pulumi.Output[
     """The secret as an output, and what ``check`` returns for it (checked now, at preview:
     a bad value is refused before anything is created; the value itself is never quoted)."""
     full = f"{NAMESPACE}:{key}"
-    if not pulumi.runtime.is_config_secret(full) and config.get(key) is not None:
+    plain = pulumi.runtime.get_config(full)  # the decrypted text, read without a warning
+    if plain is not None and not pulumi.runtime.is_config_secret(full):
         raise BadStackConfig(
             f"{full} is stored in plain text: set it again with `pulumi config set --secret`"
         )
     value = config.get_secret(key)
-    if value is None:
+    if value is None or plain is None:
         raise BadStackConfig(f"{full} is not set: pulumi config set --secret {key} '<json>'")
-    plain = pulumi.runtime.get_config(full)  # the decrypted text, read without a warning
     try:
         checked = check(json.loads(str(plain)))
     except (ValueError, TypeError) as err:

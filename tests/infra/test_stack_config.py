@@ -75,3 +75,10 @@ def test_a_bad_node_name_is_refused(stack_config: Config) -> Any:
 
 async def _nothing() -> None:
     await asyncio.sleep(0)
+
+
+@pulumi.runtime.test  # type: ignore[untyped-decorator]
+def test_a_missing_secret_is_named(stack_config: Config) -> Any:
+    config, secrets = stack_config
+    del config["edge-node:rpcEndpoints"]
+    return _refused(config, secrets, BadStackConfig, "rpcEndpoints is not set")
