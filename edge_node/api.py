@@ -10,13 +10,15 @@ from __future__ import annotations
 import hmac
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import orjson
 from aiohttp import web
 
-from edge_node.telemetry import prometheus_text
+from edge_node.telemetry import Metrics, prometheus_text
+from shared import metrics as names
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +74,35 @@ def _error(status: int, message: str) -> web.Response:
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+UNMATCHED_ROUTE = "unmatched"  # a path no route serves: one label value, not one per path
 
-def build_app(node: NodeView, token: str) -> web.Application:
+
+def _route(request: web.Request) -> str:
+    # The route's template ("/api/v1/candles/{pair}"), never the path: a label per pair or per
+    # scanned URL would grow without bound.
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else UNMATCHED_ROUTE
+
+
+def build_app(node: NodeView, token: str, metrics: Metrics | None = None) -> web.Application:
     if not token:
         raise ValueError("the API needs a non-empty token")
     expected = token.encode()
-    unauthorized = {"count": 0}
+    m = metrics if metrics is not None else Metrics()
+
+    @web.middleware
+    async def measure(request: web.Request, handler: Handler) -> web.StreamResponse:
+        started = time.perf_counter()
+        status = 500  # an exception that is no HTTP answer becomes a 500
+        try:
+            resp = await handler(request)
+            status = resp.status
+            return resp
+        except web.HTTPException as err:
+            status = err.status
+            raise
+        finally:
+            m.api_request(_route(request), status, time.perf_counter() - started)
 
     @web.middleware
     async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -88,7 +113,7 @@ def build_app(node: NodeView, token: str) -> web.Application:
         if scheme.lower() != "bearer" or not hmac.compare_digest(
             supplied.strip().encode(), expected
         ):
-            unauthorized["count"] += 1
+            m.api_unauthorized += 1
             resp = _error(401, "missing or wrong bearer token")
             resp.headers["WWW-Authenticate"] = 'Bearer realm="edge-node"'
             return resp
@@ -100,10 +125,10 @@ def build_app(node: NodeView, token: str) -> web.Application:
 
     async def health(_: web.Request) -> web.Response:
         detail = node.health_detail()
-        detail["api_unauthorized_requests"] = unauthorized["count"]
+        detail["api_unauthorized_requests"] = m.api_unauthorized
         return _json(detail, 200 if detail.get("status") == "ok" else 503)
 
-    async def metrics(_: web.Request) -> web.Response:
+    async def metrics_json(_: web.Request) -> web.Response:
         return _json(node.metrics_json())
 
     async def prometheus(_: web.Request) -> web.Response:
@@ -189,10 +214,10 @@ def build_app(node: NodeView, token: str) -> web.Application:
             return _error(400, "date must be YYYY-MM-DD")
         return _json(await node.daily_summary(day))
 
-    app = web.Application(middlewares=[auth])
+    app = web.Application(middlewares=[measure, auth])
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/health", health)
-    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/metrics", metrics_json)
     app.router.add_get("/prometheus", prometheus)
     app.router.add_get("/api/v1/pools", pools)
     app.router.add_get("/api/v1/candles/{pair}", candles)
@@ -200,6 +225,11 @@ def build_app(node: NodeView, token: str) -> web.Application:
     app.router.add_get("/api/v1/daily-summary", daily_summary)
     app.router.add_post("/admin/reload-strategy", reload_strategy)
     app.router.add_post("/admin/{action:pause|resume|emergency-stop}", admin)
+    routes = sorted({r.canonical for r in app.router.resources()} | {UNMATCHED_ROUTE})
+    m.at_zero(
+        names.HTTP_REQUESTS_TOTAL,
+        [(route, status) for route in routes for status in names.API_STATUSES_AT_ZERO],
+    )
     return app
 
 

@@ -24,6 +24,7 @@ from edge_node.store import reader
 from edge_node.store.writer import StoreWriter
 from edge_node.telemetry import Metrics, as_json
 from edge_node.trading import TradingDesk
+from shared import metrics as names
 from shared.config import CANDLE_INTERVALS, NodeConfig
 from shared.db.engine import redact_url
 from shared.reports import queries as journal
@@ -57,6 +58,16 @@ class NodeViews:
         s["queue"] = lambda: self.writer.queue_depth()
         s["db_errors"] = lambda: self.writer.stats.db_errors
         s["committed_block"] = lambda: self.writer.stats.committed_block
+        s[names.STORE_DATABASE_UP.name] = lambda: (
+            0.0 if self.writer.failed or self.writer.stats.retrying_since else 1.0
+        )
+        m = self.metrics
+        m.at_zero(
+            names.RPC_REQUESTS_TOTAL,
+            [(e.name, outcome) for e in self.cfg.endpoints for outcome in names.RPC_OUTCOMES],
+        )
+        m.at_zero(names.MARKET_DATA_ERRORS_TOTAL, [(k,) for k in names.MARKET_DATA_ERROR_KINDS])
+        m.at_zero(names.NODE_ALERTS_TOTAL, [(k,) for k in names.NODE_ALERT_OUTCOMES])
 
     def health(self) -> Health:
         head = self.book.head

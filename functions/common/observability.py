@@ -19,11 +19,12 @@ Each handler module builds its set once at import::
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from functions.common.aws import before_first_client
 
@@ -61,7 +62,30 @@ def for_function(service: str, environment: str | None = None) -> Observability:
     tracer = Tracer(service=service, auto_patch=False)
     before_first_client(lambda: tracer.patch(TRACED_MODULES))
     _share_handler(logger)
+    _route_core_logs_per_call(logger)
     return Observability(service, logger, metrics, tracer)
+
+
+def _route_core_logs_per_call(logger: Logger) -> None:
+    """Make ``@logger.inject_lambda_context`` also point the core loggers at this function's
+    handler at every call, not only at import: a process that imports several handlers (the
+    tests, the laptop stack's scheduler) then logs each call's core lines under the function
+    that is running, with its request id."""
+    inject = logger.inject_lambda_context
+
+    def inject_and_route(lambda_handler: Any = None, **options: Any) -> Any:
+        if lambda_handler is None:  # used as @logger.inject_lambda_context(log_event=...)
+            return functools.partial(inject_and_route, **options)
+        decorated = inject(lambda_handler, **options)
+
+        @functools.wraps(lambda_handler)
+        def run(event: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
+            _share_handler(logger)
+            return decorated(event, context, *args, **kwargs)
+
+        return run
+
+    logger.inject_lambda_context = inject_and_route  # type: ignore[method-assign,assignment]
 
 
 class _CurrentStdout:

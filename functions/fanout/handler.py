@@ -21,6 +21,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from functions.common.errors import BadInput, Unavailable
 from functions.common.observability import NAMESPACE, for_function
+from functions.fanout import metrics as names
 from functions.fanout.core import Summary, fan_out
 from functions.fanout.delivery import DeliveryIncomplete
 from functions.fanout.sources import UnreadableAlert
@@ -36,10 +37,10 @@ obs = for_function("fanout")
 logger, metrics, tracer = obs.logger, obs.metrics, obs.tracer
 
 _PER_CHANNEL = {
-    "delivered": "AlertDelivered",
-    "duplicate": "AlertDuplicateSkipped",
-    "in_progress_elsewhere": "AlertDuplicateSkipped",
-    "dead_lettered": "AlertDeadLettered",
+    "delivered": names.DELIVERED,
+    "duplicate": names.DUPLICATE_SKIPPED,
+    "in_progress_elsewhere": names.DUPLICATE_SKIPPED,
+    "dead_lettered": names.DEAD_LETTERED,
 }
 
 
@@ -83,9 +84,9 @@ def reset() -> None:
 
 
 def _record(summary: Summary) -> None:
-    metrics.add_metric(name="AlertsReceived", unit=MetricUnit.Count, value=len(summary.alerts))
+    metrics.add_metric(name=names.ALERTS_RECEIVED, unit=MetricUnit.Count, value=len(summary.alerts))
     metrics.add_metric(
-        name="AlertsDeadLettered", unit=MetricUnit.Count, value=len(summary.dead_lettered)
+        name=names.ALERTS_DEAD_LETTERED, unit=MetricUnit.Count, value=len(summary.dead_lettered)
     )
     for outcome in summary.outcomes:
         with single_metric(
@@ -95,7 +96,7 @@ def _record(summary: Summary) -> None:
             namespace=NAMESPACE,
             default_dimensions={"service": obs.service},
         ) as metric:
-            metric.add_dimension(name="channel", value=outcome.channel.value)
+            metric.add_dimension(name=names.CHANNEL, value=outcome.channel.value)
         line = outcome.as_dict()
         line["alert"] = line.pop("name")  # "name" is a LogRecord attribute
         if outcome.status == "dead_lettered":
@@ -114,10 +115,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         summary = fan_out(event, a.fanout, max(budget, 1.0))
     except UnreadableAlert as err:
-        metrics.add_metric(name="AlertsUnreadable", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=names.ALERTS_UNREADABLE, unit=MetricUnit.Count, value=1)
         raise BadInput(f"unreadable alert event: {err}") from None
     except DeliveryIncomplete as err:
-        metrics.add_metric(name="AlertDeliveryIncomplete", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=names.DELIVERY_INCOMPLETE, unit=MetricUnit.Count, value=1)
         logger.error(
             "deliveries neither sent nor dead-lettered; failing for a retry",
             extra={"error": str(err)},
@@ -127,7 +128,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if a.gate.unavailable:
         # delivered without duplicate protection: the table needs a look
         metrics.add_metric(
-            name="AlertIdempotencyUnavailable", unit=MetricUnit.Count, value=a.gate.unavailable
+            name=names.IDEMPOTENCY_UNAVAILABLE, unit=MetricUnit.Count, value=a.gate.unavailable
         )
         a.gate.unavailable = 0
     return {"ok": True, **summary.as_dict()}

@@ -139,3 +139,34 @@ def test_the_stack_from_the_environment_is_a_dimension(
     assert ["service", "environment"] in [
         sorted(d, reverse=True) for d in record["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
     ]
+
+
+def test_core_lines_follow_the_function_that_runs_when_several_are_imported(
+    capsys: pytest.CaptureFixture[str], lambda_context: FakeLambdaContext
+) -> None:
+    """Importing another function's handler after this one (as a scheduler running several
+    in one process does) must not take this one's core log lines."""
+    import logging
+
+    from functions.common.observability import for_function
+
+    first, second = for_function("first-fn"), for_function("second-fn")
+
+    @first.logger.inject_lambda_context
+    def run_first(event: dict[str, object], context: object) -> None:
+        logging.getLogger("functions.example").info("core of the first")
+
+    @second.logger.inject_lambda_context(clear_state=True)
+    def run_second(event: dict[str, object], context: object) -> None:
+        logging.getLogger("functions.example").info("core of the second")
+
+    run_first({}, lambda_context)
+    run_second({}, lambda_context)
+    run_first({}, lambda_context)
+    lines = [line for line in json_lines(capsys.readouterr().out) if "core of" in line["message"]]
+    assert [(line["message"], line["service"]) for line in lines] == [
+        ("core of the first", "first-fn"),
+        ("core of the second", "second-fn"),
+        ("core of the first", "first-fn"),
+    ]
+    assert all(line["function_request_id"] == lambda_context.aws_request_id for line in lines)

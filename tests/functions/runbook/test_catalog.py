@@ -15,7 +15,7 @@ def test_every_declared_runbook_has_its_handler_and_access() -> None:
         fn = catalog.function(fn_name)
         module, _, attr = fn.handler.rpartition(".")
         assert callable(getattr(importlib.import_module(module), attr)), fn.handler
-        needed = {Access.RUNBOOK_LOCKS, Access.ALARM_STATE, Access.NOTIFY, Access.REPORTS_RW}
+        needed = {Access.RUNBOOK_LOCKS, Access.ALARM_STATE, Access.NOTIFY, Access.INCIDENTS_RW}
         assert needed <= set(fn.access), name  # lock, alarm state, announce, incident reports
         assert Access.DB_SECRET in fn.access, name  # the audit log
         assert fn.concurrency == 1
