@@ -68,6 +68,11 @@ class MotoServer:
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.url = f"http://{host}:{port}"
+        # moto keeps its state per process: a stack started after another in the same process
+        # (tests) starts from an empty AWS, as a new account would
+        import urllib3
+
+        urllib3.request("POST", f"{self.url}/moto-api/reset", timeout=10)
         return self
 
     def stop(self) -> None:

@@ -23,6 +23,9 @@ import urllib3
 
 # The configurations are written as JSON, which both tools read as the YAML subset it is.
 LAPTOP_RULES = Path(__file__).with_name("rules.yml")
+# The deployed rules (infra/monitoring/), evaluated too: the laptop's own rule only adds a
+# head-lag alert with a short `for:` that a cut endpoint trips within seconds.
+DEPLOYED_RULES = Path(__file__).resolve().parents[1] / "infra" / "monitoring" / "rules.yml"
 PROMETHEUS_NAMES = ("prometheus",)
 ALERTMANAGER_NAMES = ("prometheus-alertmanager", "alertmanager")  # Debian's name first
 
@@ -155,7 +158,7 @@ class Monitoring:
     def __init__(self, workdir: Path, targets: Targets, rule_files: list[Path] | None = None):
         self.dir = workdir
         self.t = targets
-        self.rule_files = rule_files or [LAPTOP_RULES]
+        self.rule_files = rule_files or [LAPTOP_RULES, DEPLOYED_RULES]
         self.prometheus: Daemon | None = None
         self.alertmanager: Daemon | None = None
 
