@@ -19,10 +19,10 @@ from edge_node.demo import DEMO_CHAIN_ID, node_config_for, trading_sections
 from edge_node.devchain.anvil import Anvil
 from edge_node.devchain.arbitrage import ArbSetup, deploy_arbitrage
 from edge_node.devchain.market import prepare_traders
+from edge_node.devchain.tcp_proxy import TcpProxy
 from edge_node.devchain.traffic import SwapSizing, TrafficGenerator
 from edge_node.service import EdgeNode
 from shared.config import NodeConfig
-from tests.support.tcp_proxy import TcpProxy
 
 CONTROL_POLL_S = 0.5
 

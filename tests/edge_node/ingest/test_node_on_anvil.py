@@ -11,6 +11,7 @@ import asyncio
 
 import pytest
 
+from edge_node.devchain.tcp_proxy import TcpProxy
 from edge_node.service import EdgeNode
 from tests.support.node import (
     Chain,
@@ -21,7 +22,6 @@ from tests.support.node import (
     start_chain,
     wait_for,
 )
-from tests.support.tcp_proxy import TcpProxy
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 

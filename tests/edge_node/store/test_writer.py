@@ -143,7 +143,7 @@ def test_a_database_that_disappears_mid_run_loses_nothing(pg_url: str) -> None:
     """The writer goes through a proxy we cut; commits wait, retry, and all arrive."""
     from sqlalchemy.engine import make_url
 
-    from tests.support.tcp_proxy import TcpProxy
+    from edge_node.devchain.tcp_proxy import TcpProxy
 
     real = make_url(pg_url)
     with TcpProxy(real.host or "127.0.0.1", real.port or 5432) as proxy:
@@ -183,7 +183,7 @@ def test_stopping_while_the_database_is_down_gives_up_in_time_and_keeps_the_chec
 ) -> None:
     from sqlalchemy.engine import make_url
 
-    from tests.support.tcp_proxy import TcpProxy
+    from edge_node.devchain.tcp_proxy import TcpProxy
 
     real = make_url(pg_url)
     blocks = _chain(12, random.Random(4))

@@ -1,4 +1,5 @@
-"""A loopback TCP proxy the tests control, to cut connections the way networks do.
+"""A loopback TCP proxy that cuts connections the way networks do (the tests and the laptop stack
+use it to take an RPC endpoint away and give it back).
 
 It runs its own event loop in a thread, so the process under test (in the test's loop, or a
 subprocess) sees an ordinary endpoint. ``cut()`` drops every open connection at once (RST, no
