@@ -1,0 +1,128 @@
+"""The rotation function Secrets Manager calls (``handler``: one event per step) and the
+daily secret-age check (``age``: an EventBridge schedule).
+
+Both handlers are thin: the steps are ``steps.run_step``, the check ``age.scan``. Nothing is
+created at import but the powertools set; clients are made at the first call and reused.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
+
+from functions.common.aws import AwsClients, AwsOptions
+from functions.common.observability import for_function
+from functions.common.settings import load_settings
+from functions.rotation import age as age_check
+from functions.rotation.settings import RotationSettings
+from functions.rotation.staging import RotationEvent
+from functions.rotation.steps import run_step
+from functions.rotation.wiring import rotators
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+obs = for_function("rotation")
+logger, metrics, tracer = obs.logger, obs.metrics, obs.tracer
+_clients: AwsClients | None = None  # made at the first call, reused by warm invocations
+
+
+def _aws(settings: RotationSettings) -> AwsClients:
+    global _clients
+    _clients = _clients or AwsClients(AwsOptions.from_settings(settings))
+    return _clients
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics(raise_on_empty_metrics=False)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """One rotation step. An error propagates: Secrets Manager marks the rotation failed and
+    retries it (with the same version, which every step resumes)."""
+    settings = load_settings(RotationSettings)
+    ev = RotationEvent.parse(event)
+    sm = _aws(settings).secretsmanager
+    logger.append_keys(secret=ev.secret_id, step=ev.step.value, version=ev.token)
+    try:
+        outcome = run_step(sm, ev.secret_id, ev.token, ev.step, rotators(settings, sm))
+    except Exception as err:
+        metrics.add_metric(name="RotationStepFailed", unit=MetricUnit.Count, value=1)
+        logger.error("rotation step failed", extra={"error": type(err).__name__, "why": str(err)})
+        raise
+    metrics.add_metric(name="RotationStepSucceeded", unit=MetricUnit.Count, value=1)
+    if outcome.step == "finishSecret" and outcome.action == "done":
+        metrics.add_metric(name="RotationFinished", unit=MetricUnit.Count, value=1)
+    return {
+        "secret": outcome.secret,
+        "version": outcome.version,
+        "step": outcome.step,
+        "action": outcome.action,
+    }
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics(raise_on_empty_metrics=False)
+@tracer.capture_lambda_handler
+@event_source(data_class=EventBridgeEvent)
+def age(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
+    settings = load_settings(RotationSettings)
+    aws = _aws(settings)
+    now = _event_time(event.time)
+    return check_ages(settings, aws, now)
+
+
+def check_ages(settings: RotationSettings, aws: AwsClients, now: datetime) -> dict[str, Any]:
+    """The secret-age check: metrics, a warning per finding, a fan-out event if configured."""
+    from aws_lambda_powertools.metrics import single_metric
+
+    stuck_after = timedelta(hours=settings.rotation_stuck_hours)
+    findings = age_check.scan(aws.secretsmanager, now, stuck_after)
+    for f in findings:
+        with single_metric(
+            name="SecretAgeDays",
+            unit=MetricUnit.Count,
+            value=f.age_days,
+            namespace=metrics.namespace,
+            default_dimensions={**metrics.default_dimensions, "secret": f.name},
+        ):
+            pass
+        if f.ok:
+            continue
+        logger.warning(
+            "secret overdue" if f.overdue else "secret rotation stuck",
+            extra={
+                "secret": f.name,
+                "kind": f.kind.value,
+                "age_days": f.age_days,
+                "max_age_days": f.max_age_days,
+                "rotation_stuck": f.rotation_stuck,
+                "advice": f.advice,
+            },
+        )
+        if settings.notify_topic_arn:
+            aws.sns.publish(
+                TopicArn=settings.notify_topic_arn,
+                Subject="secret overdue" if f.overdue else "secret rotation stuck",
+                Message=json.dumps(age_check.alert_event(f, now, settings.environment)),
+            )
+    overdue = sum(f.overdue for f in findings)
+    stuck = sum(f.rotation_stuck for f in findings)
+    metrics.add_metric(name="SecretsChecked", unit=MetricUnit.Count, value=len(findings))
+    metrics.add_metric(name="SecretsOverdue", unit=MetricUnit.Count, value=overdue)
+    metrics.add_metric(name="SecretRotationsStuck", unit=MetricUnit.Count, value=stuck)
+    return {
+        "checked": len(findings),
+        "overdue": [f.name for f in findings if f.overdue],
+        "rotation_stuck": [f.name for f in findings if f.rotation_stuck],
+        "announced": bool(settings.notify_topic_arn) and (overdue + stuck) > 0,
+    }
+
+
+def _event_time(text: str | None) -> datetime:
+    if not text:
+        return datetime.now(UTC)
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
