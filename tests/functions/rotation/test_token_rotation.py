@@ -16,7 +16,7 @@ from tests.functions.rotation.node_stub import node_stub
 from tests.support.rotation import PreviousRotationIncomplete, SecretsManagerDriver
 
 NAME = "edge/api-token"
-KIND = [{"Key": "edge-ops:secret-kind", "Value": "api-token"}]
+KIND: Any = [{"Key": "edge-ops:secret-kind", "Value": "api-token"}]
 
 
 def make_token_secret(aws: AwsClients, name: str = NAME) -> str:
