@@ -15,6 +15,7 @@ import click
 
 from functions.cli.output import emit, json_option, run
 from functions.common.errors import Unavailable
+from functions.rotation import cli as rotation_cli
 
 if TYPE_CHECKING:
     from functions.common.settings import OpsSettings
@@ -25,7 +26,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 @click.group(context_settings=CONTEXT)
 def cli() -> None:
     """Operations for the edge node's store: backups, verification, restore, drills,
-    reports and data retention.
+    reports and data retention; secret rotation and secret ages.
 
     Runs the same code as the scheduled functions, against any store URL (sqlite:/// or
     postgresql://) and any S3: real AWS, or the endpoint in AWS_ENDPOINT_URL (a moto server).
@@ -88,6 +89,8 @@ def _caller_identity(s: OpsSettings) -> dict[str, str]:
 
 
 # Command groups of the functions (one line each):
+cli.add_command(rotation_cli.rotate)
+cli.add_command(rotation_cli.secrets)
 
 
 def main() -> None:

@@ -3,25 +3,35 @@ moto), and a driver that opens rotations as RotateSecret does."""
 
 from __future__ import annotations
 
+import importlib
+from types import ModuleType
 from typing import Any
 
 import pytest
 
 from functions.common.aws import AwsClients
-from functions.rotation import handler as rotation_handler
 from tests.functions.events import FakeLambdaContext
 from tests.support.rotation import SecretsManagerDriver
 
 
 @pytest.fixture
-def handler_clients(aws: AwsClients, monkeypatch: pytest.MonkeyPatch) -> AwsClients:
+def rotation_handler() -> ModuleType:
+    """The handler module, imported by the first test that needs it (not at collection: a
+    handler's import takes over the core loggers' JSON handler, which other tests check)."""
+    return importlib.import_module("functions.rotation.handler")
+
+
+@pytest.fixture
+def handler_clients(
+    aws: AwsClients, rotation_handler: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> AwsClients:
     """The handler's clients are the test's (moto in-process), whatever an earlier test made."""
     monkeypatch.setattr(rotation_handler, "_clients", aws)
     return aws
 
 
 @pytest.fixture
-def driver(handler_clients: AwsClients) -> SecretsManagerDriver:
+def driver(handler_clients: AwsClients, rotation_handler: ModuleType) -> SecretsManagerDriver:
     def invoke(event: dict[str, Any]) -> Any:
         return rotation_handler.handler(event, FakeLambdaContext())
 
