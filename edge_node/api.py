@@ -2,12 +2,12 @@
 
 ``GET /healthz`` is public and says only ok / not ok. Everything else needs
 ``Authorization: Bearer <token>``; the token is compared in constant time, and the node does
-not start without one (an empty password must never authenticate).
+not start without one (an empty password must never authenticate). The token may rotate: see
+``api_tokens`` (Secrets Manager versions, picked up without a restart).
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import orjson
 from aiohttp import web
 
+from edge_node.api_tokens import Authenticator, StaticToken
 from edge_node.telemetry import prometheus_text
 
 log = logging.getLogger(__name__)
@@ -71,10 +72,13 @@ def _error(status: int, message: str) -> web.Response:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def build_app(node: NodeView, token: str) -> web.Application:
-    if not token:
-        raise ValueError("the API needs a non-empty token")
-    expected = token.encode()
+def build_app(node: NodeView, token: str | Authenticator) -> web.Application:
+    """``token``: the one accepted token, or an ``Authenticator`` (tokens that rotate)."""
+    if isinstance(token, str):
+        if not token:
+            raise ValueError("the API needs a non-empty token")
+        token = StaticToken(token)
+    authenticator = token
     unauthorized = {"count": 0}
 
     @web.middleware
@@ -83,9 +87,7 @@ def build_app(node: NodeView, token: str) -> web.Application:
             return await handler(request)
         header = request.headers.get("Authorization", "")
         scheme, _, supplied = header.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            supplied.strip().encode(), expected
-        ):
+        if scheme.lower() != "bearer" or await authenticator.check(supplied.strip()) is None:
             unauthorized["count"] += 1
             resp = _error(401, "missing or wrong bearer token")
             resp.headers["WWW-Authenticate"] = 'Bearer realm="edge-node"'
@@ -99,6 +101,7 @@ def build_app(node: NodeView, token: str) -> web.Application:
     async def health(_: web.Request) -> web.Response:
         detail = node.health_detail()
         detail["api_unauthorized_requests"] = unauthorized["count"]
+        detail["api_tokens"] = authenticator.detail()
         return _json(detail, 200 if detail.get("status") == "ok" else 503)
 
     async def metrics(_: web.Request) -> web.Response:
