@@ -290,7 +290,7 @@ def _bot_state(anvil: Anvil, setup: ArbSetup) -> dict[str, int]:
 async def _trading_summary(
     node: EdgeNode, anvil: Anvil, setup: ArbSetup, before: dict[str, int], live: bool
 ) -> dict[str, Any]:
-    from edge_node.execution import journal
+    from shared.reports import queries as journal
 
     after = await asyncio.to_thread(_bot_state, anvil, setup)
     rows = await asyncio.to_thread(journal.trades, node.engine, node.cfg.chain.chain_id, 1000)

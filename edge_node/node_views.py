@@ -14,7 +14,6 @@ from sqlalchemy import Engine
 
 from edge_node import __version__
 from edge_node.chain.events import SwapV3Event, SyncEvent
-from edge_node.execution import journal
 from edge_node.health import Health, HealthInputs, evaluate
 from edge_node.ingest.assembler import BlockAssembler
 from edge_node.ingest.follower import Follower
@@ -27,6 +26,7 @@ from edge_node.telemetry import Metrics, as_json
 from edge_node.trading import TradingDesk
 from shared.config import CANDLE_INTERVALS, NodeConfig
 from shared.db.engine import redact_url
+from shared.reports import queries as journal
 
 
 class NodeViews:

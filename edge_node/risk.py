@@ -51,9 +51,12 @@ class Refusal:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """A settled live trade: its realised profit (negative for a loss) net of gas."""
+    """A settled live trade: its realised profit (negative for a loss) net of gas.
 
-    success: bool
+    ``success`` None: neither (a cancelled trade, a filled nonce): its gas counts against the
+    daily loss, and the failure streak is left as it is."""
+
+    success: bool | None
     net: int
 
 
@@ -131,6 +134,8 @@ class RiskGate:
     def record(self, outcome: Outcome, now: float) -> None:
         self._roll_day(now)
         self.daily_pnl += outcome.net
+        if outcome.success is None:
+            return
         self.consecutive_failures = 0 if outcome.success else self.consecutive_failures + 1
 
     def restore(self, now: float, daily_pnl: int, consecutive_failures: int) -> None:

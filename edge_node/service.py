@@ -162,6 +162,8 @@ class EdgeNode(NodeViews, TradingSurfaces):
             self.metrics.candle_lag_s = max(0.0, time.time() - commit.header.timestamp)
 
     def _on_rollback(self, rollback: Rollback) -> None:
+        if self.desk is not None:
+            self.desk.on_rollback(rollback.header.number)
         self.writer.submit(
             AuditOp(
                 "edge-node",

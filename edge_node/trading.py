@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Iterable
@@ -27,21 +26,19 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from edge_node.chain.keccak import event_topic
 from edge_node.control import Control, ControlService, TradingState
-from edge_node.execution import keys
+from edge_node.execution import keys, onchain
 from edge_node.execution.broadcast import Broadcaster
 from edge_node.execution.journal import Journal
+from edge_node.execution.sendlog import SendLog, send_log_path
 from edge_node.execution.signing import TxSigner
 from edge_node.execution.trader import Trader
 from edge_node.ingest.assembler import BlockAssembler
 from edge_node.ingest.follower import Rpc
 from edge_node.market.book import MarketBook
 from edge_node.market.live import LiveOverlay
-from edge_node.market.pools import PoolInfo
 from edge_node.risk import RiskGate, RiskLimits
-from edge_node.rpc.errors import EndpointMisconfigured
-from edge_node.strategy.arbitrage import ArbPair, ArbParams, TwoPoolArbitrage
+from edge_node.strategy.arbitrage import ArbParams, TwoPoolArbitrage
 from edge_node.telemetry import Metrics
 from shared.config import ConfigError, NodeConfig, load_config
 
@@ -49,17 +46,10 @@ log = logging.getLogger(__name__)
 
 NATIVE_DECIMALS = 18
 REFRESH_EVERY_S = 3.0
-_TOKEN0 = bytes.fromhex(event_topic("token0()")[2:10])
-_TOKEN1 = bytes.fromhex(event_topic("token1()")[2:10])
-_OWNER = bytes.fromhex(event_topic("owner()")[2:10])
 
 
 def raw(amount: Decimal, decimals: int) -> int:
     return int(amount * (Decimal(10) ** decimals))
-
-
-def _address_of(word: str) -> str:
-    return "0x" + word[-40:].lower()
 
 
 class TradingDesk:
@@ -189,8 +179,9 @@ class TradingDesk:
     async def on_connect(self, rpc: Rpc) -> None:
         if self.trader is not None:
             return
-        pairs = await self._pairs(rpc)
-        await self._check_executor(rpc)
+        assert self.cfg.strategy is not None and self.cfg.execution is not None
+        pairs = await onchain.read_pairs(rpc, self.cfg.strategy, self.cfg.pools)
+        await onchain.check_executor(rpc, self.cfg.execution)
         strategy = TwoPoolArbitrage(pairs, self._params(self.cfg))
         ex = self.cfg.execution
         assert ex is not None
@@ -199,7 +190,7 @@ class TradingDesk:
             chain_id=self.cfg.chain.chain_id,
             book=self.book,
             overlay=self.overlay,
-            control=self.control_service,
+            control_service=self.control_service,
             risk=self.risk,
             strategy=strategy,
             journal=Journal(self.engine, self.cfg.chain.chain_id, ex.owner),
@@ -208,6 +199,7 @@ class TradingDesk:
             audit=self.audit,
             signer=self.signer,
             broadcaster=self.broadcaster,
+            send_log=self._send_log(),
         )
         head = self.book.head
         trader.last_block = head.number if head else 0
@@ -222,58 +214,13 @@ class TradingDesk:
         self.audit("journal_reconciled", summary)
         self.assembler.on_state_event = trader.on_state_event
 
-    async def _pairs(self, rpc: Rpc) -> list[ArbPair]:
-        assert self.cfg.strategy is not None
-        by_name = {p.name: p for p in self.cfg.pools}
-        names = sorted({n for pair in self.cfg.strategy.pairs for n in pair.pools})
-        calls = []
-        for n in names:
-            for sel in (_TOKEN0, _TOKEN1):
-                calls.append(
-                    ("eth_call", [{"to": by_name[n].address, "data": "0x" + sel.hex()}, "latest"])
-                )
-        answers = await rpc.batch(calls)
-        tokens = {
-            n: (_address_of(answers[2 * i]), _address_of(answers[2 * i + 1]))
-            for i, n in enumerate(names)
-        }
-        out = []
-        for pair in self.cfg.strategy.pairs:
-            a, b = (by_name[n] for n in pair.pools)
-            if tokens[a.name] != tokens[b.name]:
-                raise EndpointMisconfigured(
-                    f"strategy pools {a.name} and {b.name} do not hold the same tokens on chain: "
-                    f"{tokens[a.name]} vs {tokens[b.name]}"
-                )
-            capital_is_token0 = pair.capital == a.token0
-            capital = tokens[a.name][0 if capital_is_token0 else 1]
-            out.append(
-                ArbPair(
-                    f"{a.name}/{b.name}",
-                    PoolInfo.from_config(a),
-                    PoolInfo.from_config(b),
-                    capital,
-                    capital_is_token0,
-                )
-            )
-        return out
-
-    async def _check_executor(self, rpc: Rpc) -> None:
-        ex = self.cfg.execution
-        assert ex is not None
-        code, owner = await rpc.batch(
-            [
-                ("eth_getCode", [ex.executor, "latest"]),
-                ("eth_call", [{"to": ex.executor, "data": "0x" + _OWNER.hex()}, "latest"]),
-            ]
-        )
-        if not code or code == "0x":
-            raise EndpointMisconfigured(f"no contract at execution.executor {ex.executor}")
-        if _address_of(owner) != ex.owner:
-            raise EndpointMisconfigured(
-                f"the executor {ex.executor} is owned by {_address_of(owner)}, "
-                f"not execution.owner {ex.owner}"
-            )
+    def _send_log(self) -> SendLog | None:
+        """Live on SQLite: trades are made durable in a send log next to the database before
+        the broadcast (see ``execution.sendlog``); on PostgreSQL, by the journal's commit."""
+        if not self.live:
+            return None
+        path = send_log_path(self.cfg.store.url)
+        return None if path is None else SendLog(path)
 
     # --- 3. running -----------------------------------------------------------------------------
 
@@ -295,6 +242,12 @@ class TradingDesk:
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
+
+    def on_rollback(self, number: int) -> None:
+        if self.trader is not None:
+            self.trader.on_rollback(number)
+        else:
+            self.overlay.clear()
 
     def on_commit(self, number: int, pools: Iterable[str]) -> None:
         if self.trader is not None:
@@ -370,6 +323,8 @@ class TradingDesk:
         if t is not None:
             out["pending_nonces"] = sorted(t.pending)
             out["next_nonce"] = t.nonces.next_nonce
+            out["nonce_holes"] = t.nonces.holes(t.gauges.chain_nonce)
+            out["durability"] = t.durability()
             out["gas_price"] = str(t.gauges.gas_price)
             out["gas_balance"] = str(t.gauges.gas_balance)
             out["capital"] = str(t.gauges.capital)
@@ -386,7 +341,7 @@ class TradingDesk:
         s["pending_transactions"] = lambda: len(self.trader.pending) if self.trader else 0
         s["pending_transaction_age_blocks"] = self._oldest_pending
         s["nonce_gap"] = lambda: (
-            self.trader.nonces.gap(self.trader.gauges.chain_nonce) if self.trader else 0
+            len(self.trader.nonces.holes(self.trader.gauges.chain_nonce)) if self.trader else 0
         )
         s["gas_balance"] = lambda: (
             self.trader.gauges.gas_balance / 10**NATIVE_DECIMALS if self.trader else None
@@ -406,6 +361,11 @@ class TradingDesk:
             if self.trader
             else []
         )
+        m.labelled_sources["trading_errors_total"] = lambda: (
+            [((k,), float(n)) for k, n in sorted(self.trader.counters.errors.items())]
+            if self.trader
+            else []
+        )
         m.labelled_sources["transactions_sent_total"] = lambda: (
             [
                 (("trade",), float(self.trader.counters.signed)),
@@ -421,7 +381,3 @@ class TradingDesk:
         if t is None or not t.pending:
             return 0.0
         return float(t.last_block - min(p.sent_block for p in t.pending.values()))
-
-
-def audit_json(detail: dict[str, Any]) -> str:
-    return json.dumps(detail, default=str)

@@ -316,6 +316,10 @@ class ExecutionConfig(_Model):
     priority_fee_gwei: float = Field(default=1.0, ge=0)
     # A transaction not mined after this many blocks is replaced with a higher price.
     replace_after_blocks: int = Field(default=3, ge=1)
+    # A trade is settled (journal, risk tally) once its block has this many confirmations (its
+    # own block counts as one). BSC's fast finality makes 2-3 enough; a reorg that removes the
+    # block before (or after) that puts the trade back to pending.
+    confirmations: int = Field(default=2, ge=1, le=64)
     # Bump for replacements (nodes require at least 10%).
     replacement_bump: float = Field(default=1.125, ge=1.1, le=3.0)
     key: KeyConfig = KeyConfig()

@@ -126,13 +126,25 @@ TRADE_FAILURES_TOTAL = MetricSpec(
     "Transaction failures by class (reverted, underpriced, nonce_conflict, dropped, ...)",
     ("class",),
 )
+TRADING_ERRORS_TOTAL = MetricSpec(
+    "trading_errors_total",
+    "counter",
+    "Unexpected exceptions on the trading path, by stage (strategy, risk, sign, journal, "
+    "broadcast); each is logged with its traceback (rate-limited)",
+    ("stage",),
+)
 PENDING_TRANSACTIONS = MetricSpec(
     "pending_transactions", "gauge", "Signed transactions (nonces) not yet settled on chain"
 )
 PENDING_TRANSACTION_AGE_BLOCKS = MetricSpec(
     "pending_transaction_age_blocks", "gauge", "Blocks since the oldest pending nonce was sent"
 )
-NONCE_GAP = MetricSpec("nonce_gap", "gauge", "Nonces allocated locally and not yet mined")
+NONCE_GAP = MetricSpec(
+    "nonce_gap",
+    "gauge",
+    "Holes found at the last check: nonces between the chain's count and our highest one that "
+    "no transaction of ours holds (each is filled with a cancelling self-transfer)",
+)
 GAS_BALANCE = MetricSpec(
     "gas_balance", "gauge", "The bot account's native balance (BNB/ETH) for gas"
 )
@@ -202,6 +214,7 @@ ALL: tuple[MetricSpec, ...] = (
     PAPER_TRADING_MODE,
     TRADES_TOTAL,
     TRADE_FAILURES_TOTAL,
+    TRADING_ERRORS_TOTAL,
     PENDING_TRANSACTIONS,
     PENDING_TRANSACTION_AGE_BLOCKS,
     NONCE_GAP,

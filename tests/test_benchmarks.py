@@ -59,3 +59,19 @@ def test_cold_start_benchmark_measures_the_baseline_and_every_handler() -> None:
     assert result["baseline_powertools_bare"]["median_ms"] > 0
     assert set(result["ours"]) == {"foundation", *discover(BENCH.parents[1])}
     assert all(h["median_ms"] > 0 for h in result["ours"].values())
+
+
+def test_report_benchmark_runs_and_both_sides_agree() -> None:
+    result = _run("bench_report.py", "--trades", "400")
+    assert result["trades"] == 400 and result["same_figures"] is True
+    assert {"ours_s", "baseline_row_by_row_s", "meets_target"} <= set(result)
+
+
+@pytest.mark.postgres
+def test_backup_benchmark_runs_beside_pg_dump_and_verifies_its_restore() -> None:
+    result = _run("bench_backup.py", "--swaps", "4000", "--small", "1000")
+    assert set(result["sizes"]) == {"1000", "4000"}
+    for size in result["sizes"].values():
+        assert size["ours"]["bytes"] > 0 and size["pg_dump"]["bytes"] > 0
+    assert result["restore_verify_state"] == "verified", result["restore_verify_problems"]
+    assert {"speed_ratio_vs_pg_dump", "restore_verify_s"} <= set(result)

@@ -102,8 +102,8 @@ def health(config_path: str | None, url: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def trades(config_path: str, limit: int, as_json: bool) -> None:
     """The most recent trades (from the node, or from the store if it does not answer)."""
-    from edge_node.execution import journal
     from shared.db.engine import create_engine
+    from shared.reports import queries as journal
 
     cfg = load(config_path)
     try:

@@ -1,5 +1,22 @@
 """The transaction journal and the trade records, written synchronously and durably.
 
+What the trader writes (the reports read these; definitions hold for both stores):
+
+- ``trades.mode``: ``live`` or ``paper``: never summed together.
+- ``trades.status``: paper: ``intended`` -> ``simulated`` | ``simulation_failed``; live:
+  ``submitted`` (journaled; sent or about to be) -> ``mined`` | ``reverted`` (the trade's
+  transaction, after ``execution.confirmations``) | ``cancelled`` (a cancelling self-transfer
+  took its nonce: not a success, not a failure) | ``failed`` (``detail.error``:
+  ``nonce_conflict``, or ``cancelled`` with ``stopped before broadcast``); either mode:
+  ``refused`` (a risk limit said no; ``detail.limit`` names it; nothing was signed). A reorg
+  puts a settled trade back to ``submitted``.
+- ``trades.gas_cost``: wei, gas used x effective price of the transaction that took the nonce
+  (the cancel's, for a cancelled trade); ``profit``: the executor's ``Arbitrage`` log.
+- ``tx_journal``: every signed transaction (``kind`` trade | speedup | cancel; a cancel with no
+  ``trade_id`` filled a nonce hole). ``status`` signed -> broadcast -> mined | reverted |
+  replaced | failed; ``gas_used`` and ``effective_gas_price`` are set for the one mined,
+  cancels included, so the gas of fills is in the journal too.
+
 Unlike market data (batched by the store writer), these writes must be on disk before the node
 acts on them: a signed transaction is journaled, in its own committed transaction, BEFORE it is
 broadcast. After a crash at any point the journal therefore knows every nonce the node may
@@ -14,9 +31,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, select, update
 
 from shared.db import schema
+from shared.db.engine import create_engine
 
 OPEN_STATUSES = ("signed", "broadcast")
 
@@ -45,11 +63,29 @@ def _pk(result: Any) -> int:
     return int(key[0])
 
 
+def durable_engine(engine: Engine) -> Engine:
+    """An engine on the same database whose commits are durable (see ``create_engine``)."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return engine  # one in-memory database per connection: nothing to make durable
+    return create_engine(url.render_as_string(hide_password=False), durable=True)
+
+
 class Journal:
+    """The trade journal's writes. Its own engine is durable: a commit is on disk (SQLite
+    ``synchronous=FULL``; PostgreSQL ``synchronous_commit=on``) when the call returns.
+    """
+
     def __init__(self, engine: Engine, chain_id: int, sender: str) -> None:
-        self.engine = engine
+        self.store_engine = engine  # rows nothing is sent on (refusals): not fsynced each
+        self.engine = durable_engine(engine)
+        self._own_engine = self.engine is not engine
         self.chain_id = chain_id
         self.sender = sender.lower()
+
+    def close(self) -> None:
+        if self._own_engine:
+            self.engine.dispose()
 
     # --- trades ---------------------------------------------------------------------------------
 
@@ -58,6 +94,12 @@ class Journal:
             result = conn.execute(schema.trades.insert().values(chain_id=self.chain_id, **values))
             return _pk(result)
 
+    def insert_refused(self, values: dict[str, Any]) -> None:
+        """A trade a risk limit refused (status ``refused``): nothing was signed or sent, so
+        it does not need the durable engine (and its fsync)."""
+        with self.store_engine.begin() as conn:
+            conn.execute(schema.trades.insert().values(chain_id=self.chain_id, **values))
+
     def update_trade(self, trade_id: int, **values: Any) -> None:
         with self.engine.begin() as conn:
             conn.execute(
@@ -65,6 +107,21 @@ class Journal:
                 .where(schema.trades.c.id == trade_id)
                 .values(updated_at=_now(), **values)
             )
+
+    def note_latency(self, trade_id: int, stages: dict[str, float]) -> None:
+        """Merge the trade's measured latencies (seconds from its trigger to each stage) into
+        its ``detail`` as ``latency_s``; the rest of the detail is kept."""
+        t = schema.trades
+        with self.engine.begin() as conn:
+            raw = conn.execute(select(t.c.detail).where(t.c.id == trade_id)).scalar_one_or_none()
+            try:
+                detail = json.loads(raw) if raw else {}
+            except ValueError:
+                detail = {"unparsed": raw}
+            if not isinstance(detail, dict):
+                detail = {"value": detail}
+            detail["latency_s"] = {k: round(v, 6) for k, v in stages.items()}
+            conn.execute(update(t).where(t.c.id == trade_id).values(detail=json.dumps(detail)))
 
     # --- transactions ---------------------------------------------------------------------------
 
@@ -85,28 +142,63 @@ class Journal:
         Returns (trade id, journal id). Only after this returns may the bytes be broadcast.
         """
         with self.engine.begin() as conn:
-            if trade is not None:
-                result = conn.execute(
-                    schema.trades.insert().values(
-                        chain_id=self.chain_id, tx_hash=tx_hash, nonce=nonce, **trade
-                    )
-                )
-                trade_id = _pk(result)
+            return self._insert(
+                conn,
+                nonce=nonce,
+                tx_hash=tx_hash,
+                raw_tx=raw_tx,
+                kind=kind,
+                gas_price=gas_price,
+                priority_fee=priority_fee,
+                trade=trade,
+                trade_id=trade_id,
+            )
+
+    def _insert(
+        self,
+        conn: Any,
+        *,
+        nonce: int,
+        tx_hash: str,
+        raw_tx: str,
+        kind: str,
+        gas_price: int,
+        priority_fee: int | None = None,
+        trade: dict[str, Any] | None = None,
+        trade_id: int | None = None,
+    ) -> tuple[int | None, int]:
+        if trade is not None:
             result = conn.execute(
-                schema.tx_journal.insert().values(
-                    chain_id=self.chain_id,
-                    sender=self.sender,
-                    nonce=nonce,
-                    tx_hash=tx_hash,
-                    raw_tx=raw_tx,
-                    kind=kind,
-                    trade_id=trade_id,
-                    gas_price=gas_price,
-                    priority_fee=priority_fee,
-                    status="signed",
+                schema.trades.insert().values(
+                    chain_id=self.chain_id, tx_hash=tx_hash, nonce=nonce, **trade
                 )
             )
-            return trade_id, _pk(result)
+            trade_id = _pk(result)
+        result = conn.execute(
+            schema.tx_journal.insert().values(
+                chain_id=self.chain_id,
+                sender=self.sender,
+                nonce=nonce,
+                tx_hash=tx_hash,
+                raw_tx=raw_tx,
+                kind=kind,
+                trade_id=trade_id,
+                gas_price=gas_price,
+                priority_fee=priority_fee,
+                status="signed",
+            )
+        )
+        return trade_id, _pk(result)
+
+    def record_sent(
+        self, record: dict[str, Any], error_class: str | None
+    ) -> tuple[int | None, int]:
+        """``record`` (see there) of a transaction already broadcast, in one commit: the
+        store copy of a send-log entry."""
+        with self.engine.begin() as conn:
+            ids = self._insert(conn, **record)
+            self._mark_broadcast(conn, record["tx_hash"], error_class)
+        return ids
 
     def _update_tx(self, tx_hash: str, **values: Any) -> None:
         t = schema.tx_journal
@@ -118,12 +210,20 @@ class Journal:
             )
 
     def mark_broadcast(self, tx_hash: str, error_class: str | None) -> None:
-        self._update_tx(
-            tx_hash,
-            status="broadcast",
-            error_class=error_class,
-            broadcasts=schema.tx_journal.c.broadcasts + 1,
-            broadcast_at=_now(),
+        with self.engine.begin() as conn:
+            self._mark_broadcast(conn, tx_hash, error_class)
+
+    def _mark_broadcast(self, conn: Any, tx_hash: str, error_class: str | None) -> None:
+        t = schema.tx_journal
+        conn.execute(
+            update(t)
+            .where(t.c.chain_id == self.chain_id, t.c.tx_hash == tx_hash)
+            .values(
+                status="broadcast",
+                error_class=error_class,
+                broadcasts=t.c.broadcasts + 1,
+                broadcast_at=_now(),
+            )
         )
 
     def settle(
@@ -145,6 +245,73 @@ class Journal:
             effective_gas_price=effective_gas_price,
             error_class=error_class,
         )
+
+    def import_send_log(
+        self, signed: list[dict[str, Any]], sent: dict[str, str | None], stopped: set[str]
+    ) -> int:
+        """Copy into the store what the send log holds and the store does not (a crash or a
+        failed copy came between them): trades journaled, maybe broadcast, maybe stopped.
+        Returns how many were imported."""
+        t = schema.tx_journal
+        hashes = [r["tx_hash"] for r in signed]
+        if not hashes:
+            return 0
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.c.tx_hash, t.c.status).where(
+                    t.c.chain_id == self.chain_id, t.c.tx_hash.in_(hashes)
+                )
+            ).all()
+        have = {r.tx_hash: r.status for r in rows}
+        imported = 0
+        for rec in signed:
+            tx_hash = rec["tx_hash"]
+            if tx_hash not in have:
+                trade_id, _ = self.record(**rec)
+                imported += 1
+                if tx_hash in stopped:
+                    self.settle(tx_hash, "failed", error_class="stopped")
+                    if trade_id is not None:
+                        self.update_trade(
+                            trade_id,
+                            status="cancelled",
+                            detail=json.dumps({"error": "stopped before broadcast"}),
+                        )
+                    continue
+            if tx_hash in sent and have.get(tx_hash, "signed") == "signed":
+                self.mark_broadcast(tx_hash, sent[tx_hash])
+        return imported
+
+    def unsettle(self, tx_hashes: list[str], trade_id: int | None) -> None:
+        """A reorg removed the block that settled these transactions (one nonce's): they are
+        open again, and so is their trade, in one committed transaction."""
+        t = schema.tx_journal
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(t)
+                .where(t.c.chain_id == self.chain_id, t.c.tx_hash.in_(tx_hashes))
+                .values(
+                    status="broadcast",
+                    settled_at=None,
+                    block_number=None,
+                    gas_used=None,
+                    effective_gas_price=None,
+                    error_class=None,
+                )
+            )
+            if trade_id is not None:
+                conn.execute(
+                    update(schema.trades)
+                    .where(schema.trades.c.id == trade_id)
+                    .values(
+                        updated_at=_now(),
+                        status="submitted",
+                        block_number=None,
+                        profit=None,
+                        gas_used=None,
+                        gas_cost=None,
+                    )
+                )
 
     def open_entries(self) -> list[JournalEntry]:
         t = schema.tx_journal
@@ -185,8 +352,12 @@ class Journal:
 
     def risk_state(self, now: float) -> tuple[int, int]:
         """What the risk limits counted before a restart: today's (UTC) realised net of the
-        live trades settled so far, and how many of the latest settled ones failed in a row."""
+        live trades settled so far (their profit less their gas, a cancelled trade's being
+        its cancel's) and the gas of the self-transfers that filled a nonce with no trade;
+        and how many of the latest settled trades failed in a row (a cancelled trade neither
+        breaks nor extends a streak)."""
         t = schema.trades
+        j = schema.tx_journal
         start = datetime.fromtimestamp(now - now % 86_400, UTC)
         settled = ("mined", "reverted", "cancelled")
         with self.engine.connect() as conn:
@@ -208,13 +379,26 @@ class Journal:
                 .order_by(t.c.updated_at.desc(), t.c.id.desc())
                 .limit(1000)
             ).all()
+            fills = conn.execute(
+                select(j.c.gas_used, j.c.effective_gas_price).where(
+                    j.c.chain_id == self.chain_id,
+                    j.c.sender == self.sender,
+                    j.c.kind == "cancel",
+                    j.c.trade_id.is_(None),
+                    j.c.status.in_(("mined", "reverted")),
+                    j.c.settled_at >= start,
+                )
+            ).all()
         streak = 0
         for row in latest:
+            if row.status == "cancelled":
+                continue
             if row.status != "reverted":
                 break
             streak += 1
         # Summed here: 256-bit amounts are text in SQLite, where SQL arithmetic would round.
         net = sum(int(r.profit or 0) - int(r.gas_cost or 0) for r in today)
+        net -= sum(int(r.gas_used or 0) * int(r.effective_gas_price or 0) for r in fills)
         return net, streak
 
     def nonces(self) -> list[int]:
@@ -228,104 +412,3 @@ class Journal:
                 .order_by(t.c.nonce)
             ).all()
         return [int(r.nonce) for r in rows]
-
-
-def trades(
-    engine: Engine, chain_id: int, limit: int, mode: str | None = None
-) -> list[dict[str, Any]]:
-    t = schema.trades
-    q = select(t).where(t.c.chain_id == chain_id)
-    if mode is not None:
-        q = q.where(t.c.mode == mode)
-    with engine.connect() as conn:
-        rows = conn.execute(q.order_by(t.c.id.desc()).limit(limit)).all()
-    return [_trade_dict(r) for r in rows]
-
-
-def _trade_dict(r: Any) -> dict[str, Any]:
-    def s(v: int | None) -> str | None:  # 256-bit amounts: strings, so JSON keeps them exact
-        return None if v is None else str(v)
-
-    return {
-        "id": r.id,
-        "created_at": r.created_at.isoformat() if r.created_at else None,
-        "mode": r.mode,
-        "strategy": r.strategy,
-        "pool_buy": r.pool_buy,
-        "pool_sell": r.pool_sell,
-        "token_in": r.token_in,
-        "amount_in": s(r.amount_in),
-        "expected_profit": s(r.expected_profit),
-        "min_profit": s(r.min_profit),
-        "gas_price": s(r.gas_price),
-        "status": r.status,
-        "tx_hash": r.tx_hash,
-        "nonce": r.nonce,
-        "block_number": r.block_number,
-        "profit": s(r.profit),
-        "gas_used": r.gas_used,
-        "gas_cost": s(r.gas_cost),
-        "trigger_block": r.trigger_block,
-        "detail": json.loads(r.detail or "{}"),
-    }
-
-
-SUCCESS = ("mined", "simulated")
-ATTEMPTS = ("simulated", "simulation_failed", "submitted", "mined", "reverted", "failed")
-
-
-def daily_summary(
-    engine: Engine, chain_id: int, day: str, pool_names: dict[str, str]
-) -> dict[str, Any]:
-    """Attempts, successes, success rate, profit and gas spent for one UTC day, by pool pair."""
-    t = schema.trades
-    start = datetime.fromisoformat(day).replace(tzinfo=UTC)
-    end = datetime.fromtimestamp(start.timestamp() + 86_400, UTC)
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(t).where(t.c.chain_id == chain_id, t.c.created_at >= start, t.c.created_at < end)
-        ).all()
-        refused = conn.execute(
-            select(func.count())
-            .select_from(t)
-            .where(
-                t.c.chain_id == chain_id,
-                t.c.status == "refused",
-                t.c.created_at >= start,
-                t.c.created_at < end,
-            )
-        ).scalar_one()
-    by_pool: dict[str, dict[str, Any]] = {}
-    total = {"attempts": 0, "successes": 0, "profit": 0, "gas_spent": 0}
-    for r in rows:
-        if r.status not in ATTEMPTS:
-            continue
-        key = f"{pool_names.get(r.pool_buy, r.pool_buy)}>{pool_names.get(r.pool_sell, r.pool_sell)}"
-        entry = by_pool.setdefault(
-            key, {"attempts": 0, "successes": 0, "profit": 0, "gas_spent": 0}
-        )
-        gas = int(r.gas_cost or 0)
-        profit = int(r.profit or 0)
-        for agg in (entry, total):
-            agg["attempts"] += 1
-            agg["successes"] += 1 if r.status in SUCCESS else 0
-            agg["profit"] += profit
-            agg["gas_spent"] += gas
-
-    def finish(agg: dict[str, Any]) -> dict[str, Any]:
-        attempts = agg["attempts"]
-        return {
-            "attempts": attempts,
-            "successes": agg["successes"],
-            "success_rate": round(agg["successes"] / attempts, 4) if attempts else None,
-            "profit": str(agg["profit"]),
-            "gas_spent": str(agg["gas_spent"]),
-            "net": str(agg["profit"] - agg["gas_spent"]),
-        }
-
-    return {
-        "date": day,
-        **finish(total),
-        "refused": int(refused),
-        "by_pool": {k: finish(v) for k, v in sorted(by_pool.items())},
-    }

@@ -22,6 +22,8 @@ class NonceManager:
     next_nonce: int | None = None
     # nonce -> hashes of the transactions signed for it (the original, speed-ups, a cancel)
     open: dict[int, list[str]] = field(default_factory=dict)
+    # Every nonce below this is known used on chain (settled by us, or below the chain's count).
+    used_below: int = 0
 
     @property
     def ready(self) -> bool:
@@ -38,6 +40,7 @@ class NonceManager:
             if n >= chain_nonce:
                 merged.setdefault(n, list(hashes))
         self.open = merged
+        self.used_below = max(self.used_below, chain_nonce)
         highest = max(self.open, default=chain_nonce - 1)
         self.next_nonce = max(chain_nonce, highest + 1, self.next_nonce or 0)
 
@@ -61,11 +64,25 @@ class NonceManager:
 
     def settle(self, nonce: int) -> list[str]:
         """The nonce is used on chain; returns the hashes that were signed for it."""
+        self.used_below = max(self.used_below, nonce + 1)
         return self.open.pop(nonce, [])
+
+    def unsettle(self, nonce: int, hashes: list[str]) -> None:
+        """A reorganisation took the block that used ``nonce`` away: it is open again, with
+        the transactions signed for it (nonces are used in order, so none above it stays
+        used either)."""
+        self.open[nonce] = list(hashes)
+        self.used_below = min(self.used_below, nonce)
 
     def pending(self) -> list[int]:
         return sorted(self.open)
 
-    def gap(self, chain_nonce: int) -> int:
-        """Nonces allocated but not yet mined (0 when everything we sent is on chain)."""
-        return 0 if self.next_nonce is None else max(0, self.next_nonce - chain_nonce)
+    def holes(self, chain_nonce: int) -> list[int]:
+        """Nonces the chain is still waiting for that nothing of ours will use: handed out
+        (below the next one), not known used, and not held open by a transaction or by a
+        trade being signed and journaled. Every later transaction waits behind a hole, so
+        each must be filled (with the cancelling self-transfer)."""
+        if self.next_nonce is None:
+            return []
+        start = max(chain_nonce, self.used_below)
+        return [n for n in range(start, self.next_nonce) if n not in self.open]

@@ -20,7 +20,6 @@ class LiveOverlay:
         self.book = book
         # pool -> (its newest state event from the subscription, the price it implies)
         self.pools: dict[str, tuple[StateEvent, float | None]] = {}
-        self.events = 0
 
     def apply(self, ev: StateEvent) -> float | None:
         """Take in one state event; returns the pool's new live price if the event is newer
@@ -29,7 +28,6 @@ class LiveOverlay:
         rec = self.book.pools.get(ev.pool)
         if rec is None:
             return None
-        self.events += 1
         number, index = ev.block_number, ev.log_index
         cur = self.pools.get(ev.pool)
         if cur is not None:
@@ -47,19 +45,6 @@ class LiveOverlay:
             price = rec.scale.from_sqrt_price(ev.sqrt_price_x96)
         self.pools[ev.pool] = (ev, price)
         return price
-
-    def price(self, pool: str) -> float | None:
-        live = self.pools.get(pool)
-        if live is not None:
-            return live[1]
-        return self.book.price(pool)
-
-    def reserves(self, pool: str) -> tuple[int, int]:
-        live = self.pools.get(pool)
-        if live is not None and isinstance(live[0], SyncEvent):
-            return live[0].reserve0, live[0].reserve1
-        state = self.book.pools[pool].state
-        return state.reserve0, state.reserve1
 
     def catch_up(self, head: int) -> None:
         """The book confirmed blocks up to ``head``: forget live states it now covers."""

@@ -13,7 +13,10 @@ from typing import TYPE_CHECKING
 
 import click
 
+from functions.backup import cli as backup_cli
 from functions.cli.output import emit, json_option, run
+from functions.cli.prune import prune as prune_command
+from functions.cli.report import report as report_command
 from functions.common.errors import Unavailable
 from functions.rotation import cli as rotation_cli
 
@@ -89,6 +92,10 @@ def _caller_identity(s: OpsSettings) -> dict[str, str]:
 
 
 # Command groups of the functions (one line each):
+cli.add_command(prune_command)
+cli.add_command(report_command)
+for _command in backup_cli.COMMANDS:  # backup, backups, verify, restore, drill, retention
+    cli.add_command(_command)
 cli.add_command(rotation_cli.rotate)
 cli.add_command(rotation_cli.secrets)
 

@@ -10,7 +10,9 @@ Each handler module builds its set once at import::
   ``functions`` and ``shared`` loggers (``logging.getLogger(__name__)``); those loggers get the
   same handler here, so their lines carry the request id too and are JSON as well.
 - Metrics are CloudWatch EMF in namespace ``EdgeOps`` with the ``service`` dimension (and
-  ``environment`` when given); ``@metrics.log_metrics`` flushes them at the end of the call.
+  ``environment`` when given, or set in ``EDGE_OPS_ENVIRONMENT``: the Pulumi program sets it
+  to the stack, and its alarms read it, so two stacks in one account keep their metrics
+  apart); ``@metrics.log_metrics`` flushes them at the end of the call.
 - Tracer sends X-Ray segments in Lambda (AWS calls only) and switches itself off elsewhere
   (tests, the CLI).
 """
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics, Tracer
 
 NAMESPACE = "EdgeOps"
+ENVIRONMENT_VARIABLE = "EDGE_OPS_ENVIRONMENT"  # functions/common/settings.py: the deployment
 # The loggers of our own code, which get the function's JSON handler.
 CORE_LOGGERS = ("functions", "shared")
 _MARK = "_edge_ops_handler"
@@ -48,6 +51,7 @@ def for_function(service: str, environment: str | None = None) -> Observability:
 
     logger = Logger(service=service, utc=True, stream=_CurrentStdout())  # type: ignore[arg-type]
     metrics = Metrics(namespace=NAMESPACE, service=service)
+    environment = environment or os.environ.get(ENVIRONMENT_VARIABLE) or None
     if environment:
         metrics.set_default_dimensions(environment=environment)
     # Only AWS calls are traced, and botocore is patched when the first client is created

@@ -1,7 +1,8 @@
 """Engines for the two supported databases, and schema migrations (Alembic).
 
 SQLite is the embedded default: WAL mode and a busy timeout so that the node's writer thread
-and the API's readers never see "database is locked". PostgreSQL goes through psycopg 3 with
+and the API's readers never see "database is locked". A durable engine (the trade journal's)
+fsyncs at every commit on both databases. PostgreSQL goes through psycopg 3 with
 connections checked before use, so a database that restarted or failed over is reconnected.
 """
 
@@ -39,7 +40,11 @@ def redact_url(url: str) -> str:
     return make_url(normalize_url(url)).render_as_string(hide_password=True)
 
 
-def create_engine(url: str, **kwargs: Any) -> Engine:
+def create_engine(url: str, *, durable: bool = False, **kwargs: Any) -> Engine:
+    """``durable``: every commit is on disk when it returns, even across a power loss (the
+    trade journal's engine). Otherwise SQLite commits with ``synchronous=NORMAL`` in WAL mode:
+    safe from corruption, but the last commits can be lost on a power failure (market data,
+    which is re-read from the chain)."""
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -52,13 +57,22 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
+            # FULL: the WAL is fsynced at every commit, not only at checkpoints.
+            cur.execute("PRAGMA synchronous=FULL" if durable else "PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
         return engine
     connect_args = {"connect_timeout": 5, **kwargs.pop("connect_args", {})}
+    if durable:
+        # The server default, but a database or role may have turned it off: a commit then
+        # returns before its WAL record is flushed. Forced on for this connection.
+        # (Merged with any options the URL carries: connect_args would replace them.)
+        given = connect_args.get("options") or parsed.query.get("options") or ""
+        if isinstance(given, tuple):
+            given = " ".join(given)
+        connect_args["options"] = f"{given} -c synchronous_commit=on".strip()
     return sa_create_engine(
         url, pool_pre_ping=True, pool_size=4, max_overflow=4, connect_args=connect_args, **kwargs
     )

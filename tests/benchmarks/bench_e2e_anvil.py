@@ -7,11 +7,12 @@ to mine the block holding it. The clock stops when ``eth_sendRawTransaction`` ha
 the arbitrage: the transaction has reached the node. Then one more block settles it.
 
 ``ours``: the edge node in live mode (websocket subscription, strategy, risk gate, signing, the
-journal committed to the store, then the broadcast), with the time split into stages from the
-moment the pool update reached the trader. ``baseline``: the same bot written plainly with
-web3.py (``AsyncWeb3`` over a websocket, ``process_log``, the same strategy maths,
-``Account.sign_transaction``, ``send_raw_transaction``), run in the same process after ours.
-The baseline journals nothing, so its figure is a lower bound for a web3.py bot that does.
+journal made durable, then the broadcast), with the time split into stages from the moment the
+pool update reached the trader; ``durability`` says what was on disk before the broadcast.
+``baseline``: the same bot written plainly with web3.py (``AsyncWeb3`` over a websocket,
+``process_log``, the same strategy maths, ``Account.sign_transaction``,
+``send_raw_transaction``), run in the same process after ours. The baseline journals
+nothing, so its figure is a lower bound for a web3.py bot that does.
 
 Prints one JSON object.
 """
@@ -56,10 +57,12 @@ async def run_ours(chain: ArbChain, trials: int, store_url: str) -> dict[str, An
     os.environ["EDGE_SIGNER_KEY"] = chain.bot_key
     node = EdgeNode(chain.config(store_url), live=True)
     rows: list[dict[str, float]] = []
+    durability = ""
     async with running(node):
         await trader_ready(node)
         assert node.desk is not None and node.desk.trader is not None
         trader = node.desk.trader
+        durability = trader.durability()
         for i in range(trials):
             seen = len(trader.latencies)
             await asyncio.to_thread(chain.open_gap, 0.03, i % 2 == 0, False)
@@ -79,6 +82,7 @@ async def run_ours(chain: ArbChain, trials: int, store_url: str) -> dict[str, An
             await caught_up_to(node, head)
             await wait_for(lambda: not trader.pending, 20, "the trade to settle")
     return {
+        "durability": durability,
         "trials": len(rows),
         **{k: _ms([r[k] for r in rows]) for k in rows[0]},
         "update_to_signed_p50_us": round(

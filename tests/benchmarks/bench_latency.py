@@ -198,7 +198,7 @@ class Ours:
             chain_id=CHAIN_ID,
             book=self.book,
             overlay=LiveOverlay(self.book),
-            control=ControlService(Control(), engine, ControlConfig()),
+            control_service=ControlService(Control(), engine, ControlConfig()),
             risk=RiskGate(RiskLimits(10**30, 10**30, 10**12, 0, 5, 3600.0)),
             strategy=strategy,
             journal=Journal(engine, CHAIN_ID, cfg.owner),

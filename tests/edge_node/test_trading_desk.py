@@ -22,7 +22,7 @@ async def test_a_refresh_that_fails_any_way_never_stops_the_flag_poller(tmp_path
         raise EndpointMisconfigured("node: HTTP 403")  # a WAF, a revoked key
 
     r.trader.refresh = refresh_refused  # type: ignore[method-assign,assignment]
-    service = r.trader.control
+    service = r.trader.control_service
     service.cfg = ControlConfig(poll_interval_s=0.1)
     desk = types.SimpleNamespace(trader=r.trader, control_service=service)
     stop = asyncio.Event()

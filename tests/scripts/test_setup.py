@@ -20,6 +20,24 @@ def _lock() -> dict[str, dict[str, Any]]:
     return packages
 
 
+def _reuse_environments(clone: Path) -> None:
+    """Point the clone at this checkout's environments without letting set-up change them.
+
+    `.venv` is shared read-only: a stand-in uv answers the version check and syncs nothing (a
+    real `uv sync` in the clone would re-point this checkout's editable install at the clone).
+    """
+    for name in (".venv", "edge_node/chain/__accel__"):
+        if (ROOT / name).exists():
+            (clone / name).symlink_to(ROOT / name)
+    version = subprocess.run(
+        [str(ROOT / ".tools/uv/bin/uv"), "--version"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    uv = clone / ".tools/uv/bin/uv"
+    uv.parent.mkdir(parents=True)
+    uv.write_text(f'#!/bin/sh\n[ "$1" = --version ] && echo "{version}"\nexit 0\n')
+    uv.chmod(0o755)
+
+
 def test_lock_lists_every_optional_platform_package() -> None:
     """`npm ci` refuses a lock that lacks a platform's optional binary; ours has all of them."""
     packages = _lock()
@@ -64,9 +82,7 @@ def test_setup_refuses_to_change_a_tracked_file(tmp_path: Path) -> None:
     environments, so the run takes seconds and needs no network."""
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
-    for name in (".tools", ".venv", "edge_node/chain/__accel__"):
-        if (ROOT / name).exists():
-            (clone / name).symlink_to(ROOT / name)
+    _reuse_environments(clone)
     fake_bin = tmp_path / "bin"
     fake_bin.mkdir()
     npm = fake_bin / "npm"
@@ -92,9 +108,7 @@ def test_setup_passes_when_nothing_changes(tmp_path: Path) -> None:
         pytest.skip("set-up has not run")
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
-    for name in (".tools", ".venv", "edge_node/chain/__accel__"):
-        if (ROOT / name).exists():
-            (clone / name).symlink_to(ROOT / name)
+    _reuse_environments(clone)
     fake_bin = tmp_path / "bin"
     fake_bin.mkdir()
     npm = fake_bin / "npm"

@@ -15,8 +15,11 @@ from sqlalchemy import Engine, select
 from edge_node.control import Control, ControlService
 from edge_node.execution.broadcast import BroadcastResult, classify
 from edge_node.execution.journal import Journal
+from edge_node.execution.sendlog import SendLog
 from edge_node.execution.signing import TxSigner
-from edge_node.execution.trader import ARBITRAGE_TOPIC, Trader
+from edge_node.execution.trader import Trader
+from edge_node.execution.txbuild import ARBITRAGE_TOPIC
+from edge_node.market.live import LiveOverlay
 from edge_node.risk import RiskGate, RiskLimits
 from edge_node.strategy.base import Reserves
 from edge_node.strategy.intents import Intent
@@ -43,14 +46,20 @@ class ScriptedRpc:
         self.known: set[str] = set()  # transactions the node has in its pool
         self.gas_price = 10**9
         self.delay = 0.0
+        self.height = 0  # the block number this backend answers at
 
     async def request(self, method: str, params: Sequence[Any] = (), decoder: Any = None) -> Any:
         if self.delay:
             await asyncio.sleep(self.delay)
+        if method == "eth_blockNumber":
+            return hex(self.height)
         if method == "eth_getTransactionCount":
             return hex(self.chain_nonce)
         if method == "eth_getTransactionByHash":
-            return {"hash": params[0]} if params[0] in self.known else None
+            receipt = self.receipts.get(params[0])
+            if receipt is not None:
+                return {"hash": params[0], "blockNumber": receipt["blockNumber"]}
+            return {"hash": params[0], "blockNumber": None} if params[0] in self.known else None
         if method == "eth_getTransactionReceipt":
             return self.receipts.get(params[0])
         raise AssertionError(f"unexpected {method}")
@@ -80,6 +89,7 @@ class ScriptedRpc:
             "logs": [{"address": EXECUTOR, "topics": [ARBITRAGE_TOPIC], "data": data}],
         }
         self.chain_nonce += 1
+        self.height = max(self.height, block)
 
 
 class ScriptedBroadcaster:
@@ -132,6 +142,7 @@ class _Head:
 @dataclass
 class _Book:
     head: _Head = field(default_factory=_Head)
+    pools: dict[str, Any] = field(default_factory=dict)
 
 
 def intent(pair: str = "P", gas_price: int = 10**9) -> Intent:
@@ -177,23 +188,27 @@ def rig(
     tx_type: str = "legacy",
     max_gas_price: int = 10**12,
     rpc: ScriptedRpc | None = None,
+    send_log: bool = False,
     **execution: Any,
 ) -> Rig:
     engine = create_engine(f"sqlite:///{tmp}/trader.db")
     migrate(engine)
     signer = TxSigner(KEY, 31337)
+    # Settled at the first receipt unless a test asks for more (as before confirmations).
+    execution.setdefault("confirmations", 1)
     cfg = ExecutionConfig(
         executor=EXECUTOR, owner=signer.address.lower(), tx_type=tx_type, **execution
     )
     rpc = rpc or ScriptedRpc()
     broadcaster = ScriptedBroadcaster(rpc)
     audits: list[tuple[str, dict[str, Any]]] = []
+    book = _Book()
     trader = Trader(
         cfg=cfg,
         chain_id=31337,
-        book=_Book(),  # type: ignore[arg-type]
-        overlay=None,  # type: ignore[arg-type]
-        control=ControlService(Control(), engine, ControlConfig()),
+        book=book,  # type: ignore[arg-type]
+        overlay=LiveOverlay(book),  # type: ignore[arg-type]
+        control_service=ControlService(Control(), engine, ControlConfig()),
         risk=RiskGate(RiskLimits(10**30, 10**30, max_gas_price, 0, 1000, 1e9)),
         strategy=PairsOnly(),
         journal=Journal(engine, 31337, cfg.owner),
@@ -202,5 +217,6 @@ def rig(
         audit=lambda action, detail: audits.append((action, detail)),
         signer=signer,
         broadcaster=broadcaster,  # type: ignore[arg-type]
+        send_log=SendLog(tmp / "trader.db-sendlog") if send_log else None,
     )
     return Rig(trader, rpc, broadcaster, engine, audits)

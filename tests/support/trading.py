@@ -25,6 +25,7 @@ from edge_node.execution.trader import Trader as BotTrader
 from edge_node.service import EdgeNode
 from shared.config import NodeConfig
 from shared.db import schema
+from shared.db.engine import create_engine
 from tests.support.node import TOKEN, running, wait_for
 
 CHAIN_ID = 31337
@@ -50,6 +51,9 @@ class ArbChain:
         sections = trading_sections(self.setup)
         sections["risk"]["max_data_age_s"] = 600  # the chain mines when the test says so
         sections["control"] = {"poll_interval_s": 0.2}
+        # Settled at the first receipt (tests that mine one block per trade); the reorg tests
+        # ask for more.
+        sections["execution"]["confirmations"] = 1
         for key, values in (trading or {}).items():
             sections[key] = {**sections.get(key, {}), **values}
         chain = {
@@ -185,6 +189,25 @@ async def a_trade_pending(chain: ArbChain, node: EdgeNode, within: float = 20.0)
         if time.monotonic() > deadline:
             raise AssertionError("the trade never reached anvil's pool")
         await asyncio.sleep(0.05)
+
+
+def import_send_log(store_url: str, chain: ArbChain) -> int:
+    """What a restart does first: the send log's records the store lacks, copied into it."""
+    from edge_node.execution.journal import Journal
+    from edge_node.execution.sendlog import SendLog, send_log_path
+
+    path = send_log_path(store_url)
+    if path is None or not path.exists():
+        return 0
+    engine = create_engine(store_url)
+    journal = Journal(engine, CHAIN_ID, chain.bot)
+    log = SendLog(path)
+    try:
+        return journal.import_send_log(*log.read())
+    finally:
+        log.close()
+        journal.close()
+        engine.dispose()
 
 
 def journal_rows(engine: Engine) -> list[Any]:

@@ -15,7 +15,12 @@ def test_allocates_in_order_and_settles() -> None:
     n.attach(7, "0xa2")  # a speed-up takes the same nonce
     assert n.settle(7) == ["0xa", "0xa2"]
     assert n.pending() == [8, 9]
-    assert n.gap(chain_nonce=8) == 2
+    assert n.holes(chain_nonce=7) == []  # 7 is settled, 8 and 9 are held
+    n.release(9)
+    n.open.pop(8)  # a nonce that lost its transaction (what the trader must never let happen)
+    assert n.holes(chain_nonce=7) == [8]
+    n.unsettle(7, ["0xa2"])  # a reorg took 7's block away: held again, not a hole
+    assert n.holes(chain_nonce=7) == [8]
 
 
 def test_sync_keeps_journaled_nonces_the_chain_has_not_seen() -> None:

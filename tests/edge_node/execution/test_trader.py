@@ -69,7 +69,7 @@ async def test_eip1559_replacements_raise_the_tip_too(tmp_path: Path) -> None:
         assert before.priority_fee is not None and after.priority_fee is not None
         assert after.priority_fee >= before.priority_fee * 1.1  # geth wants both raised
         assert after.gas_price >= before.gas_price * 1.1
-    r.trader.control.control.emergency_stop("test", "stop")
+    r.trader.control_service.control.emergency_stop("test", "stop")
     await r.idle()
     cancel = r.trader.pending[0].txs[-1]
     assert cancel.kind == "cancel" and cancel.priority_fee is not None
@@ -91,7 +91,7 @@ async def test_a_stop_racing_the_tracker_cancels_only_what_is_still_pending(
     r.rpc.delay = 0.05  # the tracker's reads take a while
     r.trader.on_block(5)  # the tracker is reading the receipts...
     await asyncio.sleep(0.01)
-    r.trader.control.control.emergency_stop("api", "test")  # ...when the stop lands
+    r.trader.control_service.control.emergency_stop("api", "test")  # ...when the stop lands
     await r.idle(300)
     r.rpc.delay = 0.0
     assert r.trades() == [(0, "mined"), (1, "mined")]
@@ -107,7 +107,7 @@ async def test_cancels_are_sped_up_but_not_without_end(tmp_path: Path) -> None:
     await r.trader.reconcile(r.rpc)
     r.trader.consider(intent("P", gas_price=10**9), time.time())
     await r.idle()
-    r.trader.control.control.emergency_stop("test", "stop")
+    r.trader.control_service.control.emergency_stop("test", "stop")
     await r.idle()
     for block in range(3, 60, 2):
         r.rpc.known = {tx.tx_hash for p in r.trader.pending.values() for tx in p.txs}
@@ -129,7 +129,7 @@ async def test_a_trader_whose_reconcile_failed_never_acts_on_a_stop(tmp_path: Pa
     r.trader._db = broken  # type: ignore[method-assign,assignment]
     with pytest.raises(ConnectionError):
         await r.trader.reconcile(r.rpc)
-    assert r.trader._on_transition not in r.trader.control.control.listeners
+    assert r.trader._on_transition not in r.trader.control_service.control.listeners
     await r.trader.discard()
 
 
@@ -140,7 +140,7 @@ async def test_a_risk_pause_is_persisted(tmp_path: Path) -> None:
     await r.trader.reconcile(r.rpc)
     r.trader.risk.consecutive_failures = 1000  # the limit in the rig is 1000
     assert r.trader.consider(intent("P"), time.time()) is None
-    assert r.trader.control.control.state is TradingState.PAUSED
+    assert r.trader.control_service.control.state is TradingState.PAUSED
     await asyncio.sleep(0.2)
     assert control_flags.read_db_flags(r.engine).paused  # a restart stays paused
     await r.trader.close()
@@ -161,3 +161,25 @@ async def test_drain_waits_for_a_trade_still_being_journaled(tmp_path: Path) -> 
     assert await drain is True
     assert r.trades() == [(0, "mined")]
     await r.trader.close()
+
+
+async def test_close_waits_for_the_journal_thread_without_blocking_the_loop(
+    tmp_path: Path,
+) -> None:
+    r = rig(tmp_path)
+    await r.trader.reconcile(r.rpc)
+    slow = asyncio.ensure_future(r.trader._db(time.sleep, 0.5))  # a commit that takes a while
+    await asyncio.sleep(0.05)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.02)
+            ticks += 1
+
+    t = asyncio.create_task(ticker())
+    await r.trader.close()
+    t.cancel()
+    await slow
+    assert ticks >= 5  # the loop ran while close waited for the commit

@@ -15,13 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from edge_node.execution.trader import FAULT_ENV
+from edge_node.execution.sending import FAULT_ENV
 from shared.db.engine import create_engine
 from tests.support.config_file import write_config
 from tests.support.process import NodeProcess, free_port
 from tests.support.trading import (
     ArbChain,
     assert_journal_agrees_with_chain,
+    import_send_log,
     journal_rows,
     start_arb_chain,
 )
@@ -87,6 +88,9 @@ def test_sigkill_mid_trade_then_restart_agrees_with_the_chain(
     assert node.wait_exit(20) == -signal.SIGKILL, node.tail()
     assert f"SIGKILL at {fault}" in node.tail()
 
+    # The journal is the store and, on SQLite, the send log in front of it: merged as the
+    # restart would.
+    import_send_log(db_url, chain)
     engine = create_engine(db_url)
     try:
         rows = journal_rows(engine)

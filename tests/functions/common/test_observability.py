@@ -120,3 +120,22 @@ def test_hooks_run_once_before_the_first_client(aws: Any) -> None:
     aws_module.make_client("s3")
     aws_module.make_client("ssm")
     assert ran == [1]
+
+
+def test_the_stack_from_the_environment_is_a_dimension(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # infra/alarms.py reads {service, environment}: without the variable two stacks in one
+    # account would publish into each other's alarms
+    monkeypatch.setenv("EDGE_OPS_ENVIRONMENT", "edge-prod")
+    mine = for_function("env-probe").metrics
+    try:
+        mine.add_metric(name="Runs", unit=MetricUnit.Count, value=1)
+        mine.flush_metrics()
+    finally:  # powertools shares default dimensions between instances: put this module's back
+        metrics.set_default_dimensions(environment="test")
+    record = next(line for line in json_lines(capsys.readouterr().out) if "_aws" in line)
+    assert record["environment"] == "edge-prod"
+    assert ["service", "environment"] in [
+        sorted(d, reverse=True) for d in record["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
+    ]

@@ -1,0 +1,1 @@
+"""Trading reports (daily, weekly, monthly): figures from the journal, Markdown, JSON, charts."""

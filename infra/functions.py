@@ -1,0 +1,384 @@
+"""The Lambda functions of the catalog: each from its artifact (``make functions`` builds
+dist/functions/<package>.zip, functions/packaging.py), with its own role (the statements its
+catalog access asks for, and no more), a log group with retention, an on-failure destination
+(the failed-invocations queue), a concurrency limit where two runs must not overlap, its
+schedules, and the VPC where it must reach the database or the edge host. The fan-out is
+subscribed to every severity topic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from infra import catalog, iam
+from infra.catalog import Access, Function, Network, Severity
+from infra.naming import child
+
+RUNTIME = "python3.12"  # functions/packaging.py RUNTIME
+ARCHITECTURE = "x86_64"  # functions/packaging.py ARCHITECTURE
+ASYNC_RETRIES = 2
+
+
+class ArtifactsMissing(pulumi.RunError):
+    """Function artifacts are not built: run ``make functions`` (or set artifactsDir)."""
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What the functions reach: the ARNs their statements name and the settings they read."""
+
+    key_arn: pulumi.Input[str]
+    backups_bucket: pulumi.Input[str]
+    backups_arn: pulumi.Input[str]
+    reports_bucket: pulumi.Input[str]
+    reports_arn: pulumi.Input[str]
+    db_secret_arn: pulumi.Input[str]
+    token_secret_arn: pulumi.Input[str]
+    rpc_secret_arn: pulumi.Input[str]
+    alert_secret_arn: pulumi.Input[str]
+    alert_table_arn: pulumi.Input[str]
+    alert_table_name: pulumi.Input[str]
+    alert_dlq_arn: pulumi.Input[str]
+    alert_dlq_url: pulumi.Input[str]
+    failures_arn: pulumi.Input[str]
+    topics: dict[Severity, aws.sns.Topic]
+    stop_flag_arn: pulumi.Input[str]
+    stop_flag_name: pulumi.Input[str]
+    instance_arn: pulumi.Input[str]
+    instance_id: pulumi.Input[str]
+    node_url: pulumi.Input[str]
+    run_shell_document_arn: str
+
+
+@dataclass(frozen=True)
+class FunctionsArgs:
+    prefix: str
+    artifacts_dir: Path
+    subnet_ids: Sequence[pulumi.Input[str]]
+    security_group_id: pulumi.Input[str]
+    targets: Targets
+    log_retention_days: int
+    functions: Sequence[Function] = catalog.FUNCTIONS
+
+
+def missing_artifacts(artifacts_dir: Path, functions: Sequence[Function]) -> list[str]:
+    return sorted(
+        {f.package for f in functions if not (artifacts_dir / f"{f.package}.zip").is_file()}
+    )
+
+
+def _bucket_rw(bucket_arn: pulumi.Input[str], prefix: str | None) -> list[iam.Allow]:
+    objects = pulumi.Output.from_input(bucket_arn).apply(
+        lambda a: f"{a}/{prefix}/*" if prefix else f"{a}/*"
+    )
+    return [
+        iam.Allow(
+            ["s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"],
+            [bucket_arn],
+        ),
+        iam.Allow(
+            [
+                "s3:GetObject",
+                "s3:PutObject",
+                "s3:DeleteObject",
+                "s3:AbortMultipartUpload",
+                "s3:ListMultipartUploadParts",
+            ],
+            [objects],
+        ),
+    ]
+
+
+def _rotation(secret_arn: pulumi.Input[str]) -> list[iam.Allow]:
+    return [
+        iam.Allow(
+            [
+                "secretsmanager:DescribeSecret",
+                "secretsmanager:GetSecretValue",
+                "secretsmanager:PutSecretValue",
+                "secretsmanager:UpdateSecretVersionStage",
+            ],
+            [secret_arn],
+        ),
+        iam.Allow(["secretsmanager:GetRandomPassword"], ["*"]),
+    ]
+
+
+def access_statements(access: Access, t: Targets) -> list[iam.Allow]:
+    """The statements one kind of access needs (kms is added once for all, see below)."""
+    read = "secretsmanager:GetSecretValue"
+    match access:
+        case Access.BACKUPS_RW:
+            return _bucket_rw(t.backups_arn, catalog.BACKUPS_PREFIX)
+        case Access.BACKUPS_RO:
+            objects = pulumi.Output.from_input(t.backups_arn).apply(
+                lambda a: f"{a}/{catalog.BACKUPS_PREFIX}/*"
+            )
+            return [
+                iam.Allow(["s3:ListBucket"], [t.backups_arn]),
+                iam.Allow(["s3:GetObject"], [objects]),
+            ]
+        case Access.REPORTS_RW:
+            return _bucket_rw(t.reports_arn, None)
+        case Access.DB_SECRET:
+            return [iam.Allow([read], [t.db_secret_arn])]
+        case Access.API_TOKEN:
+            return [iam.Allow([read], [t.token_secret_arn])]
+        case Access.RPC_KEYS:
+            return [iam.Allow([read], [t.rpc_secret_arn])]
+        case Access.ALERT_SECRET:
+            return [iam.Allow([read], [t.alert_secret_arn])]
+        case Access.ALERT_TABLE:
+            return [
+                iam.Allow(
+                    [
+                        "dynamodb:GetItem",
+                        "dynamodb:PutItem",
+                        "dynamodb:UpdateItem",
+                        "dynamodb:DeleteItem",
+                    ],
+                    [t.alert_table_arn],
+                )
+            ]
+        case Access.ALERT_DLQ:
+            return [
+                iam.Allow(
+                    [
+                        "sqs:SendMessage",
+                        "sqs:ReceiveMessage",
+                        "sqs:DeleteMessage",
+                        "sqs:GetQueueAttributes",
+                    ],
+                    [t.alert_dlq_arn],
+                )
+            ]
+        case Access.NOTIFY:
+            return [iam.Allow(["sns:Publish"], [t.topics[Severity.LOW].arn])]
+        case Access.ROTATE_DB:
+            return _rotation(t.db_secret_arn)
+        case Access.ROTATE_TOKEN:
+            return _rotation(t.token_secret_arn)
+        case Access.SECRET_AGE:
+            return [
+                iam.Allow(
+                    ["secretsmanager:DescribeSecret"],
+                    [t.token_secret_arn, t.db_secret_arn, t.rpc_secret_arn],
+                )
+            ]
+        case Access.STOP_FLAG:
+            return [iam.Allow(["ssm:GetParameter", "ssm:PutParameter"], [t.stop_flag_arn])]
+        case Access.RUN_COMMAND:
+            return [
+                iam.Allow(["ssm:SendCommand"], [t.instance_arn, t.run_shell_document_arn]),
+                iam.Allow(["ssm:GetCommandInvocation"], ["*"]),
+            ]
+    raise AssertionError(f"no statements for {access}")  # pragma: no cover
+
+
+_KMS_USERS = {
+    Access.BACKUPS_RW, Access.BACKUPS_RO, Access.REPORTS_RW, Access.DB_SECRET,
+    Access.API_TOKEN, Access.RPC_KEYS, Access.ALERT_SECRET, Access.ROTATE_DB,
+    Access.ROTATE_TOKEN,
+}  # fmt: skip
+
+
+def environment(fn: Function, prefix: str, t: Targets) -> dict[str, pulumi.Input[str]]:
+    """The settings a function reads (EDGE_OPS_..., functions/common/settings.py and each
+    function's own settings class)."""
+    env: dict[str, pulumi.Input[str]] = {"EDGE_OPS_ENVIRONMENT": prefix}
+    a = set(fn.access)
+    s3 = pulumi.Output.concat
+    if Access.DB_SECRET in a:
+        env["EDGE_OPS_DATABASE_SECRET_ID"] = t.db_secret_arn
+    if Access.BACKUPS_RW in a or Access.BACKUPS_RO in a:
+        env["EDGE_OPS_BACKUP_LOCATION"] = s3(
+            "s3://", t.backups_bucket, f"/{catalog.BACKUPS_PREFIX}"
+        )
+        env["EDGE_OPS_BACKUP_SSE"] = "aws:kms"
+        env["EDGE_OPS_BACKUP_KMS_KEY_ID"] = t.key_arn
+        env["EDGE_OPS_BACKUP_TMP_DIR"] = "/tmp"  # noqa: S108 (Lambda's only writable place)
+    if Access.REPORTS_RW in a:
+        env["EDGE_OPS_REPORT_TO"] = s3("s3://", t.reports_bucket, f"/{catalog.REPORTS_PREFIX}")
+        env["EDGE_OPS_PRUNE_ARCHIVE_TO"] = s3(
+            "s3://", t.reports_bucket, f"/{catalog.ARCHIVE_PREFIX}"
+        )
+        env["EDGE_OPS_INCIDENTS_TO"] = s3("s3://", t.reports_bucket, f"/{catalog.INCIDENTS_PREFIX}")
+    if Access.NOTIFY in a:
+        env["EDGE_OPS_NOTIFY_TOPIC_ARN"] = t.topics[Severity.LOW].arn
+    if Access.ALERT_SECRET in a:
+        env["EDGE_OPS_ALERT_SECRET_ID"] = t.alert_secret_arn
+        env["EDGE_OPS_ALERT_IDEMPOTENCY_TABLE"] = t.alert_table_name
+        env["EDGE_OPS_ALERT_DLQ_URL"] = t.alert_dlq_url
+    if Access.API_TOKEN in a:
+        env["EDGE_OPS_NODE_URL"] = t.node_url
+        env["EDGE_OPS_API_TOKEN_SECRET_ID"] = t.token_secret_arn
+    if Access.RPC_KEYS in a:
+        env["EDGE_OPS_RPC_SECRET_ID"] = t.rpc_secret_arn
+    if Access.STOP_FLAG in a:
+        env["EDGE_OPS_STOP_PARAMETER"] = t.stop_flag_name
+    if Access.RUN_COMMAND in a:
+        env["EDGE_OPS_EDGE_INSTANCE_ID"] = t.instance_id
+    if Access.SECRET_AGE in a:
+        env["EDGE_OPS_SECRET_IDS"] = pulumi.Output.json_dumps(
+            {
+                "api-token": t.token_secret_arn,
+                "db-credentials": t.db_secret_arn,
+                "rpc-keys": t.rpc_secret_arn,
+            }
+        )
+        env["EDGE_OPS_SECRET_MAX_AGE_DAYS"] = pulumi.Output.json_dumps(catalog.SECRET_MAX_AGE_DAYS)
+    env.update(dict(fn.env))
+    return env
+
+
+class Functions(pulumi.ComponentResource):
+    functions: dict[str, aws.lambda_.Function]
+
+    def __init__(
+        self, name: str, args: FunctionsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("edge:infra:Functions", name, None, opts)
+        missing = missing_artifacts(args.artifacts_dir, args.functions)
+        if missing:
+            raise ArtifactsMissing(
+                f"no artifact for {', '.join(missing)} in {args.artifacts_dir}: run "
+                "`make functions` first (or set edge-node:artifactsDir)"
+            )
+        t = args.targets
+        self.functions = {}
+        self.log_groups: dict[str, aws.cloudwatch.LogGroup] = {}
+        for fn in args.functions:
+            self.functions[fn.name] = self._function(name, fn, args)
+        fanout = self.functions.get("fanout")
+        if fanout is not None:
+            for sev, topic in t.topics.items():
+                allowed = aws.lambda_.Permission(
+                    child(name, f"fanout-from-{sev.value}"),
+                    action="lambda:InvokeFunction",
+                    function=fanout.name,
+                    principal="sns.amazonaws.com",
+                    source_arn=topic.arn,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+                aws.sns.TopicSubscription(
+                    child(name, f"fanout-on-{sev.value}"),
+                    topic=topic.arn,
+                    protocol="lambda",
+                    endpoint=fanout.arn,
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[allowed]),
+                )
+        self.register_outputs({n: f.arn for n, f in self.functions.items()})
+
+    def _function(self, name: str, fn: Function, args: FunctionsArgs) -> aws.lambda_.Function:
+        t = args.targets
+        here = pulumi.ResourceOptions(parent=self)
+        base = child(name, fn.name)
+        fn_name = f"{args.prefix}-{fn.name}"
+        logs = aws.cloudwatch.LogGroup(
+            child(base, "logs"),
+            name=f"/aws/lambda/{fn_name}",
+            retention_in_days=args.log_retention_days,
+            opts=here,
+        )
+        self.log_groups[fn.name] = logs
+        statements = [
+            iam.Allow(
+                ["logs:CreateLogStream", "logs:PutLogEvents"],
+                [logs.arn.apply(lambda a: f"{a}:log-stream:*")],
+            ),
+            iam.Allow(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"]),
+            iam.Allow(["sqs:SendMessage"], [t.failures_arn]),  # the on-failure destination
+        ]
+        if fn.network is Network.VPC:
+            statements.append(
+                iam.Allow(
+                    [
+                        "ec2:CreateNetworkInterface",
+                        "ec2:DescribeNetworkInterfaces",
+                        "ec2:DeleteNetworkInterface",
+                        "ec2:AssignPrivateIpAddresses",
+                        "ec2:UnassignPrivateIpAddresses",
+                    ],
+                    ["*"],
+                )
+            )
+        for access in fn.access:
+            statements += access_statements(access, t)
+        if _KMS_USERS & set(fn.access):
+            statements.append(iam.Allow(["kms:Decrypt", "kms:GenerateDataKey"], [t.key_arn]))
+        role = aws.iam.Role(
+            child(base, "role"),
+            assume_role_policy=iam.assume_role("lambda.amazonaws.com"),
+            opts=here,
+        )
+        policy = aws.iam.RolePolicy(
+            child(base, "policy"), role=role.id, policy=iam.document(statements), opts=here
+        )
+        vpc = (
+            aws.lambda_.FunctionVpcConfigArgs(
+                subnet_ids=list(args.subnet_ids), security_group_ids=[args.security_group_id]
+            )
+            if fn.network is Network.VPC
+            else None
+        )
+        function = aws.lambda_.Function(
+            base,
+            name=fn_name,
+            role=role.arn,
+            runtime=RUNTIME,
+            architectures=[ARCHITECTURE],
+            handler=fn.handler,
+            code=pulumi.FileArchive(str(args.artifacts_dir / f"{fn.package}.zip")),
+            timeout=fn.timeout_s,
+            memory_size=fn.memory_mb,
+            reserved_concurrent_executions=fn.concurrency if fn.concurrency else -1,
+            environment=aws.lambda_.FunctionEnvironmentArgs(
+                variables=environment(fn, args.prefix, t)
+            ),
+            vpc_config=vpc,
+            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
+                log_format="Text",
+                log_group=logs.name,  # powertools writes JSON and EMF itself
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[logs, policy]),
+        )
+        aws.lambda_.FunctionEventInvokeConfig(
+            child(base, "async"),
+            function_name=function.name,
+            maximum_retry_attempts=ASYNC_RETRIES,
+            destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
+                on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
+                    destination=t.failures_arn
+                )
+            ),
+            opts=here,
+        )
+        for i, expression in enumerate(fn.schedules):
+            rule = aws.cloudwatch.EventRule(
+                child(base, f"schedule-{i}"),
+                name=f"{fn_name}-{i}",
+                schedule_expression=expression,
+                description=f"{fn.name}: {fn.seed}"[:512],
+                opts=here,
+            )
+            allowed = aws.lambda_.Permission(
+                child(base, f"schedule-{i}-invoke"),
+                action="lambda:InvokeFunction",
+                function=function.name,
+                principal="events.amazonaws.com",
+                source_arn=rule.arn,
+                opts=here,
+            )
+            aws.cloudwatch.EventTarget(
+                child(base, f"schedule-{i}-target"),
+                rule=rule.name,
+                arn=function.arn,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[allowed]),
+            )
+        return function

@@ -1,0 +1,167 @@
+"""The stack's configuration (Pulumi.<stack>.yaml; every key documented in
+Pulumi.example.yaml), read and checked in one place. A bad or missing key stops the program
+with one line naming it (``BadStackConfig``, a clean exit, no traceback)."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from infra import catalog
+from infra.host_boot import BadHostConfig, Release
+
+NAMESPACE = "edge-node"  # Pulumi.yaml's project name: `pulumi config set edge-node:...`
+LOG_RETENTIONS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653)
+
+
+class BadStackConfig(pulumi.RunError):
+    """A stack setting is missing or wrong: set it as the message says, then run again."""
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    instance_class: str = "db.t4g.small"
+    engine_version: str = "16"
+    allocated_storage_gb: int = 20
+    max_allocated_storage_gb: int = 100
+    backup_retention_days: int = 14
+    multi_az: bool = False
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    region: str
+    admin_cidr: str
+    release: Release
+    node_config_text: str
+    rpc_endpoints: pulumi.Output[str]
+    alert_channels: pulumi.Output[str]
+    api_port: int
+    live: bool
+    vpc_cidr: str
+    availability_zones: list[str] | None
+    nat_gateway: bool
+    instance_type: str
+    ami_id: str | None
+    volume_gb: int
+    database: DatabaseSettings
+    log_retention_days: int
+    fallback_email: str | None
+    artifacts_dir: Path
+
+
+def _secret(config: pulumi.Config, key: str, check: Any) -> pulumi.Output[str]:
+    full = f"{NAMESPACE}:{key}"
+    if config.get(key) is None:
+        raise BadStackConfig(f"{full} is not set: pulumi config set --secret {key} '<json>'")
+    if not pulumi.runtime.is_config_secret(full):
+        raise BadStackConfig(
+            f"{full} is stored in plain text: set it again with `pulumi config set --secret`"
+        )
+    value = config.require_secret(key)
+
+    def validate(text: str) -> str:
+        try:
+            check(json.loads(text))
+        except (ValueError, TypeError) as err:
+            # the value itself is never quoted: it is a secret
+            raise BadStackConfig(f"{full}: {err}") from None
+        return text
+
+    return value.apply(validate)
+
+
+def _endpoints(value: Any) -> None:
+    if not isinstance(value, list) or not value:
+        raise ValueError("must be a JSON list of endpoints ({name, ws_url, http_url})")
+    for ep in value:
+        if (
+            not isinstance(ep, dict)
+            or not ep.get("name")
+            or not (ep.get("ws_url") or ep.get("http_url"))
+        ):
+            raise ValueError("each endpoint needs a name and ws_url or http_url")
+
+
+def _channels(value: Any) -> None:
+    needed = {"slack_webhook_url", "pagerduty_routing_key", "telegram_bot_token",
+              "telegram_chat_id"}  # fmt: skip
+    if not isinstance(value, dict):
+        raise ValueError("must be a JSON object")
+    missing = sorted(needed - set(value))
+    if missing:
+        raise ValueError(f"lacks {', '.join(missing)} (functions/fanout/wiring.py)")
+
+
+def read(config: pulumi.Config, aws_config: pulumi.Config, root: Path) -> StackSettings:
+    def need(key: str) -> str:
+        value = config.get(key)
+        if not value:
+            raise BadStackConfig(f"{NAMESPACE}:{key} is not set (see Pulumi.example.yaml)")
+        return value
+
+    region = aws_config.get("region")
+    if not region:
+        raise BadStackConfig("aws:region is not set: pulumi config set aws:region eu-west-1")
+    admin = need("adminCidr")
+    try:
+        net = ipaddress.ip_network(admin)
+    except ValueError:
+        raise BadStackConfig(f"{NAMESPACE}:adminCidr {admin!r} is not a CIDR") from None
+    if net.num_addresses > 256:
+        raise BadStackConfig(
+            f"{NAMESPACE}:adminCidr {admin}: the API would be open to {net.num_addresses} "
+            "addresses; give the admins' own range (at most a /24)"
+        )
+    release_obj = config.get_object("release") or {}
+    if not isinstance(release_obj, dict):
+        raise BadStackConfig(f"{NAMESPACE}:release must be an object {{wheelUrl, sha256}}")
+    try:
+        release = Release(str(release_obj.get("wheelUrl", "")), str(release_obj.get("sha256", "")))
+    except BadHostConfig as err:
+        raise BadStackConfig(f"{NAMESPACE}:{err}") from None
+    node_path = root / need("nodeConfig")
+    try:
+        node_text = node_path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise BadStackConfig(f"{NAMESPACE}:nodeConfig: cannot read {node_path}: {err}") from None
+    retention = config.get_int("logRetentionDays") or catalog.LOG_RETENTION_DAYS
+    if retention not in LOG_RETENTIONS:
+        raise BadStackConfig(f"{NAMESPACE}:logRetentionDays must be one of {LOG_RETENTIONS}")
+    db = config.get_object("database") or {}
+    azs = config.get_object("availabilityZones")
+    port = config.get_int("apiPort") or 8080
+    if not 1024 <= port <= 65535:
+        raise BadStackConfig(f"{NAMESPACE}:apiPort must be 1024-65535")
+    return StackSettings(
+        region=region,
+        admin_cidr=str(net),
+        release=release,
+        node_config_text=node_text,
+        rpc_endpoints=_secret(config, "rpcEndpoints", _endpoints),
+        alert_channels=_secret(config, "alertChannels", _channels),
+        api_port=port,
+        live=bool(config.get_bool("live")),
+        vpc_cidr=config.get("vpcCidr") or "10.60.0.0/16",
+        availability_zones=[str(z) for z in azs] if isinstance(azs, list) else None,
+        nat_gateway=config.get_bool("natGateway") is not False,
+        instance_type=config.get("instanceType") or "t3.small",
+        ami_id=config.get("amiId"),
+        volume_gb=config.get_int("volumeGb") or 30,
+        database=DatabaseSettings(
+            instance_class=str(db.get("instanceClass", "db.t4g.small")),
+            engine_version=str(db.get("engineVersion", "16")),
+            allocated_storage_gb=int(db.get("allocatedStorageGb", 20)),
+            max_allocated_storage_gb=int(db.get("maxAllocatedStorageGb", 100)),
+            backup_retention_days=int(db.get("backupRetentionDays", 14)),
+            multi_az=bool(db.get("multiAz", False)),
+        ),
+        log_retention_days=retention,
+        fallback_email=config.get("fallbackEmail"),
+        artifacts_dir=root / (config.get("artifactsDir") or "dist/functions"),
+    )

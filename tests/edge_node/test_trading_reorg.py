@@ -1,0 +1,76 @@
+"""A live trade through a reorganisation on a real chain (point 3 of issue 7): mined, settled
+after its confirmations, its block reorganised away; the node puts it back to pending, sends the
+same signed bytes again, settles it in the new chain, and ends with journal = chain."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+
+from edge_node.service import EdgeNode
+from tests.support.node import wait_for
+from tests.support.trading import (
+    ArbChain,
+    a_trade_pending,
+    assert_journal_agrees_with_chain,
+    caught_up_to,
+    start_arb_chain,
+    trade_rows,
+    trading,
+)
+
+pytestmark = [pytest.mark.chain, pytest.mark.slow]
+
+
+@pytest.fixture
+def chain() -> Iterator[ArbChain]:
+    c = start_arb_chain()
+    try:
+        yield c
+    finally:
+        c.anvil.stop()
+
+
+async def test_a_trade_whose_block_is_reorganised_away_ends_as_the_chain_says(
+    chain: ArbChain, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EDGE_SIGNER_KEY", chain.bot_key)
+    node = EdgeNode(chain.config(sqlite_url, {"execution": {"confirmations": 2}}), live=True)
+    async with trading(node) as trader:
+        await asyncio.to_thread(chain.open_gap)
+        tx = await a_trade_pending(chain, node)
+        mined_in = await asyncio.to_thread(chain.mine)
+        await caught_up_to(node, mined_in)
+        await asyncio.sleep(0.3)
+        assert [r.status for r in trade_rows(node.engine)] == ["submitted"]  # 1 confirmation
+        head = await asyncio.to_thread(chain.mine)
+        await caught_up_to(node, head)
+        await wait_for(lambda: not trader.pending, 10, "the trade to settle")
+        first = trade_rows(node.engine)[0]
+        assert (first.status, first.block_number) == ("mined", mined_in)
+        assert trader.risk.daily_pnl == int(first.profit) - int(first.gas_cost)
+
+        # The two blocks since the gap are replaced by empty ones: the trade is off the chain.
+        await asyncio.to_thread(chain.anvil.reorg, 2, [])
+        await wait_for(lambda: node.metrics.reorgs >= 1, 20, "the reorg to be seen")
+        await wait_for(lambda: bool(trader.pending), 10, "the trade to be pending again")
+        assert trader.counters.by_status.get(("live", "reorged")) == 1
+        assert trade_rows(node.engine)[0].status == "submitted"
+        assert trader.risk.daily_pnl == 0
+        receipt = await asyncio.to_thread(chain.anvil.rpc, "eth_getTransactionReceipt", [tx])
+        assert receipt is None
+        # The same bytes were sent again: the next blocks mine the very same transaction.
+        for _ in range(3):
+            head = await asyncio.to_thread(chain.mine)
+            await caught_up_to(node, head)
+        await wait_for(lambda: not trader.pending, 10, "the trade to settle again")
+        receipt = await asyncio.to_thread(chain.anvil.rpc, "eth_getTransactionReceipt", [tx])
+        assert receipt is not None and int(receipt["status"], 16) == 1
+    rows = trade_rows(node.engine)
+    assert [(r.status, r.tx_hash, r.block_number) for r in rows] == [
+        ("mined", tx, int(receipt["blockNumber"], 16))
+    ]
+    counts = await asyncio.to_thread(assert_journal_agrees_with_chain, chain, node.engine)
+    assert counts == {"mined": 1}

@@ -1,0 +1,89 @@
+"""The edge host's boot text, without Pulumi: config template, stop timeout, user data."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from infra.host_boot import (
+    STOP_MARGIN_S,
+    BadHostConfig,
+    Boot,
+    Release,
+    node_config,
+    stop_timeout_s,
+    unit,
+    user_data,
+)
+from tests.infra.program import NODE_TOML, SHA
+
+RELEASE = Release("https://releases.example.com/edge_node-0.1.0-py3-none-any.whl", SHA)
+
+
+def boot(**kw: object) -> Boot:
+    base: dict[str, object] = {
+        "release": RELEASE, "region": "eu-west-1", "stop_timeout_s": 75,
+        "config_parameter": "/edge-prod/c", "token_secret_arn": "arn:t",
+        "db_secret_arn": "arn:d", "rpc_secret_arn": "arn:r", "log_group": "/edge-prod/edge-node",
+    }  # fmt: skip
+    base.update(kw)
+    return Boot(**base)  # type: ignore[arg-type]
+
+
+def test_the_template_gets_the_stacks_surfaces_and_the_drain_timeout() -> None:
+    text, drain = node_config(
+        NODE_TOML, ssm_parameter="/edge-prod/emergency-stop", region="eu-west-1", api_port=8080
+    )
+    data = tomllib.loads(text)
+    assert drain == 45
+    assert data["control"]["ssm_parameter"] == "/edge-prod/emergency-stop"
+    assert data["api"] == {"host": "0.0.0.0", "port": 8080}
+    assert stop_timeout_s(drain) == 45 + STOP_MARGIN_S
+    # the node's own default when the template says nothing
+    _, default = node_config("[chain]\nchain_id = 56\n", ssm_parameter="/p", region="r",
+                             api_port=8080)  # fmt: skip
+    assert default == 30
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('[[endpoints]]\nname = "a"\nws_url = "wss://x/KEY"\n', "rpcEndpoints"),
+        ('[api]\ntoken = "0123456789abcdef0"\n', "api.token"),
+        ("not = [toml", "not valid TOML"),
+        ("[control]\ndrain_timeout_s = -1\n", "drain_timeout_s"),
+    ],
+)
+def test_a_template_that_cannot_work_is_refused(text: str, problem: str) -> None:
+    with pytest.raises(BadHostConfig, match=problem):
+        node_config(text, ssm_parameter="/p", region="r", api_port=8080)
+
+
+def test_the_unit_restarts_always_and_outlasts_the_drain() -> None:
+    u = unit(boot(live=True))
+    assert "Restart=always" in u and "TimeoutStopSec=75" in u
+    assert "edge-node run --config /run/edge-node/node.toml --live" in u
+    assert "--live" not in unit(boot())
+
+
+def test_user_data_checks_the_release_and_fits_ec2s_limit() -> None:
+    text = user_data(boot())
+    assert f"echo '{SHA}  /opt/edge-node/edge_node-0.1.0-py3-none-any.whl'" in text
+    assert "sha256sum --check --strict" in text
+    assert len(text.encode()) < 16 * 1024
+    for heredoc in ("PREPARE", "UNIT", "AGENT", "ROTATE"):
+        assert f"\n{heredoc}\n" in text  # each heredoc is closed
+
+
+@pytest.mark.parametrize(
+    ("url", "sha"),
+    [
+        ("http://releases.example.com/edge_node-0.1.0-py3-none-any.whl", SHA),
+        ("https://releases.example.com/other-0.1.0-py3-none-any.whl", SHA),
+        ("https://releases.example.com/edge_node-0.1.0-py3-none-any.whl", "abc"),
+    ],
+)
+def test_an_unpinned_release_is_refused(url: str, sha: str) -> None:
+    with pytest.raises(BadHostConfig):
+        Release(url, sha)
