@@ -69,10 +69,23 @@ def api_call(
     req = urllib.request.Request(url, data=data, method=method)  # noqa: S310 (http only)
     if data is not None:
         req.add_header("Content-Type", "application/json")
-    token = cfg.api_token()
-    if auth and token:
+    token = cli_token(cfg) if auth else None
+    if token:
         req.add_header("Authorization", f"Bearer {token}")
     return _send(req)
+
+
+def cli_token(cfg: NodeConfig) -> str | None:
+    """The token to call the API with: the config's, or the secret's current version."""
+    if cfg.api.token_secret_id is None:
+        return cfg.api_token()
+    from shared.secret_versions import SecretUnreadable, read_versions, secrets_client
+
+    try:
+        client = secrets_client(cfg.secrets.region, cfg.secrets.timeout_s)
+        return read_versions(client, cfg.api.token_secret_id).current.value
+    except SecretUnreadable as err:
+        raise ApiUnreachable(f"the API token could not be read: {err}") from None
 
 
 def healthz(url: str) -> tuple[int, Any]:
