@@ -155,6 +155,11 @@ def login_of(engine: Engine) -> RotatingLogin | None:
     return _LOGINS.get(engine)
 
 
+def engines_using(login: RotatingLogin) -> list[Engine]:
+    """The engines whose connections log in with ``login`` (the store's, the journal's)."""
+    return [engine for engine, used in list(_LOGINS.items()) if used is login]
+
+
 def attach(engine: Engine, login: RotatingLogin) -> Engine:
     """Make ``engine``'s new connections use ``login``'s credentials (see the module)."""
     _LOGINS[engine] = login
