@@ -48,7 +48,7 @@ class Access(enum.StrEnum):
     NOTIFY = "notify"  # publish to the low-severity topic (reports, runbook announcements)
     ROTATE_DB = "rotate-db"  # rotation steps on the database secret
     ROTATE_TOKEN = "rotate-token"  # rotation steps on the API token secret
-    SECRET_AGE = "secret-age"  # describe the three secrets (their last rotation)
+    SECRET_AGE = "secret-age"  # describe the three secrets and list their versions (ages)
     STOP_FLAG = "stop-flag"  # write the node's SSM emergency-stop flag
     RUN_COMMAND = "run-command"  # SSM Run Command on the edge host (restart the service)
 
@@ -73,9 +73,9 @@ class Function:
 
 
 # The functions built by other branches when this was written (names declared, handlers
-# guessed from their issue): the probe (issue 9 section 1), the rotation functions (section 4)
-# and the runbooks (section 3). Their metric names below are ours until they publish them.
-PENDING = frozenset({"probe", "rotation", "runbook"})
+# guessed from their issue): the probe (issue 9 section 1) and the runbooks (section 3).
+# Their metric names below are ours until they publish them.
+PENDING = frozenset({"probe", "runbook"})
 
 FUNCTIONS: tuple[Function, ...] = (
     Function(

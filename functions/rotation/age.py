@@ -9,11 +9,13 @@ that failed half way: it blocks the next one). No secret value is read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from functions.common.aws import error_code
+from functions.common.errors import BadInput
 from functions.rotation.kinds import KIND_TAG, SecretKind, max_age_days, tagged_kind
 from functions.rotation.staging import CURRENT, PENDING
 from functions.rotation.steps import aws_errors
@@ -91,40 +93,85 @@ def _tagged(sm: SecretsManagerClient) -> Iterable[dict[str, Any]]:
             yield dict(entry)
 
 
-def _version_times(sm: SecretsManagerClient, name: str) -> tuple[datetime | None, datetime | None]:
+def _version_times(
+    sm: SecretsManagerClient, entry: dict[str, Any]
+) -> tuple[datetime, datetime | None]:
+    """When the current value was set, and since when a rotation is pending (if one is)."""
+    from botocore.exceptions import ClientError
+
     current = pending = None
-    kwargs: dict[str, Any] = {"SecretId": name, "IncludeDeprecated": False}
-    while True:  # no paginator for this call
-        page = sm.list_secret_version_ids(**kwargs)
-        for version in page.get("Versions", []):
-            labels = version.get("VersionStages", [])
-            created = version.get("CreatedDate")
-            if created is None:
-                continue
-            if CURRENT in labels:
-                current = _utc(created)
-            elif PENDING in labels:
-                pending = _utc(created)
-        if not page.get("NextToken"):
-            return current, pending
-        kwargs["NextToken"] = page["NextToken"]
+    kwargs: dict[str, Any] = {"SecretId": entry.get("ARN") or entry["Name"]}
+    try:
+        while True:  # no paginator for this call
+            page = sm.list_secret_version_ids(**kwargs)
+            for version in page.get("Versions", []):
+                labels = version.get("VersionStages", [])
+                created = version.get("CreatedDate")
+                if created is None:
+                    continue
+                if CURRENT in labels:
+                    current = _utc(created)
+                elif PENDING in labels:
+                    pending = _utc(created)
+            if not page.get("NextToken"):
+                break
+            kwargs["NextToken"] = page["NextToken"]
+    except ClientError as err:
+        if error_code(err) != "AccessDeniedException":
+            raise
+        # Allowed DescribeSecret only: the last change of the secret stands for its value's
+        # (a change of tags or description counts too: the age may read young).
+        current = None
+    if current is None:
+        current = _utc(entry.get("LastChangedDate") or entry.get("CreatedDate") or 0)
+    return current, pending
 
 
-def scan(sm: SecretsManagerClient, now: datetime, stuck_after: timedelta) -> list[SecretAge]:
+# What a secret named by its role (infra's EDGE_OPS_SECRET_IDS) holds, unless tagged.
+ROLE_KINDS = {
+    "api-token": SecretKind.API_TOKEN,
+    "db-credentials": SecretKind.DATABASE,
+    "rpc-keys": SecretKind.API_KEY,
+}
+
+
+def scan(
+    sm: SecretsManagerClient,
+    now: datetime,
+    stuck_after: timedelta,
+    secret_ids: Mapping[str, str] | None = None,
+    max_days: Mapping[str, int] | None = None,
+) -> list[SecretAge]:
+    """Every secret tagged ``edge-ops:secret-kind``; or, given ``secret_ids`` (role -> id),
+    exactly those (their kind from the tag or the role, their limit from ``max_days`` by
+    role, else the kind's schedule)."""
     found = []
     with aws_errors("(listing secrets)"):
-        for entry in _tagged(sm):
-            kind = tagged_kind(entry)
-            if kind is None:
-                continue
+        entries: list[tuple[dict[str, Any], SecretKind, int]] = []
+        if secret_ids:
+            for role, secret_id in secret_ids.items():
+                entry = dict(sm.describe_secret(SecretId=secret_id))
+                kind = tagged_kind(entry) or ROLE_KINDS.get(role) or _kind_named(role)
+                limit = (max_days or {}).get(role) or max_age_days(entry, kind)
+                entries.append((entry, kind, limit))
+        else:
+            for entry in _tagged(sm):
+                tagged = tagged_kind(entry)
+                if tagged is not None:
+                    entries.append((entry, tagged, max_age_days(entry, tagged)))
+        for entry, kind, limit in entries:
             name = str(entry["Name"])
-            current, pending = _version_times(sm, name)
-            if current is None:  # no value yet: counts from the secret's creation
-                current = _utc(entry.get("CreatedDate") or now)
-            found.append(
-                assess(name, kind, max_age_days(entry, kind), current, pending, now, stuck_after)
-            )
+            current, pending = _version_times(sm, entry)
+            found.append(assess(name, kind, limit, current, pending, now, stuck_after))
     return sorted(found, key=lambda s: s.name)
+
+
+def _kind_named(role: str) -> SecretKind:
+    try:
+        return SecretKind(role)
+    except ValueError:
+        known = ", ".join([*ROLE_KINDS, *(k.value for k in SecretKind)])
+        raise BadInput(f"EDGE_OPS_SECRET_IDS: unknown role {role!r} (known: {known})") from None
 
 
 def alert_event(finding: SecretAge, now: datetime, environment: str) -> dict[str, Any]:

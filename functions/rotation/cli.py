@@ -139,7 +139,13 @@ def age(at_text: str | None, as_json: bool) -> None:
 
     at = _parse_time(at_text) if at_text else datetime.now(UTC)
     settings, aws = _setup()
-    found = scan(aws.secretsmanager, at, timedelta(hours=settings.rotation_stuck_hours))
+    found = scan(
+        aws.secretsmanager,
+        at,
+        timedelta(hours=settings.rotation_stuck_hours),
+        settings.secret_ids,
+        settings.secret_max_age_days,
+    )
     rows = [
         {
             "secret": f.name,

@@ -18,9 +18,10 @@ from functions.common.aws import AwsClients, AwsOptions
 from functions.common.observability import for_function
 from functions.common.settings import load_settings
 from functions.rotation import age as age_check
+from functions.rotation.kinds import SecretKind
 from functions.rotation.settings import RotationSettings
-from functions.rotation.staging import RotationEvent
-from functions.rotation.steps import run_step
+from functions.rotation.staging import RotationEvent, RotationRefused
+from functions.rotation.steps import Rotator, run_step
 from functions.rotation.wiring import rotators
 
 if TYPE_CHECKING:
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
 
 obs = for_function("rotation")
 logger, metrics, tracer = obs.logger, obs.metrics, obs.tracer
+# The age check is its own function (infra: "secret-age"), and its metrics carry that name as
+# their service dimension, which the SecretAge alarm reads.
+age_obs = for_function("secret-age")
 _clients: AwsClients | None = None  # made at the first call, reused by warm invocations
 
 
@@ -37,18 +41,24 @@ def _aws(settings: RotationSettings) -> AwsClients:
     return _clients
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics(raise_on_empty_metrics=False)
-@tracer.capture_lambda_handler
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def _step(event: dict[str, Any], only: SecretKind | None) -> dict[str, Any]:
     """One rotation step. An error propagates: Secrets Manager marks the rotation failed and
     retries it (with the same version, which every step resumes)."""
     settings = load_settings(RotationSettings)
     ev = RotationEvent.parse(event)
     sm = _aws(settings).secretsmanager
     logger.append_keys(secret=ev.secret_id, step=ev.step.value, version=ev.token)
+    rotator_for = rotators(settings, sm)
+
+    def checked(kind: SecretKind) -> Rotator:
+        if only is not None and kind is not only:
+            raise RotationRefused(
+                f"this function rotates {only.value} secrets; {ev.secret_id} is {kind.value}"
+            )
+        return rotator_for(kind)
+
     try:
-        outcome = run_step(sm, ev.secret_id, ev.token, ev.step, rotators(settings, sm))
+        outcome = run_step(sm, ev.secret_id, ev.token, ev.step, checked)
     except Exception as err:
         metrics.add_metric(name="RotationStepFailed", unit=MetricUnit.Count, value=1)
         logger.error("rotation step failed", extra={"error": type(err).__name__, "why": str(err)})
@@ -67,6 +77,30 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 @logger.inject_lambda_context
 @metrics.log_metrics(raise_on_empty_metrics=False)
 @tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Any of our rotated secrets (its kind from its tag or its value)."""
+    return _step(event, None)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics(raise_on_empty_metrics=False)
+@tracer.capture_lambda_handler
+def api_token(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """The node's API token only (the function infra attaches to that secret)."""
+    return _step(event, SecretKind.API_TOKEN)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics(raise_on_empty_metrics=False)
+@tracer.capture_lambda_handler
+def database(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """The database credentials only (alternating users)."""
+    return _step(event, SecretKind.DATABASE)
+
+
+@age_obs.logger.inject_lambda_context
+@age_obs.metrics.log_metrics(raise_on_empty_metrics=False)
+@age_obs.tracer.capture_lambda_handler
 @event_source(data_class=EventBridgeEvent)
 def age(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     settings = load_settings(RotationSettings)
@@ -75,24 +109,33 @@ def age(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     return check_ages(settings, aws, now)
 
 
+secret_age = age  # the name infra's catalog gives the scheduled function
+
+
 def check_ages(settings: RotationSettings, aws: AwsClients, now: datetime) -> dict[str, Any]:
     """The secret-age check: metrics, a warning per finding, a fan-out event if configured."""
     from aws_lambda_powertools.metrics import single_metric
 
     stuck_after = timedelta(hours=settings.rotation_stuck_hours)
-    findings = age_check.scan(aws.secretsmanager, now, stuck_after)
+    findings = age_check.scan(
+        aws.secretsmanager,
+        now,
+        stuck_after,
+        settings.secret_ids,
+        settings.secret_max_age_days,
+    )
     for f in findings:
         with single_metric(
             name="SecretAgeDays",
             unit=MetricUnit.Count,
             value=f.age_days,
-            namespace=metrics.namespace,
-            default_dimensions={**metrics.default_dimensions, "secret": f.name},
+            namespace=age_obs.metrics.namespace,
+            default_dimensions={**age_obs.metrics.default_dimensions, "secret": f.name},
         ):
             pass
         if f.ok:
             continue
-        logger.warning(
+        age_obs.logger.warning(
             "secret overdue" if f.overdue else "secret rotation stuck",
             extra={
                 "secret": f.name,
@@ -111,9 +154,9 @@ def check_ages(settings: RotationSettings, aws: AwsClients, now: datetime) -> di
             )
     overdue = sum(f.overdue for f in findings)
     stuck = sum(f.rotation_stuck for f in findings)
-    metrics.add_metric(name="SecretsChecked", unit=MetricUnit.Count, value=len(findings))
-    metrics.add_metric(name="SecretsOverdue", unit=MetricUnit.Count, value=overdue)
-    metrics.add_metric(name="SecretRotationsStuck", unit=MetricUnit.Count, value=stuck)
+    age_obs.metrics.add_metric(name="SecretsChecked", unit=MetricUnit.Count, value=len(findings))
+    age_obs.metrics.add_metric(name="SecretsOverdue", unit=MetricUnit.Count, value=overdue)
+    age_obs.metrics.add_metric(name="SecretRotationsStuck", unit=MetricUnit.Count, value=stuck)
     return {
         "checked": len(findings),
         "overdue": [f.name for f in findings if f.overdue],

@@ -17,3 +17,8 @@ class RotationSettings(OpsSettings):
     # An AWSPENDING version older than this is a rotation that failed half way: it blocks the
     # next one, so the secret-age check warns about it.
     rotation_stuck_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+    # The secrets the age check looks at, by role (api-token, db-credentials, rpc-keys), as
+    # JSON; unset: every secret tagged edge-ops:secret-kind (needs secretsmanager:ListSecrets).
+    secret_ids: dict[str, str] | None = None
+    # Their limits by role, as JSON (default: 90 days, 180 for API keys).
+    secret_max_age_days: dict[str, int] = Field(default_factory=dict)

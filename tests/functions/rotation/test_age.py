@@ -99,6 +99,8 @@ def test_age_check_warns_only_about_overdue_secrets(
     assert result["overdue"] == ["edge/api-token", "edge/db"]  # the key has 180 days
     assert result["announced"] is True
     assert emf_metrics(out)["SecretsOverdue"] == [2.0]
+    overdue_record = next(r for r in json_lines(out) if "SecretsOverdue" in r)
+    assert overdue_record["service"] == "secret-age"  # the dimension the SecretAge alarm reads
     ages = {r["secret"]: r["SecretAgeDays"] for r in json_lines(out) if "SecretAgeDays" in r}
     assert set(ages) == {"edge/api-token", "edge/db", "edge/rpc-key"}
     assert all(age == [pytest.approx(91, abs=0.1)] for age in ages.values())
@@ -132,3 +134,39 @@ def test_a_rotation_left_half_done_is_reported(
     result, out = run_age(now + timedelta(days=2))
     assert result["rotation_stuck"] == ["edge/api-token"] and result["overdue"] == []
     assert emf_metrics(out)["SecretRotationsStuck"] == [1.0]
+
+
+def test_the_secrets_infra_names_by_role(
+    handler_clients: AwsClients,
+    run_age: Callable[[datetime], tuple[dict[str, Any], str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """infra passes the three secrets (untagged) by role, with their limits."""
+    from botocore.exceptions import ClientError
+
+    sm = handler_clients.secretsmanager
+    arns = {
+        role: sm.create_secret(Name=f"edge/{role}", SecretString="v")["ARN"]
+        for role in ("api-token", "db-credentials", "rpc-keys")
+    }
+    monkeypatch.setenv("EDGE_OPS_SECRET_IDS", json.dumps(arns))
+    monkeypatch.setenv("EDGE_OPS_SECRET_MAX_AGE_DAYS", json.dumps({"rpc-keys": 100}))
+    now = datetime.now(UTC)
+    result, _ = run_age(now + timedelta(days=101))
+    assert result["checked"] == 3
+    assert result["overdue"] == ["edge/api-token", "edge/db-credentials", "edge/rpc-keys"]
+    result, _ = run_age(now + timedelta(days=95))
+    assert result["overdue"] == ["edge/api-token", "edge/db-credentials"]
+
+    # allowed DescribeSecret only: the secret's last change stands for its value's
+    def denied(**_: Any) -> None:
+        raise ClientError(
+            {"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "ListSecretVersionIds"
+        )
+
+    sm.meta.events.register("before-call.secrets-manager.ListSecretVersionIds", denied)
+    result, _ = run_age(now + timedelta(days=95))
+    assert result["overdue"] == ["edge/api-token", "edge/db-credentials"]
+    monkeypatch.setenv("EDGE_OPS_SECRET_IDS", json.dumps({"mystery": arns["rpc-keys"]}))
+    with pytest.raises(BadInput, match="unknown role 'mystery'"):
+        run_age(now)

@@ -191,3 +191,16 @@ def test_test_step_asks_the_node_with_the_pending_token(
         driver.step(NAME, token, Step.FINISH)
         assert node.seen == [401, 503]
     assert value(aws, "AWSPREVIOUS") == old
+
+
+def test_each_function_rotates_only_its_own_kind(
+    driver: SecretsManagerDriver, aws: AwsClients, rotation_handler: Any
+) -> None:
+    from tests.functions.events import FakeLambdaContext
+
+    make_token_secret(aws)
+    token = driver.open(NAME)
+    event = {"Step": "createSecret", "SecretId": NAME, "ClientRequestToken": token}
+    with pytest.raises(RotationRefused, match="rotates database secrets"):
+        rotation_handler.database(event, FakeLambdaContext())
+    assert rotation_handler.api_token(event, FakeLambdaContext())["action"] == "done"
