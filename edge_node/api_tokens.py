@@ -116,6 +116,7 @@ class SecretTokens:
         self.gate = RefreshGate(refresh_s, min_gap_s)
         self.clock = clock
         self._lock = asyncio.Lock()
+        self._read_started = float("-inf")  # monotonic time the latest read began
         self.generation = 0
         self.refreshes = 0
         self.refresh_failures = 0
@@ -131,10 +132,10 @@ class SecretTokens:
             )
 
     async def check(self, supplied: str) -> str | None:
-        seen = self.generation
+        arrived = time.monotonic()
         stage = self.ring.match(supplied, self.clock())
         if stage is None:
-            await self._refresh_on_demand(seen)
+            await self._refresh_on_demand(arrived)
             stage = self.ring.match(supplied, self.clock())
         if stage is not None:
             self.accepted[stage] += 1
@@ -154,10 +155,10 @@ class SecretTokens:
                 async with self._lock:
                     await self._refresh_quietly()
 
-    async def _refresh_on_demand(self, seen: int) -> None:
+    async def _refresh_on_demand(self, arrived: float) -> None:
         async with self._lock:
-            if self.generation != seen:
-                return  # refreshed while this request waited: that read is new enough
+            if self._read_started >= arrived:
+                return  # a read that began after this request arrived: it is new enough
             delay = self.gate.wait_before_on_demand(self.clock())
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -171,6 +172,7 @@ class SecretTokens:
             log.warning("API token not refreshed (the known versions stay accepted): %s", err)
 
     async def _refresh(self) -> None:
+        self._read_started = time.monotonic()
         try:
             versions = await asyncio.to_thread(read_versions, self.client, self.secret_id)
         finally:

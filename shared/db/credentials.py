@@ -101,6 +101,7 @@ class RotatingLogin:
         self.sleep = sleep
         self.gate = RefreshGate(interval_s=float("inf"), min_gap_s=min_gap_s)
         self._lock = threading.Lock()
+        self._read_started = float("-inf")
         self.generation = 0
         self.refreshes = 0
         self.versions = self._read()
@@ -131,15 +132,17 @@ class RotatingLogin:
                 found.append(pair)
         return found
 
-    def refresh(self, seen: int) -> None:
-        """Read the versions again (once per gap; a caller that saw an older generation
-        than the current one takes that newer read instead)."""
+    def refresh(self, since: float) -> None:
+        """Read the versions again, unless a read began after ``since`` (``time.monotonic``
+        when the caller's login was refused: that read already knows what it needs); at
+        most once per gap."""
         with self._lock:
-            if self.generation != seen:
+            if self._read_started >= since:
                 return
             wait = self.gate.wait_before_on_demand(self.clock())
             if wait > 0:
                 self.sleep(wait)
+            self._read_started = time.monotonic()
             try:
                 self.versions = self._read()
                 self.refreshes += 1
@@ -169,7 +172,7 @@ def attach(engine: Engine, login: RotatingLogin) -> Engine:
         tried: set[tuple[str, str]] = set()
         refused: BaseException | None = None
         for attempt in range(2):
-            seen = login.generation
+            since = time.monotonic()
             for user, password in login.candidates():
                 if (user, password) in tried:
                     continue
@@ -183,7 +186,7 @@ def attach(engine: Engine, login: RotatingLogin) -> Engine:
                     refused = err
             if attempt == 0:
                 try:
-                    login.refresh(seen)
+                    login.refresh(since)
                 except SecretUnreadable as err:
                     log.warning("database credentials not read again: %s", err)
                     break
