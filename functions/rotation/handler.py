@@ -11,11 +11,12 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 
 from functions.common.aws import AwsClients, AwsOptions
-from functions.common.observability import for_function
+from functions.common.observability import NAMESPACE, for_function
 from functions.common.settings import load_settings
 from functions.rotation import age as age_check
 from functions.rotation.kinds import SecretKind
@@ -30,8 +31,9 @@ if TYPE_CHECKING:
 obs = for_function("rotation")
 logger, metrics, tracer = obs.logger, obs.metrics, obs.tracer
 # The age check is its own function (infra: "secret-age"), and its metrics carry that name as
-# their service dimension, which the SecretAge alarm reads.
-age_obs = for_function("secret-age")
+# their service dimension, which the SecretAge alarm reads. Only the metrics: a second
+# for_function would take the core loggers' handler from the rotation functions' lines.
+age_metrics = Metrics(namespace=NAMESPACE, service="secret-age")
 _clients: AwsClients | None = None  # made at the first call, reused by warm invocations
 
 
@@ -98,9 +100,9 @@ def database(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return _step(event, SecretKind.DATABASE)
 
 
-@age_obs.logger.inject_lambda_context
-@age_obs.metrics.log_metrics(raise_on_empty_metrics=False)
-@age_obs.tracer.capture_lambda_handler
+@logger.inject_lambda_context
+@age_metrics.log_metrics(raise_on_empty_metrics=False)
+@tracer.capture_lambda_handler
 @event_source(data_class=EventBridgeEvent)
 def age(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     settings = load_settings(RotationSettings)
@@ -129,13 +131,13 @@ def check_ages(settings: RotationSettings, aws: AwsClients, now: datetime) -> di
             name="SecretAgeDays",
             unit=MetricUnit.Count,
             value=f.age_days,
-            namespace=age_obs.metrics.namespace,
-            default_dimensions={**age_obs.metrics.default_dimensions, "secret": f.name},
+            namespace=age_metrics.namespace,
+            default_dimensions={**age_metrics.default_dimensions, "secret": f.name},
         ):
             pass
         if f.ok:
             continue
-        age_obs.logger.warning(
+        logger.warning(
             "secret overdue" if f.overdue else "secret rotation stuck",
             extra={
                 "secret": f.name,
@@ -154,9 +156,9 @@ def check_ages(settings: RotationSettings, aws: AwsClients, now: datetime) -> di
             )
     overdue = sum(f.overdue for f in findings)
     stuck = sum(f.rotation_stuck for f in findings)
-    age_obs.metrics.add_metric(name="SecretsChecked", unit=MetricUnit.Count, value=len(findings))
-    age_obs.metrics.add_metric(name="SecretsOverdue", unit=MetricUnit.Count, value=overdue)
-    age_obs.metrics.add_metric(name="SecretRotationsStuck", unit=MetricUnit.Count, value=stuck)
+    age_metrics.add_metric(name="SecretsChecked", unit=MetricUnit.Count, value=len(findings))
+    age_metrics.add_metric(name="SecretsOverdue", unit=MetricUnit.Count, value=overdue)
+    age_metrics.add_metric(name="SecretRotationsStuck", unit=MetricUnit.Count, value=stuck)
     return {
         "checked": len(findings),
         "overdue": [f.name for f in findings if f.overdue],

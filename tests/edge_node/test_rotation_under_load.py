@@ -41,7 +41,7 @@ from shared.config import NodeConfig
 from shared.db.credentials import engines_using, login_of
 from tests.functions.events import FakeLambdaContext
 from tests.support.node import Chain, assert_store_matches_chain, caught_up, running
-from tests.support.rotation import SecretsManagerDriver
+from tests.support.rotation import SecretsManagerDriver, core_loggers_restored
 from tests.support.scram_pg import ScramPostgres
 from tests.support.trading import ArbChain, trade_rows
 
@@ -241,7 +241,8 @@ async def test_rotations_under_load_lose_nothing(
 ) -> None:
     import importlib
 
-    rotation_handler = importlib.import_module("functions.rotation.handler")
+    with core_loggers_restored():  # the handler's import must not outlive this test
+        rotation_handler = importlib.import_module("functions.rotation.handler")
     server = database.server
     handler_aws = AwsClients(AwsOptions(region=REGION, endpoint_url=moto))
     monkeypatch.setattr(rotation_handler, "_clients", handler_aws)

@@ -11,8 +11,10 @@ createSecret. The steps are then the caller's ``invoke`` (the handler, called di
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -77,3 +79,25 @@ class SecretsManagerDriver:
             if between is not None:
                 between(step)
         return token
+
+
+@contextlib.contextmanager
+def core_loggers_restored() -> Iterator[None]:
+    """Importing a handler module gives the core loggers (``functions``, ``shared``) that
+    function's JSON handler (functions.common.observability): put back what was there, so a
+    test importing the rotation handler leaves the other functions' tests as it found them."""
+    from functions.common.observability import CORE_LOGGERS
+
+    saved = {
+        name: (list(lg.handlers), lg.level, lg.propagate)
+        for name in CORE_LOGGERS
+        for lg in [logging.getLogger(name)]
+    }
+    try:
+        yield
+    finally:
+        for name, (handlers, level, propagate) in saved.items():
+            lg = logging.getLogger(name)
+            lg.handlers[:] = handlers
+            lg.setLevel(level)
+            lg.propagate = propagate
