@@ -30,6 +30,7 @@ bench: setup
 	$(VENV)/python tests/benchmarks/bench_latency.py
 	$(VENV)/python tests/benchmarks/bench_e2e_anvil.py
 	$(VENV)/python tests/benchmarks/bench_backup.py
+	$(VENV)/python tests/benchmarks/bench_fanout.py
 
 # One AWS Lambda artifact per function package in dist/functions/ (needs PyPI for the Lambda
 # platform's wheels; not part of `make test`).

@@ -9,6 +9,8 @@ not start without one (an empty password must never authenticate). The token may
 from __future__ import annotations
 
 import logging
+import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -16,11 +18,13 @@ import orjson
 from aiohttp import web
 
 from edge_node.api_tokens import Authenticator, StaticToken
-from edge_node.telemetry import prometheus_text
+from edge_node.telemetry import Metrics, prometheus_text
+from shared import metrics as names
 
 log = logging.getLogger(__name__)
 
 MAX_CANDLES = 1000
+_ACTOR = re.compile(r"[^A-Za-z0-9:._@-]")  # what an audited actor name may hold
 
 
 class NodeView(Protocol):
@@ -71,15 +75,40 @@ def _error(status: int, message: str) -> web.Response:
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+UNMATCHED_ROUTE = "unmatched"  # a path no route serves: one label value, not one per path
 
-def build_app(node: NodeView, token: str | Authenticator) -> web.Application:
+
+def _route(request: web.Request) -> str:
+    # The route's template ("/api/v1/candles/{pair}"), never the path: a label per pair or per
+    # scanned URL would grow without bound.
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else UNMATCHED_ROUTE
+
+
+def build_app(
+    node: NodeView, token: str | Authenticator, metrics: Metrics | None = None
+) -> web.Application:
     """``token``: the one accepted token, or an ``Authenticator`` (tokens that rotate)."""
     if isinstance(token, str):
         if not token:
             raise ValueError("the API needs a non-empty token")
         token = StaticToken(token)
     authenticator = token
-    unauthorized = {"count": 0}
+    m = metrics if metrics is not None else Metrics()
+
+    @web.middleware
+    async def measure(request: web.Request, handler: Handler) -> web.StreamResponse:
+        started = time.perf_counter()
+        status = 500  # an exception that is no HTTP answer becomes a 500
+        try:
+            resp = await handler(request)
+            status = resp.status
+            return resp
+        except web.HTTPException as err:
+            status = err.status
+            raise
+        finally:
+            m.api_request(_route(request), status, time.perf_counter() - started)
 
     @web.middleware
     async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -88,7 +117,7 @@ def build_app(node: NodeView, token: str | Authenticator) -> web.Application:
         header = request.headers.get("Authorization", "")
         scheme, _, supplied = header.partition(" ")
         if scheme.lower() != "bearer" or await authenticator.check(supplied.strip()) is None:
-            unauthorized["count"] += 1
+            m.api_unauthorized += 1
             resp = _error(401, "missing or wrong bearer token")
             resp.headers["WWW-Authenticate"] = 'Bearer realm="edge-node"'
             return resp
@@ -100,11 +129,11 @@ def build_app(node: NodeView, token: str | Authenticator) -> web.Application:
 
     async def health(_: web.Request) -> web.Response:
         detail = node.health_detail()
-        detail["api_unauthorized_requests"] = unauthorized["count"]
+        detail["api_unauthorized_requests"] = m.api_unauthorized
         detail["api_tokens"] = authenticator.detail()
         return _json(detail, 200 if detail.get("status") == "ok" else 503)
 
-    async def metrics(_: web.Request) -> web.Response:
+    async def metrics_json(_: web.Request) -> web.Response:
         return _json(node.metrics_json())
 
     async def prometheus(_: web.Request) -> web.Response:
@@ -142,11 +171,16 @@ def build_app(node: NodeView, token: str | Authenticator) -> web.Application:
             body = await request.json() if request.can_read_body else {}
         except ValueError:
             return _error(400, 'body must be JSON, e.g. {"reason": "..."}')
-        reason = str(body.get("reason") or "").strip()[:500] if isinstance(body, dict) else ""
+        fields = body if isinstance(body, dict) else {}
+        reason = str(fields.get("reason") or "").strip()[:500]
         if action == "emergency-stop" and not reason:
             return _error(400, "an emergency stop needs a reason")
+        # Who asked, as the caller names itself (a runbook, a person's CLI): audited as
+        # "api:<name>", so the audit log tells an alarm's action from an operator's.
+        named = _ACTOR.sub("", str(fields.get("actor") or ""))[:100]
+        actor = f"api:{named}" if named else "api"
         try:
-            result = await node.admin(action, "api", reason or f"{action} via API")
+            result = await node.admin(action, actor, reason or f"{action} via API")
         except NotTrading as err:
             return _error(409, str(err))
         except ActionRefused as err:
@@ -185,10 +219,10 @@ def build_app(node: NodeView, token: str | Authenticator) -> web.Application:
             return _error(400, "date must be YYYY-MM-DD")
         return _json(await node.daily_summary(day))
 
-    app = web.Application(middlewares=[auth])
+    app = web.Application(middlewares=[measure, auth])
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/health", health)
-    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/metrics", metrics_json)
     app.router.add_get("/prometheus", prometheus)
     app.router.add_get("/api/v1/pools", pools)
     app.router.add_get("/api/v1/candles/{pair}", candles)
@@ -196,6 +230,11 @@ def build_app(node: NodeView, token: str | Authenticator) -> web.Application:
     app.router.add_get("/api/v1/daily-summary", daily_summary)
     app.router.add_post("/admin/reload-strategy", reload_strategy)
     app.router.add_post("/admin/{action:pause|resume|emergency-stop}", admin)
+    routes = sorted({r.canonical for r in app.router.resources()} | {UNMATCHED_ROUTE})
+    m.at_zero(
+        names.HTTP_REQUESTS_TOTAL,
+        [(route, status) for route in routes for status in names.API_STATUSES_AT_ZERO],
+    )
     return app
 
 

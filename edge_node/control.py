@@ -128,7 +128,7 @@ class ControlService:
         self.last_poll_error: str | None = None
         self._poll_errors: dict[str, str] = {}
         self._writes: set[asyncio.Task[None]] = set()
-        self._ssm_read: asyncio.Future[bool] | None = None
+        self._ssm_read: asyncio.Future[flags.RemoteState] | None = None
         self._ssm_read_started = 0  # the control generation when that read started
 
     # --- surfaces -------------------------------------------------------------------------------
@@ -192,23 +192,25 @@ class ControlService:
         remote, _ = await self._read_remote()
         if remote is None:
             log.error("the remote stop flag is not readable at start: %s", self._poll_errors)
-        if db.emergency_stop or remote:
-            who = "remote flag" if remote else f"database flag ({db.updated_by or 'unknown'})"
+        stop = remote is flags.RemoteState.STOP
+        if db.emergency_stop or stop:
+            who = "remote flag" if stop else f"database flag ({db.updated_by or 'unknown'})"
             self.control.emergency_stop(who, "stop flag set at start-up")
-        elif db.paused:
-            self.control.pause("database flag", "pause flag set at start-up")
+        elif db.paused or remote is flags.RemoteState.PAUSE:
+            who = "database flag" if db.paused else "remote flag"
+            self.control.pause(who, "pause flag set at start-up")
 
-    async def _read_remote(self) -> tuple[bool | None, int]:
+    async def _read_remote(self) -> tuple[flags.RemoteState | None, int]:
         """The SSM flag (None if it could not be read this round) and the control generation
         at which the read started. One read at a time: a read that hangs is waited for
         (bounded) across rounds, never piled up, so its answer may be older than this round."""
         if self.ssm is None or not self.cfg.ssm_parameter:
-            return False, self.control.generation
+            return flags.RemoteState.CLEAR, self.control.generation
         task = self._ssm_read
         if task is None or task.done():
             self._ssm_read_started = self.control.generation
             task = self._ssm_read = asyncio.ensure_future(
-                asyncio.to_thread(flags.read_ssm_flag, self.ssm, self.cfg.ssm_parameter)
+                asyncio.to_thread(flags.read_ssm_state, self.ssm, self.cfg.ssm_parameter)
             )
         started = self._ssm_read_started
         done, _ = await asyncio.wait({task}, timeout=max(0.2, self.cfg.poll_interval_s))
@@ -241,7 +243,7 @@ class ControlService:
             remote = None
         if self.control.resumed_since(started):
             db = None
-        if remote:
+        if remote is flags.RemoteState.STOP:
             self.control.emergency_stop("remote flag", f"SSM {self.cfg.ssm_parameter} is set")
         elif db is not None and db.emergency_stop:
             self.control.emergency_stop(
@@ -249,6 +251,8 @@ class ControlService:
             )
         elif db is not None and db.paused:
             self.control.pause("database flag", "system_config.trading_paused")
+        elif remote is flags.RemoteState.PAUSE:
+            self.control.pause("remote flag", f"SSM {self.cfg.ssm_parameter} asks for a pause")
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

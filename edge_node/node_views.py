@@ -25,6 +25,7 @@ from edge_node.store import reader
 from edge_node.store.writer import StoreWriter
 from edge_node.telemetry import Metrics, as_json
 from edge_node.trading import TradingDesk
+from shared import metrics as names
 from shared.config import CANDLE_INTERVALS, NodeConfig
 from shared.reports import queries as journal
 
@@ -57,6 +58,16 @@ class NodeViews:
         s["queue"] = lambda: self.writer.queue_depth()
         s["db_errors"] = lambda: self.writer.stats.db_errors
         s["committed_block"] = lambda: self.writer.stats.committed_block
+        s[names.STORE_DATABASE_UP.name] = lambda: (
+            0.0 if self.writer.failed or self.writer.stats.retrying_since else 1.0
+        )
+        m = self.metrics
+        m.at_zero(
+            names.RPC_REQUESTS_TOTAL,
+            [(e.name, outcome) for e in self.cfg.endpoints for outcome in names.RPC_OUTCOMES],
+        )
+        m.at_zero(names.MARKET_DATA_ERRORS_TOTAL, [(k,) for k in names.MARKET_DATA_ERROR_KINDS])
+        m.at_zero(names.NODE_ALERTS_TOTAL, [(k,) for k in names.NODE_ALERT_OUTCOMES])
 
     def health(self) -> Health:
         head = self.book.head
@@ -108,6 +119,7 @@ class NodeViews:
                 "last_error": ws.last_error,
                 "retrying_since": ws.retrying_since,
             },
+            "market": self._market_freshness(),
             "trading": self.desk.status() if self.desk is not None else None,
             "counters": {
                 "swaps": self.book.counters.swaps,
@@ -116,6 +128,17 @@ class NodeViews:
                 "market_data_errors": dict(self.metrics.market_data_errors),
                 "subscription_logs": self.assembler.received,
             },
+        }
+
+    def _market_freshness(self) -> dict[str, Any]:
+        # What the external probe reads to tell a stale price (seed 000: above 300 s): the chain
+        # time of the last price change, and its age by this host's clock.
+        at = self.book.counters.last_price_update_time
+        return {
+            "last_price_update_time": at,
+            "last_price_update_age_seconds": None
+            if at is None
+            else round(max(0.0, time.time() - at), 1),
         }
 
     def metrics_json(self) -> dict[str, Any]:

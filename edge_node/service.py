@@ -13,25 +13,35 @@ import contextlib
 import json
 import logging
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 
 from edge_node import __version__, startup
+from edge_node.alerts import (
+    AlertPublisher,
+    emergency_stop_event,
+    reorg_too_deep_event,
+    risk_pause_event,
+    sns_client,
+)
 from edge_node.api import ApiServer, build_app
 from edge_node.api_tokens import SecretTokens
 from edge_node.chain.decode import MalformedHeader, parse_header
+from edge_node.control import TradingState, Transition
 from edge_node.ingest.assembler import BlockAssembler
 from edge_node.ingest.follower import Follower, Rpc
 from edge_node.ingest.listener import Listener
-from edge_node.market.book import BlockCommit, MarketBook, Rollback
+from edge_node.market.book import BlockCommit, MarketBook, ReorgTooDeep, Rollback
 from edge_node.market.candles import interval_seconds
 from edge_node.market.pools import PoolInfo
 from edge_node.node_secrets import NodeSecrets, store_shown
 from edge_node.node_views import NodeViews
 from edge_node.rpc.errors import EndpointMisconfigured, ResponseInvalid
 from edge_node.startup import checkpoint_name
+from edge_node.store.usage import UsageSampler
 from edge_node.store.writer import (
     AuditOp,
     CommitOp,
@@ -64,6 +74,7 @@ class EdgeNode(NodeViews, TradingSurfaces):
         config_path: Path | None = None,
         ssm_client: Any | None = None,
         secrets_client: Any | None = None,
+        alerts_client: Any | None = None,
     ) -> None:
         self.cfg = cfg
         self.websocket = cfg.websocket if websocket is None else websocket
@@ -86,7 +97,9 @@ class EdgeNode(NodeViews, TradingSurfaces):
             queue_max=cfg.store.queue_max,
             queue_max_events=cfg.store.queue_max_events,
             on_malformed=self.metrics.market_data_error,
+            on_write_timed=lambda s: self.metrics.db_latency("store_batch", s),
         )
+        self.usage = UsageSampler(self.engine, cfg.store.url, self.metrics)
         self.assembler = BlockAssembler(self.metrics)
         self.follower = Follower(
             self.book,
@@ -124,6 +137,16 @@ class EdgeNode(NodeViews, TradingSurfaces):
             )
         elif live:
             raise ConfigError("config", ["--live needs [strategy] and [execution] sections"])
+        self.alerts: AlertPublisher | None = None
+        if cfg.alerts.sns_topic_arn and cfg.alerts.region:
+            self.alerts = AlertPublisher(
+                cfg.alerts.sns_topic_arn,
+                alerts_client or sns_client(cfg.alerts.region),
+                self.metrics,
+                cfg.alerts.queue_max,
+            )
+        if self.desk is not None:
+            self.desk.control.listeners.append(self._on_transition)
         self.api: ApiServer | None = None
         self._genesis: str | None = None
         self._started = time.time()
@@ -176,6 +199,16 @@ class EdgeNode(NodeViews, TradingSurfaces):
             )
         )
 
+    def _on_transition(self, t: Transition) -> None:
+        """Raise the stops and the risk's pauses to the fan-out (queued: never waits)."""
+        if self.alerts is None:
+            return
+        at = datetime.fromtimestamp(t.at, UTC)
+        if t.state is TradingState.STOPPED:
+            self.alerts.publish(emergency_stop_event(t.actor, t.reason, at))
+        elif t.state is TradingState.PAUSED and t.actor == "risk":
+            self.alerts.publish(risk_pause_event(t.reason, at))
+
     # --- start-up checks ------------------------------------------------------------------------
 
     async def _check_genesis(self, rpc: Rpc) -> None:
@@ -220,6 +253,8 @@ class EdgeNode(NodeViews, TradingSurfaces):
         writer_started = False
         failure: BaseException | None = None
         try:
+            if self.alerts is not None:
+                self.alerts.start()
             await asyncio.to_thread(self._resume)
             if self.desk is not None:
                 # Before anything starts: a missing key or a wrong owner ends the start cleanly.
@@ -227,8 +262,11 @@ class EdgeNode(NodeViews, TradingSurfaces):
                 self.desk.install_metrics()
             self.writer.start()
             writer_started = True
+            self.usage.start()
             self.writer.submit(RegisterPoolsOp(self.pool_infos))
-            self.api = ApiServer(build_app(self, auth), self.cfg.api.host, self.cfg.api.port)
+            self.api = ApiServer(
+                build_app(self, auth, self.metrics), self.cfg.api.host, self.cfg.api.port
+            )
             if isinstance(auth, SecretTokens):  # a rotated token is picked up by this task
                 tasks.append(asyncio.create_task(auth.run(inner_stop), name="api-tokens"))
             try:
@@ -249,6 +287,8 @@ class EdgeNode(NodeViews, TradingSurfaces):
             if ready is not None:
                 ready.set()
             failure = await self._watch(stop, listener, desk)
+            if isinstance(failure, ReorgTooDeep) and self.alerts is not None:
+                self.alerts.publish(reorg_too_deep_event(str(failure)))
             if failure is None and self.desk is not None:
                 drained = await self.desk.drain()
                 if not drained:
@@ -279,6 +319,7 @@ class EdgeNode(NodeViews, TradingSurfaces):
     ) -> None:
         """Stop whatever ``run`` started, in order; safe after a start that failed half-way."""
         inner_stop.set()
+        self.usage.stop()
         for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -294,6 +335,8 @@ class EdgeNode(NodeViews, TradingSurfaces):
                 )
         if self.api is not None:
             await self.api.stop()
+        if self.alerts is not None and not await asyncio.to_thread(self.alerts.close):
+            log.warning("some of the node's alerts were not sent before the shutdown")
         self.engine.dispose()
 
 

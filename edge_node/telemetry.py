@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psutil
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -75,6 +75,44 @@ class Metrics:
 
     risk_refusals: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     trade_latency: dict[str, Histogram] = field(default_factory=dict)  # stage -> histogram
+    # The API's answers by (route, status), its 401s, and the node's own alerts by outcome.
+    http_requests: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    api_unauthorized: int = 0
+    node_alerts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # Other histograms: metric name -> label values -> histogram. Observed from the loop and
+    # from worker threads (the store writer, the journal); a scrape reads them as they are.
+    histograms: dict[str, dict[tuple[str, ...], Histogram]] = field(default_factory=dict)
+    # Written by the store sampler's thread (edge_node.store.usage), read at scrape time.
+    store_size_bytes: float | None = None
+    volume_free_bytes: float | None = None
+    volume_size_bytes: float | None = None
+    # Label values exported at 0 until counted: metric name -> label value tuples.
+    zero_labels: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
+
+    def observe(self, spec: MetricSpec, labels: tuple[str, ...], seconds: float) -> None:
+        by_labels = self.histograms.setdefault(spec.name, {})
+        h = by_labels.get(labels)
+        if h is None:
+            h = by_labels[labels] = Histogram(spec.buckets)
+        h.observe(seconds)
+
+    def api_request(self, route: str, status: int, seconds: float) -> None:
+        self.http_requests[(route, str(status))] += 1
+        self.observe(names.HTTP_REQUEST_DURATION_SECONDS, (route,), seconds)
+
+    def rpc_latency(self, endpoint: str, seconds: float) -> None:
+        self.observe(names.RPC_REQUEST_DURATION_SECONDS, (endpoint,), seconds)
+
+    def db_latency(self, operation: str, seconds: float) -> None:
+        self.observe(names.DB_QUERY_DURATION_SECONDS, (operation,), seconds)
+
+    def node_alert(self, outcome: str) -> None:
+        self.node_alerts[outcome] += 1
+
+    def at_zero(self, spec: MetricSpec, label_sets: Iterable[tuple[str, ...]]) -> None:
+        """Export these label values at 0 until something is counted for them."""
+        known = self.zero_labels.setdefault(spec.name, [])
+        known.extend(ls for ls in label_sets if ls not in known)
 
     def observe_trade_latency(self, stage: str, seconds: float) -> None:
         h = self.trade_latency.get(stage)
@@ -152,6 +190,10 @@ class NodeCollector(Collector):
             names.DB_CONNECTION_ERRORS_TOTAL.name: m.source("db_errors"),
             names.STORE_COMMITTED_BLOCK.name: m.source("committed_block"),
             names.CANDLESTICK_AGGREGATION_LAG_SECONDS.name: m.candle_lag_s,
+            names.API_UNAUTHORIZED_REQUESTS_TOTAL.name: m.api_unauthorized,
+            names.STORE_SIZE_BYTES.name: m.store_size_bytes,
+            names.STORE_VOLUME_FREE_BYTES.name: m.volume_free_bytes,
+            names.STORE_VOLUME_SIZE_BYTES.name: m.volume_size_bytes,
         }
         for spec in names.ALL:
             if not spec.labels and spec.name not in scalar:
@@ -173,16 +215,25 @@ class NodeCollector(Collector):
                 ((ep,), 1.0 if up else 0.0) for ep, up in sorted(m.endpoint_up.items())
             ],
             names.RISK_REFUSALS_TOTAL.name: [((k,), v) for k, v in sorted(m.risk_refusals.items())],
+            names.HTTP_REQUESTS_TOTAL.name: [
+                ((route, status), v) for (route, status), v in sorted(m.http_requests.items())
+            ],
+            names.NODE_ALERTS_TOTAL.name: [((k,), v) for k, v in sorted(m.node_alerts.items())],
         }
         for name, fn in m.labelled_sources.items():
             labelled[name] = list(fn())
         for spec in names.ALL:
+            if spec.exporter != "node":
+                continue  # prometheus_client's process collector renders these
             if spec.kind == "histogram":
                 yield self._histogram(spec)
                 continue
             fam = self._family(spec)
             if spec.labels:
-                for labels, value in labelled.get(spec.name, ()):
+                rows = list(labelled.get(spec.name, ()))
+                seen = {labels for labels, _ in rows}
+                rows += [(ls, 0.0) for ls in m.zero_labels.get(spec.name, ()) if ls not in seen]
+                for labels, value in sorted(rows):
                     fam.add_metric(list(labels), value)
             else:
                 scalar_value = scalar.get(spec.name)
@@ -194,12 +245,19 @@ class NodeCollector(Collector):
         if spec is names.TRADE_LATENCY_SECONDS:
             for stage, h in sorted(self.m.trade_latency.items()):
                 fam.add_metric([stage], h.cumulative(), h.sum)
+        # A copy: a worker thread may add a label set while the scrape reads.
+        for labels, h in sorted(dict(self.m.histograms.get(spec.name, {})).items()):
+            fam.add_metric(list(labels), h.cumulative(), h.sum)
         return fam
 
 
 def registry_for(m: Metrics) -> CollectorRegistry:
     reg = CollectorRegistry(auto_describe=False)
     reg.register(NodeCollector(m))
+    # The standard process_* series (resident memory, CPU seconds, open files): seed 001's
+    # HighMemoryUsage reads process_resident_memory_bytes. Nothing registers it by default
+    # in our own registry (only prometheus_client's global one has it).
+    ProcessCollector(registry=reg)
     return reg
 
 

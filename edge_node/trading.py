@@ -37,9 +37,10 @@ from edge_node.ingest.assembler import BlockAssembler
 from edge_node.ingest.follower import Rpc
 from edge_node.market.book import MarketBook
 from edge_node.market.live import LiveOverlay
-from edge_node.risk import RiskGate, RiskLimits
+from edge_node.risk import LIMITS, RiskGate, RiskLimits
 from edge_node.strategy.arbitrage import ArbParams, TwoPoolArbitrage
 from edge_node.telemetry import Metrics
+from shared import metrics as names
 from shared.config import ConfigError, NodeConfig, load_config
 
 log = logging.getLogger(__name__)
@@ -185,6 +186,8 @@ class TradingDesk:
         strategy = TwoPoolArbitrage(pairs, self._params(self.cfg))
         ex = self.cfg.execution
         assert ex is not None
+        journal = Journal(self.engine, self.cfg.chain.chain_id, ex.owner)
+        journal.time_commits(lambda s: self.metrics.db_latency("journal_commit", s))
         trader = Trader(
             cfg=ex,
             chain_id=self.cfg.chain.chain_id,
@@ -193,7 +196,7 @@ class TradingDesk:
             control_service=self.control_service,
             risk=self.risk,
             strategy=strategy,
-            journal=Journal(self.engine, self.cfg.chain.chain_id, ex.owner),
+            journal=journal,
             metrics=self.metrics,
             rpc=self.rpc,
             audit=self.audit,
@@ -333,6 +336,10 @@ class TradingDesk:
 
     def install_metrics(self) -> None:
         m = self.metrics
+        mode = "live" if self.live else "paper"
+        m.at_zero(names.TRADES_TOTAL, [(mode, st) for st in names.TRADE_STATUSES[mode]])
+        m.at_zero(names.TRADE_FAILURES_TOTAL, [(k,) for k in names.TRADE_FAILURE_CLASSES])
+        m.at_zero(names.RISK_REFUSALS_TOTAL, [(k,) for k in LIMITS])
         states = {TradingState.RUNNING: 0.0, TradingState.PAUSED: 1.0, TradingState.STOPPED: 2.0}
         s = m.sources
         s["emergency_stop_active"] = lambda: float(self.control.state is TradingState.STOPPED)

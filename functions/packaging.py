@@ -47,6 +47,11 @@ MAX_UNZIPPED = 250 * 1024 * 1024
 COMMON_GROUP = "lambda"
 NOT_FUNCTIONS = frozenset({"common", "cli"})
 SOURCE_TREES = ("shared", "functions/common")
+# Another function's package whose code a function imports, carried in its artifact too (without
+# that package's dependency group: what the importing function needs goes in its own group): the
+# probe reads the backups' catalog, which needs no compression library (tests/functions/probe
+# checks it); the prune runbook runs functions/prune's core.
+USES: dict[str, tuple[str, ...]] = {"probe": ("backup",), "runbook": ("prune",)}
 _EXCLUDED_DIRS = frozenset({"__pycache__", "tests", "test", ".mypy_cache", ".pytest_cache"})
 _EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -108,7 +113,7 @@ def is_excluded(relative: Path) -> bool:
 
 def source_files(source_root: Path, name: str) -> list[Path]:
     """The repository files an artifact holds (relative paths), sorted."""
-    trees = [*SOURCE_TREES, f"functions/{name}"]
+    trees = [*SOURCE_TREES, f"functions/{name}", *(f"functions/{u}" for u in USES.get(name, ()))]
     files = [Path("functions/__init__.py")]
     for tree in trees:
         base = source_root / tree

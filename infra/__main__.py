@@ -121,7 +121,15 @@ functions = Functions(
             instance_arn=host.instance_arn,
             instance_id=host.instance_id,
             node_url=host.api_url,
+            node_name=settings.node_name,
+            alert_email=settings.alert_email,
             run_shell_document_arn=f"arn:aws:ssm:{settings.region}::document/AWS-RunShellScript",
+            runbook_table_arn=alerting.runbook_locks.arn,
+            runbook_table_name=alerting.runbook_locks.name,
+            # the stack's own alarms: the account is the edge host's (arn:aws:ec2:r:ACCOUNT:...)
+            alarms_arn_prefix=pulumi.Output.from_input(host.instance_arn).apply(
+                lambda a: f"arn:aws:cloudwatch:{settings.region}:{a.split(':')[4]}:alarm:{prefix}-"
+            ),
         ),
     ),
     opts=pulumi.ResourceOptions(depends_on=[database]),
@@ -140,11 +148,21 @@ alarms = Alarms(
         instance_id=host.instance_id,
         failures_queue_name=alerting.failures.name,
         alert_dlq_name=alerting.dead_letters.name,
+        node_name=settings.node_name,
+        endpoint_names=settings.rpc_endpoint_names,
     ),
 )
 dashboard = Dashboard(
     f"{prefix}-dashboard",
-    DashboardArgs(prefix, settings.region, host.instance_id, functions.functions, alarms.alarms),
+    DashboardArgs(
+        prefix,
+        settings.region,
+        host.instance_id,
+        functions.functions,
+        alarms.alarms,
+        settings.node_name,
+        settings.rpc_endpoint_names,
+    ),
 )
 
 pulumi.export("edge_host", host.instance_id)

@@ -7,6 +7,7 @@ with the permission CloudWatch needs to invoke it. The description carries ``sev
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -28,6 +29,8 @@ class AlarmsArgs:
     instance_id: pulumi.Input[str]
     failures_queue_name: pulumi.Input[str]
     alert_dlq_name: pulumi.Input[str]
+    node_name: str = "edge"  # the probe's Node dimension (EDGE_OPS_NODE_NAME)
+    endpoint_names: Sequence[str] = ()  # the probe's Endpoint dimension, one alarm each
     alarms: Sequence[Alarm] = catalog.ALARMS
 
 
@@ -39,6 +42,27 @@ def description(alarm: Alarm) -> str:
     if alarm.seed:
         lines.append(f"seed: {alarm.seed}")
     return "\n".join(lines)[:1024]
+
+
+def per_endpoint(alarms: Sequence[Alarm], endpoints: Sequence[str]) -> list[Alarm]:
+    """Each alarm on a metric the probe publishes per RPC endpoint, made once per endpoint
+    (``<name>-<endpoint>``, the endpoint's name as its dimension); the others as they are."""
+    out: list[Alarm] = []
+    for alarm in alarms:
+        if not any(v == catalog.ENDPOINT for _, v in alarm.dimensions):
+            out.append(alarm)
+            continue
+        for endpoint in endpoints:
+            dims = tuple((k, endpoint if v == catalog.ENDPOINT else v) for k, v in alarm.dimensions)
+            out.append(
+                dataclasses.replace(
+                    alarm,
+                    name=f"{alarm.name}-{endpoint}",
+                    summary=f"{alarm.summary}: {endpoint}",
+                    dimensions=dims,
+                )
+            )
+    return out
 
 
 def function_alarms(names: Sequence[str]) -> list[Alarm]:
@@ -103,12 +127,17 @@ class Alarms(pulumi.ComponentResource):
         values: dict[str, pulumi.Input[str]] = {
             catalog.INSTANCE: args.instance_id,
             catalog.STACK: args.prefix,
+            catalog.NODE: args.node_name,
             "${failures}": args.failures_queue_name,
             "${alert-dlq}": args.alert_dlq_name,
         }
         values.update({f"${{fn:{n}}}": f.name for n, f in args.functions.items()})
         self.alarms = {}
-        every = [*args.alarms, *function_alarms(list(args.functions)), *queue_alarms()]
+        every = [
+            *per_endpoint(args.alarms, args.endpoint_names),
+            *function_alarms(list(args.functions)),
+            *queue_alarms(),
+        ]
         for alarm in every:
             self.alarms[alarm.name] = self._alarm(name, alarm, args, values)
         self.register_outputs({n: a.arn for n, a in self.alarms.items()})

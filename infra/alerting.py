@@ -64,6 +64,18 @@ class Alerting(pulumi.ComponentResource):
             point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
             opts=here,
         )
+        # The runbooks' lock and once-records (functions/runbook/gate.py): the same key and TTL.
+        self.runbook_locks = aws.dynamodb.Table(
+            child(name, "runbook-locks"),
+            name=f"{args.prefix}-runbook-locks",
+            billing_mode="PAY_PER_REQUEST",
+            hash_key="id",
+            attributes=[aws.dynamodb.TableAttributeArgs(name="id", type="S")],
+            ttl=aws.dynamodb.TableTtlArgs(attribute_name="expiration", enabled=True),
+            server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(enabled=True),
+            point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
+            opts=here,
+        )
         if args.fallback_email:
             aws.sns.TopicSubscription(
                 child(name, "critical-email"),
@@ -78,5 +90,6 @@ class Alerting(pulumi.ComponentResource):
                 "dead_letter_queue": self.dead_letters.url,
                 "failures_queue": self.failures.url,
                 "idempotency_table": self.idempotency.name,
+                "runbook_locks": self.runbook_locks.name,
             }
         )

@@ -38,19 +38,26 @@ class Access(enum.StrEnum):
 
     BACKUPS_RW = "backups-rw"  # the backups bucket: read, write, delete (retention)
     BACKUPS_RO = "backups-ro"
-    REPORTS_RW = "reports-rw"  # reports and prune archives
+    # the reports bucket, one prefix each: reports, prune's archives, runbooks' incidents
+    REPORTS_RW = "reports-rw"
+    ARCHIVE_RW = "archive-rw"
+    INCIDENTS_RW = "incidents-rw"
     DB_SECRET = "db-secret"  # read the database credentials
-    API_TOKEN = "api-token"  # read the node's API token
+    API_TOKEN = "api-token"  # read the node's API token (the runbooks' settings names)
+    PROBE_NODE = "probe-node"  # the same token, with the probe's settings names and node name
     RPC_KEYS = "rpc-keys"  # read the RPC endpoints (URLs carry keys)
     ALERT_SECRET = "alert-secret"  # the fan-out's webhooks and keys
     ALERT_TABLE = "alert-table"  # the fan-out's idempotency table
-    ALERT_DLQ = "alert-dlq"  # the fan-out's dead letters: send, receive (redrive)
+    ALERT_DLQ = "alert-dlq"  # the fan-out's dead letters: send (a redrive is the operator's)
+    ALERT_EMAIL = "alert-email"  # SES, on the configured identity only (stack alertEmail)
     NOTIFY = "notify"  # publish to the low-severity topic (reports, runbook announcements)
     ROTATE_DB = "rotate-db"  # rotation steps on the database secret
     ROTATE_TOKEN = "rotate-token"  # rotation steps on the API token secret
     SECRET_AGE = "secret-age"  # describe the three secrets and list their versions (ages)
     STOP_FLAG = "stop-flag"  # write the node's SSM emergency-stop flag
     RUN_COMMAND = "run-command"  # SSM Run Command on the edge host (restart the service)
+    RUNBOOK_LOCKS = "runbook-locks"  # the runbooks' lock and once-records (DynamoDB)
+    ALARM_STATE = "alarm-state"  # read the alarms' state (a runbook acts only while in ALARM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +77,20 @@ class Function:
     concurrency: int | None = 1
     seed: str = ""  # where the schedule comes from
     env: tuple[tuple[str, str], ...] = ()  # fixed settings (EDGE_OPS_...)
+    # The settings class its handler loads ("module:Class"); tests/infra builds it from the
+    # environment the program sets, so every required setting is set and every name is read.
+    settings: str = ""
 
 
-# The functions built by other branches when this was written (names declared, handlers
-# guessed from their issue): the probe (issue 9 section 1) and the runbooks (section 3).
-# Their metric names below are ours until they publish them.
-PENDING = frozenset({"probe", "runbook"})
+# The functions not on main yet (names declared, handlers guessed from their issue); every
+# other package's entries are checked against its code
+# (tests/infra/test_catalog_matches_functions.py).
+PENDING: frozenset[str] = frozenset()
+
+_BACKUP = "functions.backup.ops:BackupSettings"
+_REPORT = "functions.report.settings:ReportSettings"
+_RUNBOOK_SETTINGS = "functions.runbook.settings:RunbookSettings"
+_RUNBOOK = (Access.RUNBOOK_LOCKS, Access.ALARM_STATE, Access.NOTIFY, Access.INCIDENTS_RW)
 
 FUNCTIONS: tuple[Function, ...] = (
     Function(
@@ -88,6 +103,7 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=900,
         memory_mb=1024,
         seed="002: daily full backup at 2:00 AM UTC",
+        settings=_BACKUP,
     ),
     Function(
         "backup-retention",
@@ -98,6 +114,7 @@ FUNCTIONS: tuple[Function, ...] = (
         ("cron(30 3 * * ? *)",),
         timeout_s=600,
         seed="001 backup.sh: daily 30 / weekly 90 / monthly 365 days, after the backup",
+        settings=_BACKUP,
     ),
     Function(
         "backup-verify",
@@ -109,6 +126,7 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=900,
         memory_mb=1024,
         seed="001: backup verification every Monday",
+        settings=_BACKUP,
     ),
     Function(
         "backup-drill",
@@ -120,6 +138,7 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=900,
         memory_mb=1024,
         seed="001: disaster-recovery drill on the 15th of the month",
+        settings=_BACKUP,
     ),
     Function(
         "report-daily",
@@ -131,6 +150,7 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=300,
         memory_mb=1024,
         seed="003/004: daily performance report",
+        settings=_REPORT,
     ),
     Function(
         "report-weekly",
@@ -141,7 +161,8 @@ FUNCTIONS: tuple[Function, ...] = (
         ("cron(0 6 ? * FRI *)",),
         timeout_s=600,
         memory_mb=1024,
-        seed="001/002: weekly performance report every Friday",
+        seed="001/002: weekly performance report every Friday (the last complete ISO week)",
+        settings=_REPORT,
     ),
     Function(
         "report-monthly",
@@ -153,38 +174,42 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=900,
         memory_mb=1536,
         seed="004: monthly reports (the month before, on the 1st)",
+        settings=_REPORT,
     ),
     Function(
         "prune",
         "prune",
         "functions.prune.handler.handler",
         Network.VPC,
-        (Access.REPORTS_RW, Access.DB_SECRET),
+        (Access.ARCHIVE_RW, Access.DB_SECRET),
         ("cron(0 23 * * ? *)",),
         timeout_s=900,
         memory_mb=1024,
         seed="001: database maintenance daily at 11 PM (data older than 90 days)",
+        settings="functions.prune.settings:PruneSettings",
     ),
     Function(
         "probe",
         "probe",
         "functions.probe.handler.handler",
         Network.VPC,
-        (Access.API_TOKEN, Access.RPC_KEYS, Access.BACKUPS_RO),
+        (Access.PROBE_NODE, Access.RPC_KEYS, Access.BACKUPS_RO),
         ("rate(1 minute)",),
         timeout_s=50,
         memory_mb=256,
         seed="issue 9: health probes every minute (000: health check, price age)",
+        settings="functions.probe.settings:ProbeSettings",
     ),
     Function(
         "fanout",
         "fanout",
         "functions.fanout.handler.handler",
         Network.PUBLIC,
-        (Access.ALERT_SECRET, Access.ALERT_TABLE, Access.ALERT_DLQ),
+        (Access.ALERT_SECRET, Access.ALERT_TABLE, Access.ALERT_DLQ, Access.ALERT_EMAIL),
         timeout_s=120,
         memory_mb=256,
         concurrency=None,
+        settings="functions.fanout.wiring:FanoutSettings",
     ),
     Function(
         "rotate-api-token",
@@ -222,36 +247,40 @@ FUNCTIONS: tuple[Function, ...] = (
         "runbook",
         "functions.runbook.handler.pause_trading",
         Network.VPC,
-        (Access.API_TOKEN, Access.STOP_FLAG, Access.NOTIFY, Access.REPORTS_RW),
+        (Access.API_TOKEN, Access.STOP_FLAG, Access.DB_SECRET, *_RUNBOOK),
         timeout_s=120,
         memory_mb=256,
+        settings=_RUNBOOK_SETTINGS,
     ),
     Function(
         "runbook-emergency-stop",
         "runbook",
         "functions.runbook.handler.emergency_stop",
         Network.VPC,
-        (Access.API_TOKEN, Access.STOP_FLAG, Access.DB_SECRET, Access.NOTIFY, Access.REPORTS_RW),
+        (Access.API_TOKEN, Access.STOP_FLAG, Access.DB_SECRET, *_RUNBOOK),
         timeout_s=120,
         memory_mb=256,
+        settings=_RUNBOOK_SETTINGS,
     ),
     Function(
         "runbook-node-down",
         "runbook",
         "functions.runbook.handler.node_down",
         Network.VPC,
-        (Access.API_TOKEN, Access.RUN_COMMAND, Access.NOTIFY, Access.REPORTS_RW),
+        (Access.API_TOKEN, Access.RUN_COMMAND, Access.DB_SECRET, *_RUNBOOK),
         timeout_s=300,
         memory_mb=256,
+        settings=_RUNBOOK_SETTINGS,
     ),
     Function(
         "runbook-prune",
         "runbook",
         "functions.runbook.handler.prune",
         Network.VPC,
-        (Access.DB_SECRET, Access.NOTIFY, Access.REPORTS_RW),
+        (Access.DB_SECRET, Access.ARCHIVE_RW, *_RUNBOOK),
         timeout_s=900,
         memory_mb=1024,
+        settings=_RUNBOOK_SETTINGS,
     ),
 )
 
@@ -291,6 +320,10 @@ LOG_RETENTION_DAYS = 90  # 001 archives logs older than 30 days monthly; kept a 
 
 INSTANCE = "${instance}"  # dimension value: the edge host's instance id, filled at deploy
 STACK = "${stack}"  # dimension value: the stack's name prefix
+NODE = "${node}"  # the probe's node name (stack config nodeName, EDGE_OPS_NODE_NAME)
+# An alarm with this dimension value is made once per RPC endpoint (stack config rpcEndpoints,
+# by name; the probe's Endpoint dimension), named "<alarm>-<endpoint>".
+ENDPOINT = "${endpoint}"
 
 _COMPARISONS = {
     ">": "GreaterThanThreshold",
@@ -319,26 +352,31 @@ class Alarm:
     runbook: str | None = None  # a key of RUNBOOKS
     seed: str = ""  # the seed's rule this alarm implements, or "" for ours
     datapoints: int | None = None  # M of N; default all N
+    # Set where no function publishes the metric yet: who must (tests/infra fails once it is
+    # published and this is still set, and lists every such alarm by name).
+    awaiting: str = ""
 
     @property
     def comparison(self) -> str:
         return _COMPARISONS[self.op]
 
 
-def _ops(service: str) -> tuple[tuple[str, str], ...]:
-    return (("service", service),)
+def _ops(service: str, *more: tuple[str, str]) -> tuple[tuple[str, str], ...]:
+    """A function's metric: ``service`` (and ``environment``, added by the alarms component)
+    plus the dimensions the function puts on that metric; CloudWatch matches all or nothing."""
+    return (("service", service), *more)
 
 
 MINUTE, HOUR, DAY = 60, 3600, 86_400
 
 ALARMS: tuple[Alarm, ...] = (
-    # --- the probe (from outside the host, every minute) ---
+    # --- the probe (from outside the host, every minute; functions/probe/metrics.py) ---
     Alarm(
         "ProbeMissing",
         "the health probe stopped publishing: nothing watches the node",
         NAMESPACE,
-        "ProbeRuns",
-        _ops("probe"),
+        "ProbeDurationMs",
+        _ops("probe", ("Node", NODE)),
         "SampleCount",
         MINUTE,
         3,
@@ -352,8 +390,8 @@ ALARMS: tuple[Alarm, ...] = (
         "NodeDown",
         "the node's /healthz is failing",
         NAMESPACE,
-        "HealthzOk",
-        _ops("probe"),
+        "ProbeCheckOk",
+        _ops("probe", ("Check", "healthz"), ("Node", NODE)),
         "Maximum",
         MINUTE,
         1,
@@ -369,8 +407,8 @@ ALARMS: tuple[Alarm, ...] = (
         "MarketDataStale",
         "the latest price update is older than 300 s",
         NAMESPACE,
-        "PriceAgeSeconds",
-        _ops("probe"),
+        "PriceUpdateAgeSeconds",
+        _ops("probe", ("Node", NODE)),
         "Maximum",
         MINUTE,
         1,
@@ -383,10 +421,10 @@ ALARMS: tuple[Alarm, ...] = (
     ),
     Alarm(
         "RpcHeadLag",
-        "the node is behind the RPC endpoints' head",
+        "the node is behind this RPC endpoint's head (one alarm per endpoint)",
         NAMESPACE,
-        "HeadLagBlocks",
-        _ops("probe"),
+        "RpcHeadLagBlocks",
+        _ops("probe", ("Endpoint", ENDPOINT)),
         "Maximum",
         MINUTE,
         3,
@@ -401,8 +439,8 @@ ALARMS: tuple[Alarm, ...] = (
         "SlowResponse",
         "the node's health check answers slower than 1000 ms",
         NAMESPACE,
-        "HealthLatencyMs",
-        _ops("probe"),
+        "HealthResponseTimeMs",
+        _ops("probe", ("Node", NODE)),
         "Average",
         MINUTE,
         5,
@@ -410,6 +448,40 @@ ALARMS: tuple[Alarm, ...] = (
         1000,
         Severity.LOW,
         seed="000: health check response > 1000ms (performance degradation trigger)",
+    ),
+    # --- trading safety (the probe reads them from /health: trading.mode against the mode the
+    # node must run in, the risk gate's daily loss against its limit) ---
+    Alarm(
+        "PaperTradingViolation",
+        "the node trades live while it must be on paper",
+        NAMESPACE,
+        "PaperTradingViolation",
+        _ops("probe"),
+        "Maximum",
+        MINUTE,
+        1,
+        ">=",
+        1,
+        Severity.CRITICAL,
+        runbook="emergency-stop",
+        seed="003 PaperTradingViolation: paper_trading_mode != 1 (critical, < 1 minute)",
+        awaiting="the probe: /health shows neither the required mode nor the loss limit",
+    ),
+    Alarm(
+        "LossLimit",
+        "the day's loss is beyond the risk limit",
+        NAMESPACE,
+        "DailyLossOverLimit",
+        _ops("probe"),
+        "Maximum",
+        MINUTE,
+        1,
+        ">=",
+        1,
+        Severity.CRITICAL,
+        runbook="emergency-stop",
+        seed="",  # ours (issue 9: loss above limit is critical)
+        awaiting="the probe: /health shows neither the required mode nor the loss limit",
     ),
     # --- the edge host (AWS/EC2, and the CloudWatch agent) ---
     Alarm(

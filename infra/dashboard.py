@@ -42,21 +42,28 @@ def body(
     instance_id: str,
     function_names: Sequence[str],
     alarm_arns: Sequence[str],
+    node_name: str = "edge",
+    endpoint_names: Sequence[str] = (),
 ) -> str:
     ops = catalog.NAMESPACE
 
-    def probe(metric: str) -> list[Any]:
-        return [ops, metric, "service", "probe", "environment", environment]
+    def probe(metric: str, *dims: str) -> list[Any]:
+        # the dimensions the probe puts on it (functions/probe/metrics.py), all of them
+        return [ops, metric, "service", "probe", "environment", environment, *dims]
 
+    health = [probe("ProbeCheckOk", "Check", "healthz", "Node", node_name)]
+    health += [probe("RpcHeadLagBlocks", "Endpoint", e) for e in endpoint_names]
     widgets = [
         _metric_widget(
-            "Node health (probe)",
+            "Node health (probe): /healthz ok, head lag per endpoint", region, health, 0, 0
+        ),
+        _metric_widget(
+            "Price age, s (alarm above 300)",
             region,
-            [probe("HealthzOk"), probe("HeadLagBlocks")],
-            0,
+            [probe("PriceUpdateAgeSeconds", "Node", node_name)],
+            12,
             0,
         ),
-        _metric_widget("Price age, s (alarm above 300)", region, [probe("PriceAgeSeconds")], 12, 0),
         _metric_widget(
             "Edge host: CPU, memory, disk %",
             region,
@@ -119,6 +126,8 @@ class DashboardArgs:
     instance_id: pulumi.Input[str]
     functions: Mapping[str, aws.lambda_.Function]
     alarms: Mapping[str, aws.cloudwatch.MetricAlarm]
+    node_name: str = "edge"
+    endpoint_names: Sequence[str] = ()
 
 
 class Dashboard(pulumi.ComponentResource):
@@ -136,6 +145,8 @@ class Dashboard(pulumi.ComponentResource):
                 instance_id=v[0],
                 function_names=v[1],
                 alarm_arns=v[2],
+                node_name=args.node_name,
+                endpoint_names=args.endpoint_names,
             )
         )
         dash = aws.cloudwatch.Dashboard(

@@ -18,6 +18,7 @@ import pulumi_aws as aws
 from infra import catalog, iam
 from infra.catalog import Access, Function, Network, Severity
 from infra.naming import child
+from infra.settings import AlertEmail
 
 RUNTIME = "python3.12"  # functions/packaging.py RUNTIME
 ARCHITECTURE = "x86_64"  # functions/packaging.py ARCHITECTURE
@@ -52,7 +53,12 @@ class Targets:
     instance_arn: pulumi.Input[str]
     instance_id: pulumi.Input[str]
     node_url: pulumi.Input[str]
+    node_name: str
     run_shell_document_arn: str
+    alert_email: AlertEmail | None = None
+    runbook_table_arn: pulumi.Input[str] = ""
+    runbook_table_name: pulumi.Input[str] = ""
+    alarms_arn_prefix: pulumi.Input[str] = ""  # arn:aws:cloudwatch:<region>:<account>:alarm:
 
 
 @dataclass(frozen=True)
@@ -124,10 +130,14 @@ def access_statements(access: Access, t: Targets) -> list[iam.Allow]:
                 iam.Allow(["s3:GetObject"], [objects]),
             ]
         case Access.REPORTS_RW:
-            return _bucket_rw(t.reports_arn, None)
+            return _bucket_rw(t.reports_arn, catalog.REPORTS_PREFIX)
+        case Access.ARCHIVE_RW:
+            return _bucket_rw(t.reports_arn, catalog.ARCHIVE_PREFIX)
+        case Access.INCIDENTS_RW:
+            return _bucket_rw(t.reports_arn, catalog.INCIDENTS_PREFIX)
         case Access.DB_SECRET:
             return [iam.Allow([read], [t.db_secret_arn])]
-        case Access.API_TOKEN:
+        case Access.API_TOKEN | Access.PROBE_NODE:
             return [iam.Allow([read], [t.token_secret_arn])]
         case Access.RPC_KEYS:
             return [iam.Allow([read], [t.rpc_secret_arn])]
@@ -146,17 +156,13 @@ def access_statements(access: Access, t: Targets) -> list[iam.Allow]:
                 )
             ]
         case Access.ALERT_DLQ:
-            return [
-                iam.Allow(
-                    [
-                        "sqs:SendMessage",
-                        "sqs:ReceiveMessage",
-                        "sqs:DeleteMessage",
-                        "sqs:GetQueueAttributes",
-                    ],
-                    [t.alert_dlq_arn],
-                )
-            ]
+            # the fan-out only parks what it cannot deliver; a redrive is an operator's
+            # `edge-ops alert redrive` with their own credentials
+            return [iam.Allow(["sqs:SendMessage"], [t.alert_dlq_arn])]
+        case Access.ALERT_EMAIL:
+            if t.alert_email is None:
+                return []  # no e-mail channel configured: no SES permission at all
+            return [iam.Allow(["ses:SendEmail"], [t.alert_email.identity_arn])]
         case Access.NOTIFY:
             return [iam.Allow(["sns:Publish"], [t.topics[Severity.LOW].arn])]
         case Access.ROTATE_DB:
@@ -173,6 +179,18 @@ def access_statements(access: Access, t: Targets) -> list[iam.Allow]:
             ]
         case Access.STOP_FLAG:
             return [iam.Allow(["ssm:GetParameter", "ssm:PutParameter"], [t.stop_flag_arn])]
+        case Access.RUNBOOK_LOCKS:
+            return [
+                iam.Allow(
+                    ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+                    [t.runbook_table_arn],
+                ),
+                # an escalation also reaches the critical topic (its e-mail needs no fan-out)
+                iam.Allow(["sns:Publish"], [t.topics[Severity.CRITICAL].arn]),
+            ]
+        case Access.ALARM_STATE:
+            alarms = pulumi.Output.concat(t.alarms_arn_prefix, "*")
+            return [iam.Allow(["cloudwatch:DescribeAlarms"], [alarms])]
         case Access.RUN_COMMAND:
             return [
                 iam.Allow(["ssm:SendCommand"], [t.instance_arn, t.run_shell_document_arn]),
@@ -182,8 +200,9 @@ def access_statements(access: Access, t: Targets) -> list[iam.Allow]:
 
 
 _KMS_USERS = {
-    Access.BACKUPS_RW, Access.BACKUPS_RO, Access.REPORTS_RW, Access.DB_SECRET,
-    Access.API_TOKEN, Access.RPC_KEYS, Access.ALERT_SECRET, Access.ROTATE_DB,
+    Access.BACKUPS_RW, Access.BACKUPS_RO, Access.REPORTS_RW, Access.ARCHIVE_RW,
+    Access.INCIDENTS_RW, Access.DB_SECRET,
+    Access.API_TOKEN, Access.PROBE_NODE, Access.RPC_KEYS, Access.ALERT_SECRET, Access.ROTATE_DB,
     Access.ROTATE_TOKEN,
 }  # fmt: skip
 
@@ -200,30 +219,45 @@ def environment(fn: Function, prefix: str, t: Targets) -> dict[str, pulumi.Input
         env["EDGE_OPS_BACKUP_LOCATION"] = s3(
             "s3://", t.backups_bucket, f"/{catalog.BACKUPS_PREFIX}"
         )
+    if Access.BACKUPS_RW in a:  # the writers: functions/backup/ops.py BackupSettings
         env["EDGE_OPS_BACKUP_SSE"] = "aws:kms"
         env["EDGE_OPS_BACKUP_KMS_KEY_ID"] = t.key_arn
         env["EDGE_OPS_BACKUP_TMP_DIR"] = "/tmp"  # noqa: S108 (Lambda's only writable place)
     if Access.REPORTS_RW in a:
         env["EDGE_OPS_REPORT_TO"] = s3("s3://", t.reports_bucket, f"/{catalog.REPORTS_PREFIX}")
+    if Access.ARCHIVE_RW in a:
         env["EDGE_OPS_PRUNE_ARCHIVE_TO"] = s3(
             "s3://", t.reports_bucket, f"/{catalog.ARCHIVE_PREFIX}"
         )
+    if Access.INCIDENTS_RW in a:  # the runbooks' incident reports
         env["EDGE_OPS_INCIDENTS_TO"] = s3("s3://", t.reports_bucket, f"/{catalog.INCIDENTS_PREFIX}")
     if Access.NOTIFY in a:
         env["EDGE_OPS_NOTIFY_TOPIC_ARN"] = t.topics[Severity.LOW].arn
     if Access.ALERT_SECRET in a:
         env["EDGE_OPS_ALERT_SECRET_ID"] = t.alert_secret_arn
+    if Access.ALERT_TABLE in a:
         env["EDGE_OPS_ALERT_IDEMPOTENCY_TABLE"] = t.alert_table_name
+    if Access.ALERT_DLQ in a:
         env["EDGE_OPS_ALERT_DLQ_URL"] = t.alert_dlq_url
-    if Access.API_TOKEN in a:
+    if Access.ALERT_EMAIL in a and t.alert_email is not None:
+        env["EDGE_OPS_ALERT_EMAIL_FROM"] = t.alert_email.sender
+        env["EDGE_OPS_ALERT_EMAIL_TO"] = ",".join(t.alert_email.recipients)
+    if Access.API_TOKEN in a:  # functions/runbook/settings.py
         env["EDGE_OPS_NODE_URL"] = t.node_url
         env["EDGE_OPS_API_TOKEN_SECRET_ID"] = t.token_secret_arn
+    if Access.PROBE_NODE in a:  # functions/probe/settings.py
+        env["EDGE_OPS_NODE_URL"] = t.node_url
+        env["EDGE_OPS_NODE_NAME"] = t.node_name
+        env["EDGE_OPS_NODE_TOKEN_SECRET_ID"] = t.token_secret_arn
     if Access.RPC_KEYS in a:
-        env["EDGE_OPS_RPC_SECRET_ID"] = t.rpc_secret_arn
+        env["EDGE_OPS_RPC_ENDPOINTS_SECRET_ID"] = t.rpc_secret_arn
     if Access.STOP_FLAG in a:
         env["EDGE_OPS_STOP_PARAMETER"] = t.stop_flag_name
     if Access.RUN_COMMAND in a:
         env["EDGE_OPS_EDGE_INSTANCE_ID"] = t.instance_id
+    if Access.RUNBOOK_LOCKS in a:
+        env["EDGE_OPS_RUNBOOK_TABLE"] = t.runbook_table_name
+        env["EDGE_OPS_ESCALATE_TOPIC_ARN"] = t.topics[Severity.CRITICAL].arn
     if Access.SECRET_AGE in a:
         env["EDGE_OPS_SECRET_IDS"] = pulumi.Output.json_dumps(
             {

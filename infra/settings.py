@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,13 +35,25 @@ class DatabaseSettings:
 
 
 @dataclass(frozen=True)
+class AlertEmail:
+    """The fan-out's e-mail channel (low severity, reports): SES, from a verified identity."""
+
+    sender: str  # EDGE_OPS_ALERT_EMAIL_FROM
+    recipients: tuple[str, ...]  # EDGE_OPS_ALERT_EMAIL_TO
+    identity_arn: str  # the SES identity the sender belongs to (ses:SendEmail is granted on it)
+
+
+@dataclass(frozen=True)
 class StackSettings:
     region: str
     admin_cidr: str
     release: Release
     node_config_text: str
     rpc_endpoints: pulumi.Output[str]
+    rpc_endpoint_names: tuple[str, ...]  # not secret: the probe's Endpoint dimension
     alert_channels: pulumi.Output[str]
+    alert_email: AlertEmail | None
+    node_name: str
     api_port: int
     live: bool
     vpc_cidr: str
@@ -55,37 +68,62 @@ class StackSettings:
     artifacts_dir: Path
 
 
-def _secret(config: pulumi.Config, key: str, check: Any) -> pulumi.Output[str]:
+def _secret(config: pulumi.Config, key: str, check: Any) -> tuple[pulumi.Output[str], Any]:
+    """The secret as an output, and what ``check`` returns for it (checked now, at preview:
+    a bad value is refused before anything is created; the value itself is never quoted)."""
     full = f"{NAMESPACE}:{key}"
-    if config.get(key) is None:
-        raise BadStackConfig(f"{full} is not set: pulumi config set --secret {key} '<json>'")
-    if not pulumi.runtime.is_config_secret(full):
+    plain = pulumi.runtime.get_config(full)  # the decrypted text, read without a warning
+    if plain is not None and not pulumi.runtime.is_config_secret(full):
         raise BadStackConfig(
             f"{full} is stored in plain text: set it again with `pulumi config set --secret`"
         )
-    value = config.require_secret(key)
-
-    def validate(text: str) -> str:
-        try:
-            check(json.loads(text))
-        except (ValueError, TypeError) as err:
-            # the value itself is never quoted: it is a secret
-            raise BadStackConfig(f"{full}: {err}") from None
-        return text
-
-    return value.apply(validate)
+    value = config.get_secret(key)
+    if value is None or plain is None:
+        raise BadStackConfig(f"{full} is not set: pulumi config set --secret {key} '<json>'")
+    try:
+        checked = check(json.loads(str(plain)))
+    except (ValueError, TypeError) as err:
+        raise BadStackConfig(f"{full}: {err}") from None
+    return value, checked
 
 
-def _endpoints(value: Any) -> None:
+_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # functions/probe/settings.py NAME_PATTERN
+
+
+def _endpoints(value: Any) -> tuple[str, ...]:
+    """The endpoints' names. Each needs an ``http_url``: the probe asks every endpoint for its
+    head over HTTP (functions/probe/settings.py parse_endpoints), and alarms per name."""
     if not isinstance(value, list) or not value:
         raise ValueError("must be a JSON list of endpoints ({name, ws_url, http_url})")
-    for ep in value:
-        if (
-            not isinstance(ep, dict)
-            or not ep.get("name")
-            or not (ep.get("ws_url") or ep.get("http_url"))
-        ):
-            raise ValueError("each endpoint needs a name and ws_url or http_url")
+    names: list[str] = []
+    for i, ep in enumerate(value):
+        if not isinstance(ep, dict) or not _NAME.match(str(ep.get("name", ""))):
+            raise ValueError(f"endpoint {i} needs a name of 1-64 letters, digits, _ . -")
+        if not str(ep.get("http_url", "")).startswith(("http://", "https://")):
+            raise ValueError(f"endpoint {ep['name']!r} needs an http_url (the probe uses it)")
+        if ep["name"] in names:
+            raise ValueError(f"endpoint {ep['name']!r} is named twice")
+        names.append(ep["name"])
+    return tuple(names)
+
+
+def _alert_email(value: Any) -> AlertEmail | None:
+    if value is None:
+        return None
+    full = f"{NAMESPACE}:alertEmail"
+    if not isinstance(value, dict):
+        raise BadStackConfig(f"{full} must be an object {{from, to, identityArn}}")
+    sender, to, identity = value.get("from"), value.get("to"), value.get("identityArn")
+    if not isinstance(sender, str) or not re.match(r"^[^@\s]+@[^@\s]+$", sender):
+        raise BadStackConfig(f"{full}.from must be an e-mail address")
+    recipients = tuple(to) if isinstance(to, list) else (to,) if isinstance(to, str) else ()
+    if not recipients or not all(isinstance(r, str) and "@" in r for r in recipients):
+        raise BadStackConfig(f"{full}.to must be an address or a list of addresses")
+    if not isinstance(identity, str) or not re.match(
+        r"^arn:aws[a-z-]*:ses:[^:]+:\d{12}:identity/", identity
+    ):
+        raise BadStackConfig(f"{full}.identityArn must be the SES identity's ARN")
+    return AlertEmail(sender, recipients, identity)
 
 
 def _channels(value: Any) -> None:
@@ -135,6 +173,11 @@ def read(config: pulumi.Config, aws_config: pulumi.Config, root: Path) -> StackS
         raise BadStackConfig(f"{NAMESPACE}:logRetentionDays must be one of {LOG_RETENTIONS}")
     db = config.get_object("database") or {}
     azs = config.get_object("availabilityZones")
+    rpc_endpoints, rpc_names = _secret(config, "rpcEndpoints", _endpoints)
+    alert_channels, _ = _secret(config, "alertChannels", _channels)
+    node_name = config.get("nodeName") or "edge"
+    if not _NAME.match(node_name):
+        raise BadStackConfig(f"{NAMESPACE}:nodeName must be 1-64 letters, digits, _ . -")
     port = config.get_int("apiPort") or 8080
     if not 1024 <= port <= 65535:
         raise BadStackConfig(f"{NAMESPACE}:apiPort must be 1024-65535")
@@ -143,8 +186,11 @@ def read(config: pulumi.Config, aws_config: pulumi.Config, root: Path) -> StackS
         admin_cidr=str(net),
         release=release,
         node_config_text=node_text,
-        rpc_endpoints=_secret(config, "rpcEndpoints", _endpoints),
-        alert_channels=_secret(config, "alertChannels", _channels),
+        rpc_endpoints=rpc_endpoints,
+        rpc_endpoint_names=rpc_names,
+        alert_channels=alert_channels,
+        alert_email=_alert_email(config.get_object("alertEmail")),
+        node_name=node_name,
         api_port=port,
         live=bool(config.get_bool("live")),
         vpc_cidr=config.get("vpcCidr") or "10.60.0.0/16",

@@ -349,6 +349,32 @@ class ControlConfig(_Model):
         return self
 
 
+class AlertsConfig(_Model):
+    """Where the node raises its own critical events (emergency stop, risk pause, a reorg
+    deeper than the window): the alert fan-out's SNS topic. Unset: not raised (the alarms on
+    its metrics still see them)."""
+
+    sns_topic_arn: str | None = None
+    # Events waiting for SNS; beyond it a new event is dropped and counted, never waited for.
+    queue_max: int = Field(default=100, ge=1, le=10_000)
+
+    @field_validator("sns_topic_arn")
+    @classmethod
+    def _arn(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(
+            r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}", v
+        ):
+            raise ValueError(
+                "must be an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME); the region is "
+                "taken from it"
+            )
+        return v
+
+    @property
+    def region(self) -> str | None:
+        return self.sns_topic_arn.split(":")[3] if self.sns_topic_arn else None
+
+
 class NodeConfig(_Model):
     chain: ChainConfig
     endpoints: Annotated[list[EndpointConfig], Field(min_length=1)]
@@ -361,6 +387,7 @@ class NodeConfig(_Model):
     risk: RiskConfig = RiskConfig()
     execution: ExecutionConfig | None = None
     control: ControlConfig = ControlConfig()
+    alerts: AlertsConfig = AlertsConfig()
     secrets: SecretsConfig = SecretsConfig()
     websocket: bool = True
 

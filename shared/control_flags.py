@@ -5,15 +5,17 @@ Two places hold them, so that an operator can stop the bot from anywhere:
   manuals stop a bot with ``UPDATE system_config SET value='true' WHERE
   key='emergency_stop'``; the rows exist from migration 0002 on, so that statement works);
 - optionally an AWS SSM parameter (``control.ssm_parameter``), which a Lambda runbook can set
-  without reaching the database or the node.
+  without reaching the database or the node: ``true`` (or ``stop``) stops the node, ``pause``
+  pauses it, ``false`` clears it.
 
-The node polls both; setting either flag stops it within a poll interval.
+The node polls both; setting either flag stops (or pauses) it within a poll interval.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -23,10 +25,27 @@ from shared.db import schema
 EMERGENCY_STOP = "emergency_stop"
 TRADING_PAUSED = "trading_paused"
 TRUE_WORDS = frozenset({"true", "1", "yes", "on", "stop", "stopped"})
+PAUSE_WORDS = frozenset({"pause", "paused"})
 
 
 def is_set(value: str | None) -> bool:
     return value is not None and value.strip().lower() in TRUE_WORDS
+
+
+class RemoteState(StrEnum):
+    """What the SSM parameter asks of the node (the value written for each)."""
+
+    STOP = "true"
+    PAUSE = "pause"
+    CLEAR = "false"
+
+
+def remote_state(value: str | None) -> RemoteState:
+    if is_set(value):
+        return RemoteState.STOP
+    if value is not None and value.strip().lower() in PAUSE_WORDS:
+        return RemoteState.PAUSE
+    return RemoteState.CLEAR
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,19 +99,35 @@ def write_db_flag(engine: Engine, key: str, value: bool, actor: str, reason: str
         )
 
 
-def read_ssm_flag(client: Any, name: str) -> bool:
-    """The remote flag; a parameter that does not exist is "not set"."""
+def read_ssm_state(client: Any, name: str) -> RemoteState:
+    """The remote flag; a parameter that does not exist is "clear"."""
     try:
         answer = client.get_parameter(Name=name)
     except client.exceptions.ParameterNotFound:
-        return False
-    return is_set(answer["Parameter"]["Value"])
+        return RemoteState.CLEAR
+    return remote_state(answer["Parameter"]["Value"])
+
+
+def read_ssm_flag(client: Any, name: str) -> bool:
+    """True when the remote flag asks for an emergency stop."""
+    return read_ssm_state(client, name) is RemoteState.STOP
+
+
+def write_ssm_state(client: Any, name: str, state: RemoteState) -> None:
+    client.put_parameter(Name=name, Value=state.value, Type="String", Overwrite=True)
 
 
 def write_ssm_flag(client: Any, name: str, value: bool) -> None:
-    client.put_parameter(
-        Name=name, Value="true" if value else "false", Type="String", Overwrite=True
-    )
+    write_ssm_state(client, name, RemoteState.STOP if value else RemoteState.CLEAR)
+
+
+def pause_ssm(client: Any, name: str) -> RemoteState:
+    """Ask for a pause through the remote flag, never weakening a stop already asked for;
+    returns the state the flag holds afterwards."""
+    if read_ssm_state(client, name) is RemoteState.STOP:
+        return RemoteState.STOP
+    write_ssm_state(client, name, RemoteState.PAUSE)
+    return RemoteState.PAUSE
 
 
 SSM_TIMEOUT_S = 2

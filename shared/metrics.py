@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 Kind = Literal["counter", "gauge", "histogram"]
+# Who renders the metric: the node's own collector, or prometheus_client's process collector
+# (the standard ``process_*`` names, which the seeds' HighMemoryUsage reads).
+Exporter = Literal["node", "process"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +24,7 @@ class MetricSpec:
     help: str
     labels: tuple[str, ...] = ()
     buckets: tuple[float, ...] = ()  # histograms: upper bounds, ascending (+Inf is implied)
+    exporter: Exporter = "node"
 
 
 HEALTH_CHECK_STATUS = MetricSpec(
@@ -184,6 +188,100 @@ TRADE_LATENCY_SECONDS = MetricSpec(
     ),
 )
 
+# --- the API, the RPC endpoints, the database, the process, the volume (issue 9 section 5) ----
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+HTTP_REQUESTS_TOTAL = MetricSpec(
+    "http_requests_total",
+    "counter",
+    "Requests the node's API answered, by route (its template) and HTTP status",
+    ("route", "status"),
+)
+HTTP_REQUEST_DURATION_SECONDS = MetricSpec(
+    "http_request_duration_seconds",
+    "histogram",
+    "Seconds the node's API took to answer, by route",
+    ("route",),
+    buckets=_LATENCY_BUCKETS,
+)
+API_UNAUTHORIZED_REQUESTS_TOTAL = MetricSpec(
+    "api_unauthorized_requests_total",
+    "counter",
+    "API requests refused with 401 (missing or wrong bearer token)",
+)
+RPC_REQUEST_DURATION_SECONDS = MetricSpec(
+    "rpc_request_duration_seconds",
+    "histogram",
+    "Seconds from sending a JSON-RPC request (or batch) to its answer or timeout, by endpoint",
+    ("endpoint",),
+    buckets=_LATENCY_BUCKETS,
+)
+DB_QUERY_DURATION_SECONDS = MetricSpec(
+    "db_query_duration_seconds",
+    "histogram",
+    "Seconds a database transaction took, by operation (store_batch: the store writer's "
+    "batch of blocks; journal_commit: one durable commit of the trade journal)",
+    ("operation",),
+    buckets=_LATENCY_BUCKETS,
+)
+STORE_SIZE_BYTES = MetricSpec(
+    "store_size_bytes",
+    "gauge",
+    "Size of the store: the SQLite file with its WAL, or PostgreSQL's pg_database_size",
+)
+STORE_DATABASE_UP = MetricSpec(
+    "store_database_up",
+    "gauge",
+    "0 while the store writer retries a database that does not answer (or gave up), else 1",
+)
+STORE_VOLUME_FREE_BYTES = MetricSpec(
+    "store_volume_free_bytes",
+    "gauge",
+    "Free bytes on the volume holding the node's data (the SQLite file's, or the send log's)",
+)
+STORE_VOLUME_SIZE_BYTES = MetricSpec(
+    "store_volume_size_bytes", "gauge", "Size in bytes of the volume holding the node's data"
+)
+NODE_ALERTS_TOTAL = MetricSpec(
+    "node_alerts_total",
+    "counter",
+    "Critical events the node raised to the fan-out, by outcome (sent, failed, dropped: the "
+    "queue was full)",
+    ("outcome",),
+)
+PROCESS_RESIDENT_MEMORY_BYTES = MetricSpec(
+    "process_resident_memory_bytes", "gauge", "Resident memory size in bytes", exporter="process"
+)
+PROCESS_CPU_SECONDS_TOTAL = MetricSpec(
+    "process_cpu_seconds_total",
+    "counter",
+    "Total user and system CPU time spent in seconds",
+    exporter="process",
+)
+
+# Label values known in advance, exported at 0 from the start: a rate over a series that does
+# not exist yet is "no data", and its first increment would be invisible to rate().
+API_STATUSES_AT_ZERO = ("200", "500")
+RPC_OUTCOMES = ("ok", "error", "timeout", "unavailable")
+MARKET_DATA_ERROR_KINDS = (
+    "malformed_header",
+    "malformed_log",
+    "incomplete_logs",
+    "rpc_message",
+    "malformed_identifier",
+)
+# Trades by mode: which statuses count as a success, and which as a failed attempt (a refused
+# trade was never attempted; a cancel or a reorged trade is neither).
+TRADE_STATUSES: dict[str, tuple[str, ...]] = {
+    "paper": ("simulated", "simulation_failed", "refused"),
+    "live": ("mined", "reverted", "failed", "cancelled", "reorged", "refused"),
+}
+TRADE_SUCCESS_STATUSES = ("simulated", "mined")
+TRADE_FAILED_STATUSES = ("simulation_failed", "reverted", "failed")
+TRADE_FAILURE_CLASSES = ("reverted", "dropped", "nonce_conflict", "nonce_hole", "journal")
+NODE_ALERT_OUTCOMES = ("sent", "failed", "dropped")
+
 ALL: tuple[MetricSpec, ...] = (
     HEALTH_CHECK_STATUS,
     UPTIME_SECONDS,
@@ -223,4 +321,25 @@ ALL: tuple[MetricSpec, ...] = (
     RISK_REFUSALS_TOTAL,
     TRANSACTIONS_SENT_TOTAL,
     TRADE_LATENCY_SECONDS,
+    HTTP_REQUESTS_TOTAL,
+    HTTP_REQUEST_DURATION_SECONDS,
+    API_UNAUTHORIZED_REQUESTS_TOTAL,
+    RPC_REQUEST_DURATION_SECONDS,
+    DB_QUERY_DURATION_SECONDS,
+    STORE_SIZE_BYTES,
+    STORE_DATABASE_UP,
+    STORE_VOLUME_FREE_BYTES,
+    STORE_VOLUME_SIZE_BYTES,
+    NODE_ALERTS_TOTAL,
+    PROCESS_RESIDENT_MEMORY_BYTES,
+    PROCESS_CPU_SECONDS_TOTAL,
 )
+
+BY_NAME: dict[str, MetricSpec] = {spec.name: spec for spec in ALL}
+
+
+def series_names(spec: MetricSpec) -> tuple[str, ...]:
+    """The names a PromQL query may use for this metric (a histogram's three series)."""
+    if spec.kind == "histogram":
+        return (f"{spec.name}_bucket", f"{spec.name}_sum", f"{spec.name}_count")
+    return (spec.name,)

@@ -75,3 +75,23 @@ def test_backup_benchmark_runs_beside_pg_dump_and_verifies_its_restore() -> None
         assert size["ours"]["bytes"] > 0 and size["pg_dump"]["bytes"] > 0
     assert result["restore_verify_state"] == "verified", result["restore_verify_problems"]
     assert {"speed_ratio_vs_pg_dump", "restore_verify_s"} <= set(result)
+
+
+def test_probe_benchmark_runs_and_measures_every_answering_check() -> None:
+    result = _run(
+        "bench_probe.py", "--runs", "1", "--endpoints", "2", "--delay-ms", "20",
+        "--timeout-s", "0.5", "--deadline-s", "3",
+    )  # fmt: skip
+    for side in ("ours_concurrent", "baseline_sequential"):
+        figures = result[side]
+        assert figures["others_measured_ok"] == figures["others"] == 6
+        assert figures["silent_reported_as"] == "no answer (timed out after 0.5 s)"
+    assert isinstance(result["meets_target"], bool)
+
+
+def test_fanout_benchmark_runs_and_counts_duplicates() -> None:
+    result = _run("bench_fanout.py", "--alerts", "20")
+    assert result["ours"]["delivered_once"] == 60
+    assert result["ours"]["duplicates"] == result["ours"]["lost"] == 0
+    # the naive sender has no memory: every duplicate delivery reaches every channel again
+    assert result["baseline_naive_urllib"]["duplicates"] == 60

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from edge_node.cli.app import EXIT_FAILED, fail, load, main
-from edge_node.cli.node_api import api_call
+from edge_node.cli.node_api import api_call, node_api
 from shared.config import NodeConfig
 
 
@@ -72,37 +72,33 @@ def emergency_stop(config_path: str, reason: str) -> None:
     Tells the running node through its API, and in any case sets the database flag and the
     remote (SSM) flag, which the node polls and which keep it stopped across restarts.
     """
-    from shared import control_flags
+    from shared import control_flags, remote_control
 
     cfg = load(config_path)
-    actor = _actor()
-    done: list[str] = []
-    failed: list[str] = []
-    try:
-        code, body = api_call(cfg, "POST", "/admin/emergency-stop", {"reason": reason})
-        if code == 200:
-            done.append(f"node stopped (halted in {body.get('halted_in_ms')} ms)")
-        else:
-            failed.append(f"API answered {code}: {body.get('error', body)}")
-    except OSError as err:
-        failed.append(f"API does not answer ({err}); relying on the flags")
-    try:
-        _write_flags(cfg, (control_flags.EMERGENCY_STOP,), True, actor, reason)
-        done.append("database flag set")
-    except Exception as err:
-        failed.append(f"database flag not set: {err}")
-    try:
-        done.append(_set_remote_flag(cfg, True))
-    except Exception as err:
-        failed.append(f"remote flag not set: {err}")
-    for line in done:
-        click.echo(f"ok: {line}")
-    for line in failed:
-        click.echo(f"warning: {line}", err=True)
-    stopped = any(
-        line.startswith(("node stopped", "database flag set", "remote flag")) for line in done
+    ssm = (
+        control_flags.ssm_client(cfg.control.aws_region)  # bounded: a stop must not hang
+        if cfg.control.ssm_parameter
+        else None
     )
-    sys.exit(0 if stopped else EXIT_FAILED)
+
+    def write_db(key: str, value: bool, actor: str, why: str) -> None:
+        _write_flags(cfg, (key,), value, actor, why)
+
+    surfaces = remote_control.Surfaces(
+        api=node_api(cfg),
+        write_db_flag=write_db,
+        ssm=ssm,
+        ssm_parameter=cfg.control.ssm_parameter,
+    )
+    results = remote_control.emergency_stop(surfaces, _actor(), reason)
+    for r in results:
+        if r.ok or r.detail == "no remote flag configured":
+            click.echo(f"ok: {r.detail}")
+    for r in results:
+        if not r.ok and r.detail != "no remote flag configured":
+            extra = "; relying on the flags" if r.surface == remote_control.API else ""
+            click.echo(f"warning: {r.detail}{extra}", err=True)
+    sys.exit(0 if remote_control.took_effect(results) else EXIT_FAILED)
 
 
 @main.command()

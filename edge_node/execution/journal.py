@@ -27,11 +27,13 @@ dedicated thread, in order.
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, event, select, update
 
 from shared.db import schema
 from shared.db.credentials import attach, login_of
@@ -89,6 +91,26 @@ class Journal:
     def close(self) -> None:
         if self._own_engine:
             self.engine.dispose()
+
+    def time_commits(self, observe: Callable[[float], None]) -> None:
+        """Call ``observe(seconds)`` for every transaction of the journal's engine, from its
+        begin to its commit (the fsync included: what a durable write costs the trader).
+
+        Only on the journal's own engine: with an in-memory SQLite store the journal shares
+        the store's engine, whose batches the store writer times already."""
+        if not self._own_engine:
+            return
+
+        def begun(conn: Any) -> None:
+            conn.info["journal_began"] = time.perf_counter()
+
+        def committed(conn: Any) -> None:
+            began = conn.info.pop("journal_began", None)
+            if began is not None:
+                observe(time.perf_counter() - began)
+
+        event.listen(self.engine, "begin", begun)
+        event.listen(self.engine, "commit", committed)
 
     # --- trades ---------------------------------------------------------------------------------
 

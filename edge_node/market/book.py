@@ -93,6 +93,9 @@ class Rollback:
 class BookCounters:
     swaps: int = 0
     price_updates: int = 0
+    # Chain timestamp of the last block that changed a pool's price: the age of the last price
+    # update (seed 000: stale above 300 s) is measured from it, by the node and by the probe.
+    last_price_update_time: int | None = None
     liquidity_events: int = 0
     unknown_pool_events: int = 0
     blocks: int = 0
@@ -252,6 +255,8 @@ class MarketBook:
             self._merge_candles(pools[address], header.timestamp, agg, header.number)
         counters.swaps += n_swaps
         counters.price_updates += n_prices
+        if n_prices:
+            counters.last_price_update_time = header.timestamp
         self.recent.append(AppliedBlock(header, undo))
         while len(self.recent) > self.window:
             self.recent.popleft()

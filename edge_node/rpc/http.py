@@ -6,6 +6,7 @@ Same interface as the websocket transport: results are decoded with the caller's
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -47,6 +48,13 @@ class HttpRpc:
         await self._session.close()
 
     async def _post(self, payload: Any, n: int) -> Envelope | list[Envelope]:
+        started = time.perf_counter()
+        try:
+            return await self._post_timed(payload, n)
+        finally:
+            self._metrics.rpc_latency(self.name, time.perf_counter() - started)
+
+    async def _post_timed(self, payload: Any, n: int) -> Envelope | list[Envelope]:
         try:
             async with self._session.post(
                 self.url,

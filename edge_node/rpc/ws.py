@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -154,6 +155,7 @@ class WsRpc:
         if on_result is not None:
             self._subscribing[rid] = on_result
         payload = {"jsonrpc": "2.0", "id": rid, "method": method, "params": list(params)}
+        started = time.perf_counter()
         try:
             await self._send(orjson.dumps(payload))
             answer = await asyncio.wait_for(fut, self._timeout)
@@ -161,6 +163,7 @@ class WsRpc:
             self._metrics.rpc_request(self.name, "timeout")
             raise RequestTimedOut(f"{self.name}: {method} timed out") from None
         finally:
+            self._metrics.rpc_latency(self.name, time.perf_counter() - started)
             self._pending.pop(rid, None)
             self._subscribing.pop(rid, None)
         if answer.error is not None:
@@ -197,6 +200,7 @@ class WsRpc:
             {"jsonrpc": "2.0", "id": rid, "method": m, "params": list(p)}
             for rid, (m, p) in zip(ids, calls, strict=True)
         ]
+        started = time.perf_counter()
         try:
             await self._send(orjson.dumps(payload))
             answers = await asyncio.wait_for(fut, self._timeout)
@@ -204,6 +208,7 @@ class WsRpc:
             self._metrics.rpc_request(self.name, "timeout", len(calls))
             raise RequestTimedOut(f"{self.name}: batch of {len(calls)} timed out") from None
         finally:
+            self._metrics.rpc_latency(self.name, time.perf_counter() - started)
             self._batches.pop(ids[0], None)
         return batch_results(answers, ids, calls, decoder, self._metrics, self.name)
 

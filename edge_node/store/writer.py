@@ -99,6 +99,8 @@ class StoreWriter:
     failed: BaseException | None = None
     # Told about data problems found while writing (e.g. metrics.market_data_error).
     on_malformed: Callable[[str], None] | None = None
+    # Told how long each write transaction took (seconds), failed attempts included.
+    on_write_timed: Callable[[float], None] | None = None
 
     def __post_init__(self) -> None:
         self._ops: deque[Op] = deque()
@@ -199,7 +201,7 @@ class StoreWriter:
             delay = self.retry_initial_s
             while True:
                 try:
-                    self._write(batch)
+                    self._write_timed(batch)
                     self.stats.retrying_since = None
                     break
                 except Exception as err:
@@ -230,6 +232,14 @@ class StoreWriter:
             with self._cv:
                 self._busy = False
                 self._cv.notify_all()
+
+    def _write_timed(self, batch: list[Op]) -> None:
+        started = time.perf_counter()
+        try:
+            self._write(batch)
+        finally:
+            if self.on_write_timed is not None:
+                self.on_write_timed(time.perf_counter() - started)
 
     def _write(self, batch: list[Op]) -> None:
         with self.engine.begin() as conn:

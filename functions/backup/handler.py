@@ -121,12 +121,27 @@ def backup(event: EventBridgeEvent, context: Any) -> dict[str, Any]:
     return result
 
 
+def _scratch_from_secret(settings: Any, clients: AwsClients) -> str | None:
+    """The scratch server for verify and drill when the store is given as a secret only (as the
+    deployed functions are: EDGE_OPS_DATABASE_SECRET_ID): the store's own server, whose master
+    user may create and drop the scratch database. None when a URL says where it is."""
+    if settings.scratch_server() is not None or not settings.database_secret_id:
+        return None
+    from functions.common.secrets import SecretSource
+    from functions.common.store import url_from_secret
+
+    source = SecretSource(clients.secretsmanager, settings.secret_max_age_s)
+    secret_id = settings.database_secret_id
+    return url_from_secret(source.get(secret_id), f"secret {secret_id!r}")
+
+
 def _check(event: EventBridgeEvent, kind: str) -> dict[str, Any]:
     from functions.backup.ops import run_verify
 
     settings, clients = _setup()
     location = settings.location()
-    result = run_verify(settings, clients.s3, location, "latest", kind=kind)  # type: ignore[arg-type]
+    scratch = _scratch_from_secret(settings, clients)
+    result = run_verify(settings, clients.s3, location, "latest", scratch, kind=kind)  # type: ignore[arg-type]
     v = result.verification
     ok = 1 if v.state == "verified" else 0
     metrics.add_metric(

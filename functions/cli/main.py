@@ -18,7 +18,10 @@ from functions.cli.output import emit, json_option, run
 from functions.cli.prune import prune as prune_command
 from functions.cli.report import report as report_command
 from functions.common.errors import Unavailable
+from functions.fanout.cli import alert
+from functions.probe import cli as probe_cli
 from functions.rotation import cli as rotation_cli
+from functions.runbook import cli as runbook_cli
 
 if TYPE_CHECKING:
     from functions.common.settings import OpsSettings
@@ -94,8 +97,12 @@ def _caller_identity(s: OpsSettings) -> dict[str, str]:
 # Command groups of the functions (one line each):
 cli.add_command(prune_command)
 cli.add_command(report_command)
+cli.add_command(runbook_cli.runbook)
+cli.add_command(runbook_cli.incident_report)
 for _command in backup_cli.COMMANDS:  # backup, backups, verify, restore, drill, retention
     cli.add_command(_command)
+cli.add_command(probe_cli.probe)
+cli.add_command(alert)
 cli.add_command(rotation_cli.rotate)
 cli.add_command(rotation_cli.secrets)
 

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
-from pydantic import Field
 
 from functions.common.observability import for_function
 from functions.common.settings import OpsSettings, load_settings
+from functions.prune.settings import PRUNE_FAILED, PruneSettings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -27,14 +27,6 @@ if TYPE_CHECKING:
 
 obs = for_function("prune")
 logger, metrics, tracer = obs.logger, obs.metrics, obs.tracer
-PRUNE_FAILED = "prune_failed"
-
-
-class PruneSettings(OpsSettings):
-    prune_archive_to: str = Field(min_length=6)
-    prune_older_than: str = "90d"
-    prune_batch_size: int = Field(default=5000, ge=1, le=100_000)
-
 
 _aws: AwsClients | None = None
 

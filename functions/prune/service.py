@@ -9,6 +9,12 @@ from typing import TYPE_CHECKING, Any
 from functions.common.errors import BadInput
 from functions.common.s3url import S3Location
 from functions.prune import core, maintenance
+
+# EMF metric names (namespace EdgeOps), declared in settings; seed 000 alarms on
+# database_size_mb > 1000.
+from functions.prune.settings import DATABASE_SIZE_MB as DATABASE_SIZE_MB
+from functions.prune.settings import PRUNE_BYTES_ARCHIVED as PRUNE_BYTES_ARCHIVED
+from functions.prune.settings import PRUNE_ROWS_ARCHIVED as PRUNE_ROWS_ARCHIVED
 from functions.prune.tables import by_name as tables_by_name
 
 if TYPE_CHECKING:
@@ -23,11 +29,6 @@ DEFAULT_OLDER_THAN = "90d"
 MIN_OLDER_THAN = timedelta(days=1)
 _AGE = re.compile(r"^\s*(\d+)\s*([dhw])\s*$")
 _UNIT = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
-
-# EMF metric names (namespace EdgeOps); seed 000 alarms on database_size_mb > 1000.
-DATABASE_SIZE_MB = "database_size_mb"
-PRUNE_ROWS_ARCHIVED = "prune_rows_archived"
-PRUNE_BYTES_ARCHIVED = "prune_bytes_archived"
 
 
 def parse_age(text: str) -> timedelta:

@@ -1,6 +1,7 @@
 """The scheduled report functions: one handler per period, each on its own EventBridge schedule
-(UTC): daily at 00:15 (the day before), weekly on Mondays at 00:30 (the ISO week before; seed
-001's Friday review reads it), monthly on the 1st at 00:45 (the month before).
+(UTC, ``functions/report/settings.py`` SCHEDULES): daily at 00:15 (the day before), weekly on
+Fridays at 06:00 (seeds 001/002; the last complete ISO week, ended the Sunday before), monthly
+on the 1st at 00:45 (the month before).
 
 Writes ``report.json``, ``report.md`` and PNG charts under ``EDGE_OPS_REPORT_TO`` and announces
 them on ``EDGE_OPS_NOTIFY_TOPIC_ARN`` (SNS; the fan-out delivers it). The period is taken from
@@ -16,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
-from pydantic import Field
 
 from functions.common.observability import for_function
 from functions.common.settings import OpsSettings, load_settings
+from functions.report.settings import REPORT_FAILED, ReportSettings, attempts, success_rate
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -28,16 +29,6 @@ if TYPE_CHECKING:
 
 obs = for_function("report")
 logger, metrics, tracer = obs.logger, obs.metrics, obs.tracer
-REPORT_FAILED = "report_failed"
-
-
-class ReportSettings(OpsSettings):
-    report_to: str = Field(min_length=6)  # s3://bucket/prefix
-    report_chain_id: int | None = None
-    report_capital_token: str | None = None
-    report_quote: str | None = None
-    report_starting_capital: str | None = None
-
 
 _aws: AwsClients | None = None
 
@@ -97,12 +88,10 @@ def _report(kind: str, event: EventBridgeEvent) -> dict[str, Any]:
         message_id = publish.announce(aws.sns, settings.notify_topic_arn, message)
     for mode, data in report["modes"].items():
         t = data["totals"]
-        metrics.add_metric(
-            name=f"report_attempts_{mode}", unit=MetricUnit.Count, value=t["attempts"]
-        )
+        metrics.add_metric(name=attempts(mode), unit=MetricUnit.Count, value=t["attempts"])
         if t["success_rate"] is not None:
             metrics.add_metric(
-                name=f"report_success_rate_{mode}",
+                name=success_rate(mode),
                 unit=MetricUnit.Percent,
                 value=round(t["success_rate"] * 100, 4),
             )

@@ -84,6 +84,11 @@ async def test_health_detail(api: tuple[EdgeNode, str]) -> None:
     assert detail["chain"]["last_processed_block"] == node.book.head.number  # type: ignore[union-attr]
     assert detail["endpoints"][0]["active"] is True
     assert detail["store"]["url"].startswith("sqlite:///")
+    # The swaps of the fixture changed prices: their chain time is shown, with its age.
+    market = detail["market"]
+    assert market["last_price_update_time"] == node.book.counters.last_price_update_time
+    assert market["last_price_update_time"] <= node.book.head.timestamp  # type: ignore[union-attr]
+    assert 0 <= market["last_price_update_age_seconds"] < 120
     assert TOKEN not in body
 
 

@@ -110,6 +110,33 @@ async def test_the_remote_flag(sqlite_url: str, ssm) -> None:
     engine.dispose()
 
 
+async def test_the_remote_flag_can_ask_for_a_pause(sqlite_url: str, ssm) -> None:
+    """A runbook that cannot reach the API pauses through the remote flag: "pause" pauses the
+    node (pending transactions carry on), at start-up too, and never weakens a stop."""
+    engine = create_engine(sqlite_url)
+    migrate(engine)
+    name = "/edge/bsc/emergency-stop"
+    cfg = ControlConfig(ssm_parameter=name, aws_region="ap-southeast-1")
+    control = Control()
+    service = ControlService(control, engine, cfg, ssm)
+    assert flags.pause_ssm(ssm, name) is flags.RemoteState.PAUSE
+    for _ in range(20):
+        await service.poll_once()
+        if control.state is TradingState.PAUSED:
+            break
+    assert control.state is TradingState.PAUSED and control.actor == "remote flag"
+    restarted = Control()
+    await ControlService(restarted, engine, cfg, ssm).load()
+    assert restarted.state is TradingState.PAUSED
+    flags.write_ssm_flag(ssm, name, True)
+    # a pause asked after a stop leaves the stop in place
+    assert flags.pause_ssm(ssm, name) is flags.RemoteState.STOP
+    assert ssm.get_parameter(Name=cfg.ssm_parameter)["Parameter"]["Value"] == "true"
+    await service.resume("op", "ok")
+    assert control.can_trade
+    engine.dispose()
+
+
 async def test_resume_is_refused_if_a_flag_cannot_be_cleared(sqlite_url: str) -> None:
     engine = create_engine(sqlite_url)
     migrate(engine)

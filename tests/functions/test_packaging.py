@@ -92,6 +92,27 @@ def test_source_files_hold_shared_common_and_the_function_only(tmp_path: Path) -
     ]
 
 
+def test_the_runbook_artifact_carries_the_prune_it_runs(tmp_path: Path) -> None:
+    _touch(
+        tmp_path,
+        "functions/__init__.py",
+        "functions/common/__init__.py",
+        "functions/runbook/handler.py",
+        "functions/prune/service.py",
+        "functions/report/handler.py",
+        "shared/__init__.py",
+    )
+    files = [str(p) for p in source_files(tmp_path, "runbook")]
+    assert "functions/prune/service.py" in files and "functions/runbook/handler.py" in files
+    assert "functions/report/handler.py" not in files
+    assert (
+        "pyarrow==26.0.1"
+        in tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"][
+            "lambda-runbook"
+        ]
+    )
+
+
 def test_source_files_need_the_trees(tmp_path: Path) -> None:
     _touch(tmp_path, "functions/__init__.py", "functions/backup/handler.py")
     with pytest.raises(BuildFailed, match="shared/ is missing"):
@@ -177,14 +198,14 @@ def test_every_import_is_provided_by_the_exported_requirements(name: str) -> Non
     assert missing == set(), f"imported but not in the artifact: {missing}"
 
 
-PROBE_HANDLER = '''
-"""A probe function: touches every common module, the store and the migrations."""
+SAMPLE_HANDLER = '''
+"""A sample function: touches every common module, the store and the migrations."""
 from functions.common import aws, errors, s3url, secrets
 from functions.common.observability import for_function
 from functions.common.settings import load_settings
 from functions.common.store import Store
 
-obs = for_function("probe")
+obs = for_function("sample")
 
 
 @obs.logger.inject_lambda_context
@@ -202,9 +223,9 @@ def handler(event, context):
 CALL_PROBE = """
 import json, sys, types
 sys.path.insert(0, sys.argv[1])
-import functions.probe.handler as h
-context = types.SimpleNamespace(function_name="probe", memory_limit_in_mb=512,
-    invoked_function_arn="arn:aws:lambda:us-east-1:1:function:probe", aws_request_id="r-1")
+import functions.sample.handler as h
+context = types.SimpleNamespace(function_name="sample", memory_limit_in_mb=512,
+    invoked_function_arn="arn:aws:lambda:us-east-1:1:function:sample", aws_request_id="r-1")
 result = h.handler({}, context)
 try:
     import edge_node
@@ -216,15 +237,15 @@ print("RESULT " + json.dumps(result))
 """
 
 
-def _probe_source(tmp_path: Path) -> Path:
+def _sample_source(tmp_path: Path) -> Path:
     src = tmp_path / "src"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(ROOT / "shared", src / "shared", ignore=ignore)
     shutil.copytree(ROOT / "functions" / "common", src / "functions" / "common", ignore=ignore)
     shutil.copy2(ROOT / "functions" / "__init__.py", src / "functions" / "__init__.py")
-    (src / "functions" / "probe").mkdir()
-    (src / "functions" / "probe" / "__init__.py").write_text("")
-    (src / "functions" / "probe" / "handler.py").write_text(PROBE_HANDLER)
+    (src / "functions" / "sample").mkdir()
+    (src / "functions" / "sample" / "__init__.py").write_text("")
+    (src / "functions" / "sample" / "handler.py").write_text(SAMPLE_HANDLER)
     return src
 
 
@@ -233,13 +254,13 @@ def test_an_artifact_for_the_lambda_platform(tmp_path: Path) -> None:
     """Built for python3.12 x86_64 Linux whatever this machine is: every native extension is
     a cp312 manylinux one; nothing of edge_node, tests or bytecode; within Lambda's limits."""
     artifact = packaging.build(
-        "probe", source_root=_probe_source(tmp_path), out_dir=tmp_path / "dist"
+        "sample", source_root=_sample_source(tmp_path), out_dir=tmp_path / "dist"
     )
     assert artifact.problems == []
     with zipfile.ZipFile(artifact.path) as zf:
         names = zf.namelist()
         wheels = [zf.read(n).decode() for n in names if n.endswith(".dist-info/WHEEL")]
-    assert "functions/probe/handler.py" in names
+    assert "functions/sample/handler.py" in names
     assert "shared/db/migrations/env.py" in names
     assert "functions/common/store.py" in names
     assert not [n for n in names if n.startswith(("edge_node/", "functions/cli/", "bin/"))]
@@ -262,8 +283,8 @@ def test_the_handler_imports_and_runs_from_the_unzipped_artifact_alone(tmp_path:
     """Built for this interpreter (so that it can load the wheels), unzipped, and run in a
     fresh interpreter with neither site-packages nor the repository on its path."""
     artifact = packaging.build(
-        "probe",
-        source_root=_probe_source(tmp_path),
+        "sample",
+        source_root=_sample_source(tmp_path),
         out_dir=tmp_path / "dist",
         target=Target(python_version=f"{sys.version_info[0]}.{sys.version_info[1]}"),
     )

@@ -45,6 +45,8 @@ class Recorder(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self.resources.append(Registered(args.typ, args.name, dict(args.inputs)))
         rid = f"{args.name}-id"
+        if args.typ == "aws:ec2/instance:Instance":
+            rid = "i-0123456789abcdef0"  # an instance id's shape (the runbooks' settings check it)
         service = args.typ.split(":")[1].split("/")[0]
         state = dict(args.inputs)
         physical = state.get("name") or state.get("bucket") or args.name
@@ -123,7 +125,14 @@ def base_config(tmp: Path) -> tuple[dict[str, str], list[str]]:
         f"{ns}:nodeConfig": str(node),
         f"{ns}:artifactsDir": str(artifacts),
         f"{ns}:rpcEndpoints": json.dumps(
-            [{"name": "primary", "ws_url": "wss://rpc.example.com/KEY-RPC-0001"}]
+            [
+                {
+                    "name": "primary",
+                    "ws_url": "wss://rpc.example.com/KEY-RPC-0001",
+                    "http_url": "https://rpc.example.com/KEY-RPC-0001",
+                },
+                {"name": "backup-rpc", "http_url": "https://rpc2.example.com/KEY-RPC-0002"},
+            ]
         ),
         f"{ns}:alertChannels": json.dumps(
             {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pulumi
@@ -43,3 +44,41 @@ def test_an_admin_range_too_wide_is_refused(stack_config: Config) -> Any:
     config, secrets = stack_config
     config["edge-node:adminCidr"] = "0.0.0.0/0"
     return _refused(config, secrets, BadStackConfig, "adminCidr")
+
+
+@pulumi.runtime.test  # type: ignore[untyped-decorator]
+def test_an_endpoint_without_http_url_is_refused_without_quoting_it(stack_config: Config) -> Any:
+    config, secrets = stack_config
+    # the probe asks each endpoint for its head over HTTP: a ws-only endpoint cannot be probed
+    config["edge-node:rpcEndpoints"] = json.dumps(
+        [{"name": "primary", "ws_url": "wss://rpc.example.com/KEY-RPC-0001"}]
+    )
+    with pytest.raises(BadStackConfig, match="'primary' needs an http_url") as err:
+        run(config, secrets)
+    assert "KEY-RPC-0001" not in str(err.value)
+    return _nothing()
+
+
+@pulumi.runtime.test  # type: ignore[untyped-decorator]
+def test_a_bad_alert_email_is_refused(stack_config: Config) -> Any:
+    config, secrets = stack_config
+    config["edge-node:alertEmail"] = json.dumps({"from": "alerts@example.com", "to": "ops@x.io"})
+    return _refused(config, secrets, BadStackConfig, "alertEmail.identityArn")
+
+
+@pulumi.runtime.test  # type: ignore[untyped-decorator]
+def test_a_bad_node_name_is_refused(stack_config: Config) -> Any:
+    config, secrets = stack_config
+    config["edge-node:nodeName"] = "edge node/1"
+    return _refused(config, secrets, BadStackConfig, "nodeName")
+
+
+async def _nothing() -> None:
+    await asyncio.sleep(0)
+
+
+@pulumi.runtime.test  # type: ignore[untyped-decorator]
+def test_a_missing_secret_is_named(stack_config: Config) -> Any:
+    config, secrets = stack_config
+    del config["edge-node:rpcEndpoints"]
+    return _refused(config, secrets, BadStackConfig, "rpcEndpoints is not set")

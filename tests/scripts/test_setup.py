@@ -74,12 +74,16 @@ def test_setup_uses_npm_ci_and_isolated_pip() -> None:
 @pytest.mark.skipif(
     not (ROOT / "node_modules" / ".package-lock.sha256").exists(), reason="set-up has not run"
 )
-def test_setup_refuses_to_change_a_tracked_file(tmp_path: Path) -> None:
-    """The guard at the end of set-up: a run whose npm step rewrites the lock fails, naming why.
+@pytest.mark.parametrize("npm_touches_the_lock", [True, False], ids=["lock-rewritten", "clean"])
+def test_setup_fails_exactly_when_it_changed_a_tracked_file(
+    tmp_path: Path, npm_touches_the_lock: bool
+) -> None:
+    """The guard at the end of set-up: a run whose npm step rewrites the lock fails, naming why;
+    the same run with an npm that leaves the lock alone succeeds.
 
-    A stand-in npm that installs the tools (hard links to this checkout's) and appends to
-    package-lock.json plays a set-up step gone wrong; the Python steps reuse this checkout's
-    environments, so the run takes seconds and needs no network."""
+    A stand-in npm installs the tools (hard links to this checkout's) and, in the failing case,
+    appends to package-lock.json, playing a set-up step gone wrong; the Python steps reuse this
+    checkout's environments, so the run takes seconds and needs no network."""
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
     _reuse_environments(clone)
@@ -90,37 +94,17 @@ def test_setup_refuses_to_change_a_tracked_file(tmp_path: Path) -> None:
         "#!/bin/sh\n"
         f"rm -rf node_modules && cp -al '{ROOT / 'node_modules'}' node_modules\n"
         "rm -f node_modules/.package-lock.sha256\n"
-        "echo ' ' >> package-lock.json\n"
+        + ("echo ' ' >> package-lock.json\n" if npm_touches_the_lock else "")
     )
     npm.chmod(0o755)
     env = {**os.environ, "PATH": f"{fake_bin}:{os.environ['PATH']}"}
     proc = subprocess.run(
         ["bash", "scripts/setup"], cwd=clone, env=env, capture_output=True, text=True, check=False
     )
-    assert proc.returncode == 1, proc.stderr
-    assert "setup: set-up changed a tracked file" in proc.stderr
-    assert "setup: ready" not in proc.stdout
-
-
-def test_setup_passes_when_nothing_changes(tmp_path: Path) -> None:
-    """The same run with an npm that installs without touching the lock succeeds."""
-    if not (ROOT / "node_modules" / ".package-lock.sha256").exists():
-        pytest.skip("set-up has not run")
-    clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
-    _reuse_environments(clone)
-    fake_bin = tmp_path / "bin"
-    fake_bin.mkdir()
-    npm = fake_bin / "npm"
-    npm.write_text(
-        "#!/bin/sh\n"
-        f"rm -rf node_modules && cp -al '{ROOT / 'node_modules'}' node_modules\n"
-        "rm -f node_modules/.package-lock.sha256\n"
-    )
-    npm.chmod(0o755)
-    env = {**os.environ, "PATH": f"{fake_bin}:{os.environ['PATH']}"}
-    proc = subprocess.run(
-        ["bash", "scripts/setup"], cwd=clone, env=env, capture_output=True, text=True, check=False
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert "setup: ready" in proc.stdout
+    if npm_touches_the_lock:
+        assert proc.returncode == 1, proc.stderr
+        assert "setup: set-up changed a tracked file" in proc.stderr
+        assert "setup: ready" not in proc.stdout
+    else:
+        assert proc.returncode == 0, proc.stderr
+        assert "setup: ready" in proc.stdout

@@ -250,16 +250,23 @@ def test_reserves_track_balances_and_skim_sync(
 
     pair = market.pair("WBNB-USDT")
     contract = contract_at(w3, "PairV2", pair.address)
-    contract_at(w3, "TestToken", pair.token0).functions.transfer(pair.address, 777).transact(
-        {"from": trader}
+    # Each transaction's receipt is awaited: a balance read must not race the block it is in.
+    w3.eth.wait_for_transaction_receipt(
+        contract_at(w3, "TestToken", pair.token0)
+        .functions.transfer(pair.address, 777)
+        .transact({"from": trader})
     )
     before = _balance(w3, pair.token0, traders[2].address)
-    contract.functions.skim(traders[2].address).transact({"from": trader})
+    w3.eth.wait_for_transaction_receipt(
+        contract.functions.skim(traders[2].address).transact({"from": trader})
+    )
     assert _balance(w3, pair.token0, traders[2].address) - before == 777
     _assert_reserves_match_balances(w3, pair)
 
-    contract_at(w3, "TestToken", pair.token1).functions.transfer(pair.address, 999).transact(
-        {"from": trader}
+    w3.eth.wait_for_transaction_receipt(
+        contract_at(w3, "TestToken", pair.token1)
+        .functions.transfer(pair.address, 999)
+        .transact({"from": trader})
     )
     r0, r1 = read_reserves(w3, pair.address)
     tx = contract.functions.sync().transact({"from": trader})

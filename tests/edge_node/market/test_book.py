@@ -368,3 +368,19 @@ def test_undo_written_under_another_configuration_fits_the_new_one(
     got = after.pools[POOL_A.address].candles
     for seconds, want, have in zip(intervals_after, expected, got, strict=True):
         assert have == (want if seconds in (60, 300, 3600) else None)
+
+
+def test_the_time_of_the_last_price_change_is_the_chain_time_of_its_block() -> None:
+    book = new_book()
+    assert [book.counters.last_price_update_time] == [None]  # (no narrowing for mypy)
+    h1 = header(1, ts=T0 + 10)
+    book.apply_block(h1, trade(POOL_A, h1, 0, 1000 * E18, 600_000 * E18, E18, 0))
+    assert book.counters.last_price_update_time == T0 + 10
+    # A block whose events leave every price as it was is no price update.
+    h2 = header(2, ts=T0 + 20)
+    book.apply_block(h2, [sync(POOL_A, h2, 0, 1000 * E18, 600_000 * E18)])
+    assert book.counters.price_updates == 1
+    assert book.counters.last_price_update_time == T0 + 10
+    h3 = header(3, ts=T0 + 30)
+    book.apply_block(h3, [sync(POOL_A, h3, 0, 1000 * E18, 610_000 * E18)])
+    assert book.counters.last_price_update_time == T0 + 30

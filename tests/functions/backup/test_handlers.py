@@ -69,6 +69,23 @@ def test_backup_verify_drill_retention_handlers(
     assert out["deleted"] == [] and m[names.RETENTION_KEPT] == 1
 
 
+def test_verify_and_drill_with_the_store_given_as_a_secret_only(
+    env: str, monkeypatch: pytest.MonkeyPatch, aws: AwsClients, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As deployed (infra: EDGE_OPS_DATABASE_SECRET_ID, no URL): the scratch database is made
+    on the store's own server, read from the secret (before, verify had no server at all)."""
+    arn = aws.secretsmanager.create_secret(Name="edge/db", SecretString=env)["ARN"]
+    monkeypatch.delenv("EDGE_OPS_DATABASE_URL")
+    monkeypatch.delenv("EDGE_OPS_SCRATCH_URL")
+    monkeypatch.setenv("EDGE_OPS_DATABASE_SECRET_ID", arn)
+    handler.backup(scheduled_event("2026-11-30T02:00:00Z"), FakeLambdaContext())
+    out = handler.verify(scheduled_event("2026-11-30T04:00:00Z"), FakeLambdaContext())
+    assert out["state"] == "verified", out["problems"]
+    out = handler.drill(scheduled_event("2026-12-15T05:00:00Z"), FakeLambdaContext())
+    m = _metrics(capsys.readouterr().out)
+    assert out["state"] == "verified" and m[names.DRILL_RESULT] == 1
+
+
 def test_backup_handler_fails_loudly_with_the_error_metric(
     env: str,
     monkeypatch: pytest.MonkeyPatch,
