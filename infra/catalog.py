@@ -89,6 +89,7 @@ PENDING: frozenset[str] = frozenset()
 
 _BACKUP = "functions.backup.ops:BackupSettings"
 _REPORT = "functions.report.settings:ReportSettings"
+_ROTATION = "functions.rotation.settings:RotationSettings"
 _RUNBOOK_SETTINGS = "functions.runbook.settings:RunbookSettings"
 _RUNBOOK = (Access.RUNBOOK_LOCKS, Access.ALARM_STATE, Access.NOTIFY, Access.INCIDENTS_RW)
 
@@ -219,6 +220,7 @@ FUNCTIONS: tuple[Function, ...] = (
         (Access.ROTATE_TOKEN,),
         timeout_s=120,
         memory_mb=256,
+        settings=_ROTATION,
         seed="002: inter-service tokens every 90 days (Secrets Manager's rotation schedule)",
     ),
     Function(
@@ -229,6 +231,7 @@ FUNCTIONS: tuple[Function, ...] = (
         (Access.ROTATE_DB,),
         timeout_s=120,
         memory_mb=256,
+        settings=_ROTATION,
         seed="002: database passwords every 90 days (Secrets Manager's rotation schedule)",
     ),
     Function(
@@ -240,6 +243,7 @@ FUNCTIONS: tuple[Function, ...] = (
         ("cron(0 8 * * ? *)",),
         timeout_s=60,
         memory_mb=256,
+        settings=_ROTATION,
         seed="002: API keys every 180 days (RPC keys are rotated by hand: a daily age check)",
     ),
     Function(

@@ -19,6 +19,7 @@ from functions.common.aws import AwsClients, AwsOptions
 from functions.common.observability import NAMESPACE, for_function
 from functions.common.settings import load_settings
 from functions.rotation import age as age_check
+from functions.rotation import metrics as m
 from functions.rotation.kinds import SecretKind
 from functions.rotation.settings import RotationSettings
 from functions.rotation.staging import RotationEvent, RotationRefused
@@ -33,7 +34,7 @@ logger, metrics, tracer = obs.logger, obs.metrics, obs.tracer
 # The age check is its own function (infra: "secret-age"), and its metrics carry that name as
 # their service dimension, which the SecretAge alarm reads. Only the metrics: a second
 # for_function would take the core loggers' handler from the rotation functions' lines.
-age_metrics = Metrics(namespace=NAMESPACE, service="secret-age")
+age_metrics = Metrics(namespace=NAMESPACE, service=m.AGE_SERVICE)
 _clients: AwsClients | None = None  # made at the first call, reused by warm invocations
 
 
@@ -62,12 +63,12 @@ def _step(event: dict[str, Any], only: SecretKind | None) -> dict[str, Any]:
     try:
         outcome = run_step(sm, ev.secret_id, ev.token, ev.step, checked)
     except Exception as err:
-        metrics.add_metric(name="RotationStepFailed", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=m.STEP_FAILED, unit=MetricUnit.Count, value=1)
         logger.error("rotation step failed", extra={"error": type(err).__name__, "why": str(err)})
         raise
-    metrics.add_metric(name="RotationStepSucceeded", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=m.STEP_SUCCEEDED, unit=MetricUnit.Count, value=1)
     if outcome.step == "finishSecret" and outcome.action == "done":
-        metrics.add_metric(name="RotationFinished", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=m.FINISHED, unit=MetricUnit.Count, value=1)
     return {
         "secret": outcome.secret,
         "version": outcome.version,
@@ -128,11 +129,11 @@ def check_ages(settings: RotationSettings, aws: AwsClients, now: datetime) -> di
     )
     for f in findings:
         with single_metric(
-            name="SecretAgeDays",
+            name=m.SECRET_AGE_DAYS,
             unit=MetricUnit.Count,
             value=f.age_days,
             namespace=age_metrics.namespace,
-            default_dimensions={**age_metrics.default_dimensions, "secret": f.name},
+            default_dimensions={**age_metrics.default_dimensions, m.SECRET: f.name},
         ):
             pass
         if f.ok:
@@ -156,9 +157,9 @@ def check_ages(settings: RotationSettings, aws: AwsClients, now: datetime) -> di
             )
     overdue = sum(f.overdue for f in findings)
     stuck = sum(f.rotation_stuck for f in findings)
-    age_metrics.add_metric(name="SecretsChecked", unit=MetricUnit.Count, value=len(findings))
-    age_metrics.add_metric(name="SecretsOverdue", unit=MetricUnit.Count, value=overdue)
-    age_metrics.add_metric(name="SecretRotationsStuck", unit=MetricUnit.Count, value=stuck)
+    age_metrics.add_metric(name=m.SECRETS_CHECKED, unit=MetricUnit.Count, value=len(findings))
+    age_metrics.add_metric(name=m.SECRETS_OVERDUE, unit=MetricUnit.Count, value=overdue)
+    age_metrics.add_metric(name=m.ROTATIONS_STUCK, unit=MetricUnit.Count, value=stuck)
     return {
         "checked": len(findings),
         "overdue": [f.name for f in findings if f.overdue],
