@@ -2,12 +2,12 @@
 
 ``GET /healthz`` is public and says only ok / not ok. Everything else needs
 ``Authorization: Bearer <token>``; the token is compared in constant time, and the node does
-not start without one (an empty password must never authenticate).
+not start without one (an empty password must never authenticate). The token may rotate: see
+``api_tokens`` (Secrets Manager versions, picked up without a restart).
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
 import re
 import time
@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import orjson
 from aiohttp import web
 
+from edge_node.api_tokens import Authenticator, StaticToken
 from edge_node.telemetry import Metrics, prometheus_text
 from shared import metrics as names
 
@@ -84,10 +85,15 @@ def _route(request: web.Request) -> str:
     return resource.canonical if resource is not None else UNMATCHED_ROUTE
 
 
-def build_app(node: NodeView, token: str, metrics: Metrics | None = None) -> web.Application:
-    if not token:
-        raise ValueError("the API needs a non-empty token")
-    expected = token.encode()
+def build_app(
+    node: NodeView, token: str | Authenticator, metrics: Metrics | None = None
+) -> web.Application:
+    """``token``: the one accepted token, or an ``Authenticator`` (tokens that rotate)."""
+    if isinstance(token, str):
+        if not token:
+            raise ValueError("the API needs a non-empty token")
+        token = StaticToken(token)
+    authenticator = token
     m = metrics if metrics is not None else Metrics()
 
     @web.middleware
@@ -110,9 +116,7 @@ def build_app(node: NodeView, token: str, metrics: Metrics | None = None) -> web
             return await handler(request)
         header = request.headers.get("Authorization", "")
         scheme, _, supplied = header.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            supplied.strip().encode(), expected
-        ):
+        if scheme.lower() != "bearer" or await authenticator.check(supplied.strip()) is None:
             m.api_unauthorized += 1
             resp = _error(401, "missing or wrong bearer token")
             resp.headers["WWW-Authenticate"] = 'Bearer realm="edge-node"'
@@ -126,6 +130,7 @@ def build_app(node: NodeView, token: str, metrics: Metrics | None = None) -> web
     async def health(_: web.Request) -> web.Response:
         detail = node.health_detail()
         detail["api_unauthorized_requests"] = m.api_unauthorized
+        detail["api_tokens"] = authenticator.detail()
         return _json(detail, 200 if detail.get("status") == "ok" else 503)
 
     async def metrics_json(_: web.Request) -> web.Response:

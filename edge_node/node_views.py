@@ -20,13 +20,13 @@ from edge_node.ingest.follower import Follower
 from edge_node.ingest.listener import Listener
 from edge_node.market.book import MarketBook
 from edge_node.market.pools import PoolInfo
+from edge_node.node_secrets import store_shown
 from edge_node.store import reader
 from edge_node.store.writer import StoreWriter
 from edge_node.telemetry import Metrics, as_json
 from edge_node.trading import TradingDesk
 from shared import metrics as names
 from shared.config import CANDLE_INTERVALS, NodeConfig
-from shared.db.engine import redact_url
 from shared.reports import queries as journal
 
 
@@ -112,7 +112,7 @@ class NodeViews:
             },
             "endpoints": self.listener.endpoint_report(),
             "store": {
-                "url": redact_url(self.cfg.store.url),
+                "url": store_shown(self.cfg, self.engine),
                 "committed_block": ws.committed_block,
                 "queue": self.writer.queue_depth(),
                 "db_errors": ws.db_errors,

@@ -28,6 +28,7 @@ from edge_node.alerts import (
     sns_client,
 )
 from edge_node.api import ApiServer, build_app
+from edge_node.api_tokens import SecretTokens
 from edge_node.chain.decode import MalformedHeader, parse_header
 from edge_node.control import TradingState, Transition
 from edge_node.ingest.assembler import BlockAssembler
@@ -36,6 +37,7 @@ from edge_node.ingest.listener import Listener
 from edge_node.market.book import BlockCommit, MarketBook, ReorgTooDeep, Rollback
 from edge_node.market.candles import interval_seconds
 from edge_node.market.pools import PoolInfo
+from edge_node.node_secrets import NodeSecrets, store_shown
 from edge_node.node_views import NodeViews
 from edge_node.rpc.errors import EndpointMisconfigured, ResponseInvalid
 from edge_node.startup import checkpoint_name
@@ -52,7 +54,6 @@ from edge_node.telemetry import Metrics, registry_for
 from edge_node.trading import TradingDesk
 from edge_node.trading_surfaces import TradingSurfaces
 from shared.config import ConfigError, NodeConfig
-from shared.db.engine import create_engine, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,8 @@ class EdgeNode(NodeViews, TradingSurfaces):
         self.book = MarketBook(
             self.pool_infos, [s for _, s in self.interval_specs], cfg.chain.reorg_window
         )
-        self.engine: Engine = create_engine(cfg.store.url)
+        self.secrets = NodeSecrets(cfg, secrets_client)
+        self.engine: Engine = self.secrets.store_engine()
         self.writer = StoreWriter(
             self.engine,
             cfg.chain.chain_id,
@@ -233,18 +235,14 @@ class EdgeNode(NodeViews, TradingSurfaces):
     # --- running --------------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
-        token = self.cfg.api_token()
-        if not token:
-            raise ConfigError(
-                "config", ["api.token: required (set it in the file or in EDGE_API_TOKEN)"]
-            )
+        auth = await self.secrets.api_authenticator()
         log.info(
             "edge node %s: chain %s (id %d), %d pools, store %s, %s mode",
             __version__,
             self.cfg.chain.name,
             self.cfg.chain.chain_id,
             len(self.pool_infos),
-            redact_url(self.cfg.store.url),
+            store_shown(self.cfg, self.engine),
             "websocket" if self.websocket else "HTTP polling",
         )
         # Whatever part of the start fails (the API port taken, a key that does not load),
@@ -267,8 +265,10 @@ class EdgeNode(NodeViews, TradingSurfaces):
             self.usage.start()
             self.writer.submit(RegisterPoolsOp(self.pool_infos))
             self.api = ApiServer(
-                build_app(self, token, self.metrics), self.cfg.api.host, self.cfg.api.port
+                build_app(self, auth, self.metrics), self.cfg.api.host, self.cfg.api.port
             )
+            if isinstance(auth, SecretTokens):  # a rotated token is picked up by this task
+                tasks.append(asyncio.create_task(auth.run(inner_stop), name="api-tokens"))
             try:
                 await self.api.start()
             except OSError as err:

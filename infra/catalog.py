@@ -53,7 +53,7 @@ class Access(enum.StrEnum):
     NOTIFY = "notify"  # publish to the low-severity topic (reports, runbook announcements)
     ROTATE_DB = "rotate-db"  # rotation steps on the database secret
     ROTATE_TOKEN = "rotate-token"  # rotation steps on the API token secret
-    SECRET_AGE = "secret-age"  # describe the three secrets (their last rotation)
+    SECRET_AGE = "secret-age"  # describe the three secrets and list their versions (ages)
     STOP_FLAG = "stop-flag"  # write the node's SSM emergency-stop flag
     RUN_COMMAND = "run-command"  # SSM Run Command on the edge host (restart the service)
     RUNBOOK_LOCKS = "runbook-locks"  # the runbooks' lock and once-records (DynamoDB)
@@ -82,14 +82,14 @@ class Function:
     settings: str = ""
 
 
-# The functions not on main yet (names declared, handlers guessed from their issue): the
-# rotation functions (issue 9 section 4). Their metric names below are ours until they publish
-# them; every other package's entries are checked against its code
+# The functions not on main yet (names declared, handlers guessed from their issue); every
+# other package's entries are checked against its code
 # (tests/infra/test_catalog_matches_functions.py).
-PENDING = frozenset({"rotation"})
+PENDING: frozenset[str] = frozenset()
 
 _BACKUP = "functions.backup.ops:BackupSettings"
 _REPORT = "functions.report.settings:ReportSettings"
+_ROTATION = "functions.rotation.settings:RotationSettings"
 _RUNBOOK_SETTINGS = "functions.runbook.settings:RunbookSettings"
 _RUNBOOK = (Access.RUNBOOK_LOCKS, Access.ALARM_STATE, Access.NOTIFY, Access.INCIDENTS_RW)
 
@@ -220,6 +220,7 @@ FUNCTIONS: tuple[Function, ...] = (
         (Access.ROTATE_TOKEN,),
         timeout_s=120,
         memory_mb=256,
+        settings=_ROTATION,
         seed="002: inter-service tokens every 90 days (Secrets Manager's rotation schedule)",
     ),
     Function(
@@ -230,6 +231,7 @@ FUNCTIONS: tuple[Function, ...] = (
         (Access.ROTATE_DB,),
         timeout_s=120,
         memory_mb=256,
+        settings=_ROTATION,
         seed="002: database passwords every 90 days (Secrets Manager's rotation schedule)",
     ),
     Function(
@@ -241,6 +243,7 @@ FUNCTIONS: tuple[Function, ...] = (
         ("cron(0 8 * * ? *)",),
         timeout_s=60,
         memory_mb=256,
+        settings=_ROTATION,
         seed="002: API keys every 180 days (RPC keys are rotated by hand: a daily age check)",
     ),
     Function(

@@ -172,7 +172,8 @@ def access_statements(access: Access, t: Targets) -> list[iam.Allow]:
         case Access.SECRET_AGE:
             return [
                 iam.Allow(
-                    ["secretsmanager:DescribeSecret"],
+                    # the versions' creation times are the values' ages (no value is read)
+                    ["secretsmanager:DescribeSecret", "secretsmanager:ListSecretVersionIds"],
                     [t.token_secret_arn, t.db_secret_arn, t.rpc_secret_arn],
                 )
             ]

@@ -3,7 +3,9 @@
 A config file is TOML. Every field is validated here, so a bad file fails at load time with the
 field's path and the problem, never later in the hot loop. Secrets (the API token, the database
 URL when it carries a password) can come from the environment instead of the file:
-``EDGE_API_TOKEN`` and ``EDGE_DATABASE_URL`` override the file's values.
+``EDGE_API_TOKEN`` and ``EDGE_DATABASE_URL`` override the file's values, or from AWS Secrets
+Manager (``api.token_secret_id``, ``store.secret_id``, or ``EDGE_API_TOKEN_SECRET_ID`` and
+``EDGE_DATABASE_SECRET_ID``), where they rotate.
 """
 
 from __future__ import annotations
@@ -172,6 +174,10 @@ class PoolConfig(_Model):
 
 class StoreConfig(_Model):
     url: str = "sqlite:///data/edge.db"
+    # A Secrets Manager secret holding the PostgreSQL credentials instead (a URL, or an
+    # RDS-style JSON object as the rotation function keeps it); ``url`` is then ignored.
+    # Credentials a database refuses are read again without a restart.
+    secret_id: str | None = Field(default=None, min_length=1, max_length=2048)
     # Blocks coalesced into one write transaction at most.
     batch_max_blocks: int = Field(default=500, ge=1)
     # Commits waiting for the database; beyond either bound the node stops taking new blocks
@@ -192,6 +198,9 @@ class ApiConfig(_Model):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     token: SecretStr | None = None
+    # A Secrets Manager secret holding the token instead (rotated: its current and pending
+    # versions are accepted, the previous one for [secrets] previous_grace_s).
+    token_secret_id: str | None = Field(default=None, min_length=1, max_length=2048)
 
     @field_validator("token")
     @classmethod
@@ -199,6 +208,19 @@ class ApiConfig(_Model):
         if v is not None and len(v.get_secret_value()) < MIN_API_TOKEN_LENGTH:
             raise ValueError(f"must be at least {MIN_API_TOKEN_LENGTH} characters")
         return v
+
+
+class SecretsConfig(_Model):
+    """How the node reads the secrets it takes from AWS Secrets Manager."""
+
+    region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    # Versions are read again this often, and at once when a credential is refused (at
+    # most once per min_refresh_gap_s).
+    refresh_s: float = Field(default=300.0, gt=0, le=86_400)
+    min_refresh_gap_s: float = Field(default=2.0, ge=0, le=300)
+    # How long after a rotation the previous API token is still accepted.
+    previous_grace_s: float = Field(default=3600.0, ge=0, le=7 * 86_400)
+    timeout_s: float = Field(default=3.0, gt=0, le=60)
 
 
 class HealthConfig(_Model):
@@ -366,6 +388,7 @@ class NodeConfig(_Model):
     execution: ExecutionConfig | None = None
     control: ControlConfig = ControlConfig()
     alerts: AlertsConfig = AlertsConfig()
+    secrets: SecretsConfig = SecretsConfig()
     websocket: bool = True
 
     @model_validator(mode="after")
@@ -437,6 +460,10 @@ def parse_config(
         merged.setdefault("api", {})["token"] = env["EDGE_API_TOKEN"]
     if env.get("EDGE_DATABASE_URL"):
         merged.setdefault("store", {})["url"] = env["EDGE_DATABASE_URL"]
+    if env.get("EDGE_API_TOKEN_SECRET_ID"):
+        merged.setdefault("api", {})["token_secret_id"] = env["EDGE_API_TOKEN_SECRET_ID"]
+    if env.get("EDGE_DATABASE_SECRET_ID"):
+        merged.setdefault("store", {})["secret_id"] = env["EDGE_DATABASE_SECRET_ID"]
     try:
         return NodeConfig.model_validate(merged)
     except ValidationError as err:

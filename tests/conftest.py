@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from shared.db.engine import normalize_url
+from tests.support.scram_pg import ScramPostgres
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -77,3 +78,15 @@ def moto_server() -> Iterator[str]:
         yield f"http://{host}:{port}"
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def scram_pg() -> Iterator[ScramPostgres]:
+    """A private PostgreSQL that checks passwords (the shared one trusts every login), for
+    tests where a refused password must be possible: rotation. Needs initdb and pg_ctl."""
+    from tests.support.scram_pg import binaries, scram_postgres
+
+    if binaries() is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    with scram_postgres() as server:
+        yield server

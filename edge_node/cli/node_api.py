@@ -14,6 +14,7 @@ __all__ = [
     "ApiUnreachable",
     "api_call",
     "api_get",
+    "cli_token",
     "healthz",
     "local_base_url",
     "node_api",
@@ -26,7 +27,7 @@ def local_base_url(cfg: NodeConfig) -> str:
 
 
 def node_api(cfg: NodeConfig) -> NodeApi:
-    return NodeApi(local_base_url(cfg), cfg.api_token())
+    return NodeApi(local_base_url(cfg), cli_token(cfg))
 
 
 def api_get(cfg: NodeConfig, path: str, auth: bool = True) -> tuple[int, Any]:
@@ -38,3 +39,16 @@ def api_call(
 ) -> tuple[int, Any]:
     """(HTTP status, decoded JSON body); ApiUnreachable if nothing answers as the node's API."""
     return node_api(cfg).call(method, path, body, auth=auth)
+
+
+def cli_token(cfg: NodeConfig) -> str | None:
+    """The token to call the API with: the config's, or the secret's current version."""
+    if cfg.api.token_secret_id is None:
+        return cfg.api_token()
+    from shared.secret_versions import SecretUnreadable, read_versions, secrets_client
+
+    try:
+        client = secrets_client(cfg.secrets.region, cfg.secrets.timeout_s)
+        return read_versions(client, cfg.api.token_secret_id).current.value
+    except SecretUnreadable as err:
+        raise ApiUnreachable(f"the API token could not be read: {err}") from None

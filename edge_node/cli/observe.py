@@ -58,23 +58,24 @@ def _print_status(body: dict[str, Any]) -> None:
 
 
 def _store_status(cfg: NodeConfig) -> None:
+    from edge_node.node_secrets import NodeSecrets, store_shown
     from edge_node.startup import checkpoint_name
     from edge_node.store import reader
-    from shared.db.engine import create_engine, redact_url
 
-    engine = create_engine(cfg.store.url)
+    engine = NodeSecrets(cfg).store_engine()
+    shown = store_shown(cfg, engine)
     try:
         cp = reader.checkpoint(engine, checkpoint_name(cfg.chain.chain_id))
     except Exception as err:
-        click.echo(f"store {redact_url(cfg.store.url)} not readable either: {err}")
+        click.echo(f"store {shown} not readable either: {err}")
         return
     finally:
         engine.dispose()
     if cp is None:
-        click.echo(f"store {redact_url(cfg.store.url)}: no checkpoint yet")
+        click.echo(f"store {shown}: no checkpoint yet")
     else:
         click.echo(
-            f"store {redact_url(cfg.store.url)}: last committed block {cp.block_number} "
+            f"store {shown}: last committed block {cp.block_number} "
             f"({cp.block_hash[:12]}…), written {cp.updated_at}"
         )
 
@@ -102,7 +103,7 @@ def health(config_path: str | None, url: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def trades(config_path: str, limit: int, as_json: bool) -> None:
     """The most recent trades (from the node, or from the store if it does not answer)."""
-    from shared.db.engine import create_engine
+    from edge_node.node_secrets import NodeSecrets
     from shared.reports import queries as journal
 
     cfg = load(config_path)
@@ -112,7 +113,7 @@ def trades(config_path: str, limit: int, as_json: bool) -> None:
     except OSError:
         rows = None
     if rows is None:
-        engine = create_engine(cfg.store.url)
+        engine = NodeSecrets(cfg).store_engine()
         rows = journal.trades(engine, cfg.chain.chain_id, limit)
         engine.dispose()
     if as_json:

@@ -22,10 +22,11 @@ def _write_flags(
 ) -> None:
     """Set the control flags in the store, creating its schema if no node ever ran on it (so
     that a node started later starts stopped)."""
+    from edge_node.node_secrets import NodeSecrets
     from shared import control_flags
-    from shared.db.engine import create_engine, current_revision, migrate
+    from shared.db.engine import current_revision, migrate
 
-    engine = create_engine(cfg.store.url)
+    engine = NodeSecrets(cfg).store_engine()
     try:
         if current_revision(engine) is None:
             migrate(engine)

@@ -36,6 +36,7 @@ from typing import Any
 from sqlalchemy import Engine, event, select, update
 
 from shared.db import schema
+from shared.db.credentials import attach, login_of
 from shared.db.engine import create_engine
 
 OPEN_STATUSES = ("signed", "broadcast")
@@ -70,7 +71,9 @@ def durable_engine(engine: Engine) -> Engine:
     url = engine.url
     if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
         return engine  # one in-memory database per connection: nothing to make durable
-    return create_engine(url.render_as_string(hide_password=False), durable=True)
+    durable = create_engine(url.render_as_string(hide_password=False), durable=True)
+    login = login_of(engine)  # credentials from a rotating secret: the same for both engines
+    return durable if login is None else attach(durable, login)
 
 
 class Journal:

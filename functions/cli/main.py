@@ -20,6 +20,7 @@ from functions.cli.report import report as report_command
 from functions.common.errors import Unavailable
 from functions.fanout.cli import alert
 from functions.probe import cli as probe_cli
+from functions.rotation import cli as rotation_cli
 from functions.runbook import cli as runbook_cli
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 @click.group(context_settings=CONTEXT)
 def cli() -> None:
     """Operations for the edge node's store: backups, verification, restore, drills,
-    reports and data retention.
+    reports and data retention; secret rotation and secret ages.
 
     Runs the same code as the scheduled functions, against any store URL (sqlite:/// or
     postgresql://) and any S3: real AWS, or the endpoint in AWS_ENDPOINT_URL (a moto server).
@@ -102,6 +103,8 @@ for _command in backup_cli.COMMANDS:  # backup, backups, verify, restore, drill,
     cli.add_command(_command)
 cli.add_command(probe_cli.probe)
 cli.add_command(alert)
+cli.add_command(rotation_cli.rotate)
+cli.add_command(rotation_cli.secrets)
 
 
 def main() -> None:

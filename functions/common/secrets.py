@@ -141,7 +141,11 @@ class SecretSource:
         from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
         try:
-            value = self._provider.get(secret_id, max_age=self.max_age_s, force_fetch=force)
+            # AWSCURRENT named, not implied: AWS implies it, but moto (our tests) keeps serving
+            # the version a rotation moved the label from when no stage is given.
+            value = self._provider.get(
+                secret_id, max_age=self.max_age_s, force_fetch=force, VersionStage="AWSCURRENT"
+            )
         except GetParameterError as err:
             code = next((error_code(e) for e in _chain(err) if error_code(e)), None)
             if code == "ResourceNotFoundException":

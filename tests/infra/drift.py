@@ -67,6 +67,12 @@ def _fanout() -> MetricDims:
     return _plain(metrics.DIMENSIONS)
 
 
+def _rotation() -> MetricDims:
+    from functions.rotation import metrics
+
+    return _plain(metrics.DIMENSIONS)
+
+
 def _runbook() -> MetricDims:
     # functions/runbook/handler.py names its one metric inline (no alarm reads it)
     return {"RunbookFailed": {frozenset({"runbook"})}}
@@ -80,6 +86,7 @@ DECLARED: dict[str, Callable[[], MetricDims]] = {
     "prune": _prune,
     "fanout": _fanout,
     "runbook": _runbook,
+    "rotation": _rotation,
 }
 
 

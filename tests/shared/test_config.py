@@ -154,3 +154,17 @@ def test_the_capital_must_be_the_wrapped_native_token() -> None:
     }
     with pytest.raises(ConfigError, match=r"strategy\.pairs\.1\.capital"):
         parse_config(data, env={})
+
+
+def test_rotating_secrets_from_secrets_manager() -> None:
+    d = good()
+    d["api"].pop("token")
+    env = {"EDGE_API_TOKEN_SECRET_ID": "edge/api-token", "EDGE_DATABASE_SECRET_ID": "edge/db"}
+    cfg = parse_config(d, env=env)
+    assert cfg.api.token_secret_id == "edge/api-token" and cfg.api_token() is None
+    assert cfg.store.secret_id == "edge/db"
+    assert cfg.secrets.previous_grace_s == 3600 and cfg.secrets.min_refresh_gap_s == 2
+    d["secrets"] = {"region": "eu-west-1", "refresh_s": 60}
+    assert parse_config(d, env=env).secrets.region == "eu-west-1"
+    assert problems({**d, "secrets": {"region": "Europe"}})[0].startswith("secrets.region")
+    assert problems({**d, "secrets": {"refresh_s": 0}})[0].startswith("secrets.refresh_s")

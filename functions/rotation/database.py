@@ -1,0 +1,224 @@
+"""The store's PostgreSQL password, rotated with two alternating roles.
+
+The secret is an RDS-style JSON object (``engine``, ``host``, ``port``, ``username``,
+``password``, ``dbname``, ``masterarn``: the id of a secret holding an administrator's
+credentials in the same shape). Two roles share the same rights: ``<user>`` and
+``<user>_clone``. Each rotation gives a new password to the role that is *not* current and
+makes it current, so the credentials everyone holds keep working until the next rotation: a
+consumer that has not yet re-read the secret never sees a refusal in between.
+
+setSecret logs in as the administrator only after checking that the pending user is the
+current user's alternate on the same server, and that the current credentials work (a secret
+edited to point elsewhere must not make us change another role's password). A clone that does
+not exist yet is created as a member of the current role that acts as it (``SET role``), so
+that what either role creates belongs to the same owner.
+
+Generated passwords use letters and digits only: nothing a URL, a libpq connection string or
+a shell would need to escape (a password with ``@``, ``/`` or ``%`` breaks a database URL).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from functions.common.errors import BadInput, Unavailable
+from functions.common.secrets import is_auth_refusal
+from functions.rotation.staging import RotationRefused
+from functions.rotation.token import PendingSecretRefused
+
+if TYPE_CHECKING:
+    import psycopg
+
+CLONE_SUFFIX = "_clone"
+PASSWORD_ALPHABET = string.ascii_letters + string.digits
+PASSWORD_LENGTH = 32
+
+
+@dataclass(frozen=True, slots=True)
+class DbLogin:
+    host: str
+    port: int
+    dbname: str
+    username: str
+    password: str
+
+    @classmethod
+    def parse(cls, value: str | dict[str, Any], what: str) -> DbLogin:
+        fields = _fields(value, what)
+        missing = [k for k in ("host", "username", "password") if not fields.get(k)]
+        if missing:
+            raise BadInput(f"{what} lacks {', '.join(missing)}")
+        try:
+            port = int(fields.get("port") or 5432)
+        except (TypeError, ValueError):
+            raise BadInput(f"{what}: port is not a number") from None
+        return cls(
+            host=str(fields["host"]),
+            port=port,
+            dbname=str(fields.get("dbname") or "postgres"),
+            username=str(fields["username"]),
+            password=str(fields["password"]),
+        )
+
+    def __repr__(self) -> str:  # never the password, even in a traceback's locals
+        return f"DbLogin({self.username}@{self.host}:{self.port}/{self.dbname})"
+
+
+def _fields(value: str | dict[str, Any], what: str) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    try:
+        fields = json.loads(value)
+    except ValueError:
+        raise BadInput(f"{what} is not a JSON object") from None
+    if not isinstance(fields, dict):
+        raise BadInput(f"{what} is not a JSON object")
+    return fields
+
+
+def alternate(username: str) -> str:
+    """``app`` <-> ``app_clone``."""
+    if username.endswith(CLONE_SUFFIX) and len(username) > len(CLONE_SUFFIX):
+        return username[: -len(CLONE_SUFFIX)]
+    return username + CLONE_SUFFIX
+
+
+def new_password(length: int = PASSWORD_LENGTH) -> str:
+    # ~190 bits at 32 characters; a CSPRNG, never ``random``
+    return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(length))
+
+
+class DatabaseRotator:
+    """Alternating-users rotation; ``read_secret(id)`` gives a secret's AWSCURRENT text (the
+    administrator's), uncached."""
+
+    def __init__(self, read_secret: Callable[[str], str], connect_timeout_s: float = 5.0) -> None:
+        self.read_secret = read_secret
+        self.connect_timeout_s = connect_timeout_s
+
+    @contextmanager
+    def connect(self, login: DbLogin) -> Iterator[psycopg.Connection[Any]]:
+        import psycopg
+
+        try:
+            conn = psycopg.connect(
+                host=login.host,
+                port=login.port,
+                dbname=login.dbname,
+                user=login.username,
+                password=login.password,
+                connect_timeout=max(1, int(self.connect_timeout_s)),
+                application_name="edge-ops-rotation",
+            )
+        except psycopg.OperationalError as err:
+            if is_auth_refusal(err):
+                raise
+            raise Unavailable(
+                f"the database at {login.host}:{login.port} is unavailable: "
+                f"{str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__}"
+            ) from None
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def can_login(self, login: DbLogin) -> bool:
+        """True if ``login`` works; False if the server refuses it; ``Unavailable`` if the
+        server cannot be asked (then nobody must conclude the password is wrong)."""
+        import psycopg
+
+        try:
+            with self.connect(login) as conn:
+                conn.execute("SELECT 1")
+        except psycopg.OperationalError as err:
+            if is_auth_refusal(err):
+                return False
+            raise
+        return True
+
+    def create(self, current: str) -> str:
+        fields = _fields(current, "the current database secret")
+        DbLogin.parse(fields, "the current database secret")  # complete before we build on it
+        fields["username"] = alternate(str(fields["username"]))
+        fields["password"] = new_password()
+        return json.dumps(fields)
+
+    def set(self, current: str, pending: str) -> bool:
+        cur = DbLogin.parse(current, "the current database secret")
+        new = DbLogin.parse(pending, "the pending database secret")
+        if self.can_login(new):
+            return False  # set already (a replay, or an interrupted step that got that far)
+        if new.username != alternate(cur.username):
+            raise RotationRefused(
+                f"the pending user {new.username!r} is not the alternate of the current user "
+                f"{cur.username!r}"
+            )
+        if (new.host, new.port, new.dbname) != (cur.host, cur.port, cur.dbname):
+            raise RotationRefused("the pending secret names another database than the current")
+        if not self.can_login(cur):
+            raise RotationRefused(
+                f"the current credentials ({cur.username}) are refused: the rotation will not "
+                "change a role's password for a secret it cannot verify"
+            )
+        master_id = _fields(current, "the current database secret").get("masterarn")
+        if not master_id:
+            raise BadInput(
+                "the database secret has no masterarn (the id of the administrator's secret "
+                "that may set the alternate role's password)"
+            )
+        admin = DbLogin.parse(self.read_secret(str(master_id)), f"secret {master_id!r}")
+        admin = DbLogin(admin.host, admin.port, cur.dbname, admin.username, admin.password)
+        if (admin.host, admin.port) != (cur.host, cur.port):
+            raise RotationRefused("the administrator's secret names another server")
+        self._set_password(admin, cur.username, new.username, new.password)
+        return True
+
+    def _set_password(self, admin: DbLogin, current_user: str, user: str, password: str) -> None:
+        from psycopg import sql
+
+        # Utility statements take no bind parameters: the password is a quoted literal, the
+        # statement is never logged.
+        with self.connect(admin) as conn, conn.transaction():
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (user,)).fetchone()
+            if exists:
+                conn.execute(
+                    sql.SQL("ALTER ROLE {} WITH LOGIN PASSWORD {}").format(
+                        sql.Identifier(user), sql.Literal(password)
+                    )
+                )
+                return
+            conn.execute(
+                sql.SQL("CREATE ROLE {} WITH LOGIN PASSWORD {}").format(
+                    sql.Identifier(user), sql.Literal(password)
+                )
+            )
+            conn.execute(
+                sql.SQL("GRANT {} TO {}").format(sql.Identifier(current_user), sql.Identifier(user))
+            )
+            conn.execute(
+                sql.SQL("ALTER ROLE {} SET role = {}").format(
+                    sql.Identifier(user), sql.Literal(current_user)
+                )
+            )
+
+    def test(self, pending: str) -> None:
+        import psycopg
+
+        new = DbLogin.parse(pending, "the pending database secret")
+        try:
+            with self.connect(new) as conn:
+                row = conn.execute("SELECT session_user, now()").fetchone()
+        except psycopg.OperationalError as err:
+            if is_auth_refusal(err):
+                raise PendingSecretRefused(
+                    f"the database refused the pending credentials of {new.username}"
+                ) from None
+            raise
+        if row is None or row[0] != new.username:
+            raise PendingSecretRefused(f"logged in, but not as {new.username}")

@@ -1,0 +1,64 @@
+"""The node's secrets at start: a secret that cannot be read stops the start with the setting
+named (no traceback for an operator's mistake)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from edge_node.api_tokens import SecretTokens, StaticToken
+from edge_node.node_secrets import NodeSecrets, store_shown
+from shared.config import ConfigError, parse_config
+from tests.shared.test_config import good
+
+
+@pytest.fixture
+def sm(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for k, v in (("AWS_ACCESS_KEY_ID", "t"), ("AWS_SECRET_ACCESS_KEY", "t")):
+        monkeypatch.setenv(k, v)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        yield boto3.client("secretsmanager", region_name="us-east-1")
+
+
+async def test_unreadable_secrets_name_their_setting(sm: Any) -> None:
+    d = good()
+    d["api"] = {"token_secret_id": "edge/none"}
+    d["store"] = {"secret_id": "edge/none-either"}
+    cfg = parse_config(d, env={})
+    node_secrets = NodeSecrets(cfg, sm)
+    with pytest.raises(ConfigError, match=r"store.secret_id: secret 'edge/none-either'"):
+        node_secrets.store_engine()
+    with pytest.raises(ConfigError, match=r"api.token_secret_id: secret 'edge/none'"):
+        await node_secrets.api_authenticator()
+    sm.create_secret(Name="edge/none-either", SecretString='{"username": "u"}')
+    with pytest.raises(ConfigError, match="lacks username, password or host"):
+        node_secrets.store_engine()
+
+
+async def test_the_token_and_the_store_from_secrets(sm: Any) -> None:
+    d = good()
+    d["api"] = {"token_secret_id": "edge/api"}
+    d["store"] = {"secret_id": "edge/db"}
+    sm.create_secret(Name="edge/api", SecretString=secrets.token_hex(32))
+    sm.create_secret(
+        Name="edge/db",
+        SecretString='{"username": "u", "password": "hidden-pw", "host": "db", "dbname": "e"}',
+    )
+    node_secrets = NodeSecrets(parse_config(d, env={}), sm)
+    assert isinstance(await node_secrets.api_authenticator(), SecretTokens)
+    engine = node_secrets.store_engine()
+    shown = store_shown(node_secrets.cfg, engine)
+    assert "hidden-pw" not in shown and "edge/db" in shown and "u:***@db" in shown
+    engine.dispose()
+    without = good()
+    without["api"] = {}
+    with pytest.raises(ConfigError, match=r"api\.token: required"):
+        await NodeSecrets(parse_config(without, env={}), sm).api_authenticator()
+    static = await NodeSecrets(parse_config(good(), env={}), sm).api_authenticator()
+    assert isinstance(static, StaticToken)

@@ -1,0 +1,116 @@
+"""``edge-ops rotate`` and ``edge-ops secrets age`` as a person runs them (a subprocess
+against the moto server)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from functions.common.aws import AwsClients, AwsOptions
+from tests.functions.cli_runner import edge_ops
+from tests.functions.conftest import REGION
+from tests.functions.rotation.pg_roles import APP_SECRET, app_roles, login_at, store_secrets
+from tests.support.scram_pg import ScramPostgres
+
+TOKEN: Any = [{"Key": "edge-ops:secret-kind", "Value": "api-token"}]
+
+
+@pytest.fixture
+def server_aws(moto_endpoint: str) -> AwsClients:
+    return AwsClients(AwsOptions(region=REGION, endpoint_url=moto_endpoint))
+
+
+def ok(*args: str, env: dict[str, str]) -> dict[str, Any]:
+    done = edge_ops(*args, "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    return dict(json.loads(done.stdout))
+
+
+def test_a_person_rotates_the_token_step_by_step_and_in_one_go(
+    cli_env: dict[str, str], server_aws: AwsClients
+) -> None:
+    sm = server_aws.secretsmanager
+    sm.create_secret(Name="edge/api-token", SecretString="b" * 64, Tags=TOKEN)
+    started = ok("rotate", "edge/api-token", "--step", "createSecret", env=cli_env)
+    token = started["version"]
+    assert [s["action"] for s in started["steps"]] == ["done"]
+    status = ok("rotate", "edge/api-token", "--status", env=cli_env)
+    assert status["rotation_under_way"] == token and status["kind"] == "api-token"
+    # a second start is a resume, not a new version: it finishes the same rotation
+    resumed = ok("rotate", "edge/api-token", env=cli_env)
+    assert resumed["version"] == token
+    assert [(s["step"], s["action"]) for s in resumed["steps"]] == [
+        ("createSecret", "already_done"),
+        ("setSecret", "done"),
+        ("testSecret", "done"),
+        ("finishSecret", "done"),
+    ]
+    current = sm.get_secret_value(SecretId="edge/api-token", VersionStage="AWSCURRENT")
+    assert current["VersionId"] == token and re.fullmatch(r"[0-9a-f]{64}", current["SecretString"])
+    again = ok("rotate", "edge/api-token", env=cli_env)
+    assert again["version"] != token and len(again["steps"]) == 4
+    human = edge_ops("rotate", "edge/api-token", env=cli_env)
+    assert human.returncode == 0 and "finishSecret: done" in human.stdout
+    assert current["SecretString"] not in human.stdout + human.stderr
+
+
+def test_abandon_and_operator_errors(cli_env: dict[str, str], server_aws: AwsClients) -> None:
+    sm = server_aws.secretsmanager
+    sm.create_secret(Name="edge/api-token", SecretString="c" * 64, Tags=TOKEN)
+    sm.create_secret(
+        Name="edge/rpc-key",
+        SecretString="k",
+        Tags=[{"Key": "edge-ops:secret-kind", "Value": "api-key"}],
+    )
+    missing_step = edge_ops("rotate", "edge/api-token", "--step", "setSecret", env=cli_env)
+    assert missing_step.returncode == 2
+    assert "no rotation of edge/api-token is under way" in missing_step.stderr
+    assert "Traceback" not in missing_step.stderr
+    token = ok("rotate", "edge/api-token", "--step", "createSecret", env=cli_env)["version"]
+    assert ok("rotate", "edge/api-token", "--abandon", env=cli_env)["abandoned"] == token
+    assert ok("rotate", "edge/api-token", "--abandon", env=cli_env)["abandoned"] is None
+    current = sm.get_secret_value(SecretId="edge/api-token", VersionStage="AWSCURRENT")
+    assert current["SecretString"] == "c" * 64
+    key = edge_ops("rotate", "edge/rpc-key", env=cli_env)
+    assert key.returncode == 1 and "a machine cannot rotate it" in key.stderr
+    nothing = edge_ops("rotate", "edge/none", env=cli_env)
+    assert nothing.returncode == 2 and "'edge/none' does not exist" in nothing.stderr
+    bad = edge_ops("rotate", "edge/api-token", "--step", "nope", env=cli_env)
+    assert bad.returncode == 2
+
+
+@pytest.mark.postgres
+def test_a_person_rotates_the_database_password(
+    cli_env: dict[str, str], server_aws: AwsClients, scram_pg: ScramPostgres
+) -> None:
+    with app_roles(scram_pg) as roles:
+        first = store_secrets(server_aws, roles)
+        done = ok("rotate", APP_SECRET, env=cli_env)
+        assert [s["action"] for s in done["steps"]] == ["done"] * 4
+        second = login_at(server_aws, "AWSCURRENT")
+        assert second["username"] == roles.clone
+        assert roles.works(second) and roles.works(first)
+
+
+def test_secrets_age(cli_env: dict[str, str], server_aws: AwsClients) -> None:
+    sm = server_aws.secretsmanager
+    sm.create_secret(Name="edge/api-token", SecretString="d" * 64, Tags=TOKEN)
+    sm.create_secret(
+        Name="edge/rpc-key",
+        SecretString="k",
+        Tags=[{"Key": "edge-ops:secret-kind", "Value": "api-key"}],
+    )
+    later = (datetime.now(UTC) + timedelta(days=100)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    shown = ok("secrets", "age", "--at", later, env=cli_env)
+    by_name = {r["secret"]: r for r in shown["secrets"]}
+    assert by_name["edge/api-token"]["overdue"] is True
+    assert by_name["edge/rpc-key"]["overdue"] is False
+    assert by_name["edge/rpc-key"]["max_age_days"] == 180
+    human = edge_ops("secrets", "age", env=cli_env)
+    assert human.returncode == 0 and "edge/rpc-key" in human.stdout
+    bad = edge_ops("secrets", "age", "--at", "tomorrow", env=cli_env)
+    assert bad.returncode == 2 and "not an ISO-8601 time" in bad.stderr
