@@ -66,6 +66,7 @@ host = EdgeHost(
         db_secret_arn=secrets.db_credentials.arn,
         rpc_secret_arn=secrets.rpc_keys.arn,
         log_retention_days=settings.log_retention_days,
+        alerts_topic_arn=alerting.topics[catalog.Severity.CRITICAL].arn,
         instance_type=settings.instance_type,
         volume_gb=settings.volume_gb,
         ami_id=settings.ami_id,

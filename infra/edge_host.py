@@ -5,8 +5,10 @@
   Session Manager; the security group opens the API port only to the functions' group and the
   configured admin CIDR, and nothing else inbound;
 - its role: read its three secrets and its two SSM parameters (the config template and the
-  emergency-stop flag), put metrics in its own namespace, write its own log group; Session
-  Manager's channel; nothing else;
+  emergency-stop flag), put metrics in its own namespace, write its own log group, publish
+  the node's own events to the alerting component's critical topic (the node's
+  ``alerts.sns_topic_arn``, set here; the fan-out reads the severity from each event);
+  Session Manager's channel; nothing else;
 - its log (the node's stdout) shipped by the CloudWatch agent to a log group with retention.
 """
 
@@ -18,7 +20,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra import catalog, iam
-from infra.host_boot import Boot, Release, user_data
+from infra.host_boot import Boot, Release, user_data, with_alerts_topic
 from infra.naming import child
 
 AL2023_AMI = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
@@ -54,6 +56,7 @@ class EdgeHostArgs:
     db_secret_arn: pulumi.Input[str]
     rpc_secret_arn: pulumi.Input[str]
     log_retention_days: int
+    alerts_topic_arn: pulumi.Input[str]  # the node's own events (edge_node/alerts.py)
     instance_type: str = "t3.small"
     volume_gb: int = 30
     ami_id: str | None = None
@@ -80,8 +83,11 @@ class EdgeHost(pulumi.ComponentResource):
             child(name, "config"),
             name=f"/{args.prefix}/node-config",
             type="String",
-            tier="Advanced" if len(args.config_template) > 4096 else "Standard",
-            value=args.config_template,
+            # the topic's ARN adds at most ~330 bytes (a 256-character name) to the template
+            tier="Advanced" if len(args.config_template) + 400 > 4096 else "Standard",
+            value=pulumi.Output.from_input(args.alerts_topic_arn).apply(
+                lambda arn: with_alerts_topic(args.config_template, arn)
+            ),
             description="the node's config template (no secrets: endpoints come from Secrets)",
             opts=here,
         )
@@ -109,6 +115,7 @@ class EdgeHost(pulumi.ComponentResource):
                     ["*"],
                     {"StringEquals": {"cloudwatch:namespace": catalog.HOST_NAMESPACE}},
                 ),
+                iam.Allow(["sns:Publish"], [args.alerts_topic_arn]),
                 iam.Allow(list(SESSION_MANAGER), ["*"]),
             ]
         )

@@ -102,6 +102,18 @@ def node_config(
     return tomli_w.dumps(data), drain
 
 
+def with_alerts_topic(template_text: str, topic_arn: str) -> str:
+    """The stored template with the node's own events raised to ``topic_arn``.
+
+    The stack decides the topic (the alerting component's critical topic, which the host role
+    alone may publish to), so an operator's ``alerts.sns_topic_arn`` is replaced, not kept: a
+    topic the role cannot publish to would lose every event. ``alerts.queue_max`` is kept.
+    """
+    data = tomllib.loads(template_text)
+    data.setdefault("alerts", {})["sns_topic_arn"] = topic_arn
+    return tomli_w.dumps(data)
+
+
 _PREPARE = '''\
 """Write the node's env and config from Secrets Manager and SSM (run by systemd)."""
 import json, os, sys

@@ -15,7 +15,9 @@ from infra.host_boot import (
     stop_timeout_s,
     unit,
     user_data,
+    with_alerts_topic,
 )
+from shared.config import AlertsConfig
 from tests.infra.program import NODE_TOML, SHA
 
 RELEASE = Release("https://releases.example.com/edge_node-0.1.0-py3-none-any.whl", SHA)
@@ -87,3 +89,13 @@ def test_user_data_checks_the_release_and_fits_ec2s_limit() -> None:
 def test_an_unpinned_release_is_refused(url: str, sha: str) -> None:
     with pytest.raises(BadHostConfig):
         Release(url, sha)
+
+
+def test_the_stack_sets_the_nodes_alert_topic_and_keeps_the_rest() -> None:
+    topic = "arn:aws:sns:eu-west-1:123456789012:edge-prod-alerts-critical"
+    template = '[alerts]\nsns_topic_arn = "arn:aws:sns:eu-west-1:123456789012:other"\n'
+    data = tomllib.loads(with_alerts_topic(template + "queue_max = 7\n", topic))
+    assert data["alerts"] == {"sns_topic_arn": topic, "queue_max": 7}
+    # and the node accepts what the stack wrote
+    assert AlertsConfig.model_validate(data["alerts"]).region == "eu-west-1"
+    assert tomllib.loads(with_alerts_topic(NODE_TOML, topic))["alerts"]["sns_topic_arn"] == topic

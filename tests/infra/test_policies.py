@@ -6,6 +6,7 @@ examined and reads values through ``Checks.value`` (an unknown value fails the p
 from __future__ import annotations
 
 import json
+import tomllib
 from typing import Any
 
 import pulumi
@@ -13,7 +14,7 @@ import pytest
 
 from infra import catalog
 from infra.alarms import CLOUDWATCH_ALARMS
-from tests.infra.program import ROOT, Checks, Program, Registered, Unknown, run
+from tests.infra.program import ACCOUNT, REGION, ROOT, Checks, Program, Registered, Unknown, run
 
 BUCKET = "aws:s3/bucket:Bucket"
 FUNCTION = "aws:lambda/function:Function"
@@ -231,6 +232,28 @@ def edge_host_hardened(p: Program, c: Checks) -> int:
     return 1
 
 
+def edge_host_raises_its_events_to_the_critical_topic(p: Program, c: Checks) -> int:
+    critical = f"arn:aws:sns:{REGION}:{ACCOUNT}:edge-prod-alerts-critical"
+    [config] = [r for r in p.of("aws:ssm/parameter:Parameter") if r.name.endswith("-config")]
+    c.examined += 1
+    value = c.value(config, "value")
+    # the provider marks an SSM parameter's value secret: the mock hands it over wrapped
+    node = tomllib.loads(value["value"] if isinstance(value, dict) else value)
+    c.that(node["alerts"]["sns_topic_arn"] == critical, f"node topic {node.get('alerts')}")
+    # the operator's other settings survive beside it
+    c.that(node["control"]["drain_timeout_s"] == 45, "the template's drain timeout kept")
+    [host] = [
+        r for r in p.of("aws:iam/rolePolicy:RolePolicy") if r.name.startswith("edge-prod-edge")
+    ]
+    c.examined += 1
+    statements = json.loads(c.value(host, "policy"))["Statement"]
+    publish = [s for s in statements if any(a.startswith("sns:") for a in s["Action"])]
+    c.that(len(publish) == 1, f"one SNS statement on the host role: {publish}")
+    c.that(publish[0]["Action"] == ["sns:Publish"], "the host role may only publish")
+    c.that(publish[0]["Resource"] == [critical], f"the host publishes to {critical} only")
+    return 2
+
+
 SECRETS_IN_CONFIG = ("KEY-RPC-0001", "KEY-SLACK-0001", "KEY-PD-0001", "KEY-TG-0001")
 
 
@@ -261,6 +284,7 @@ POLICIES = [
     schedules_as_the_seeds_set_them,
     seed_thresholds_are_alarms,
     edge_host_hardened,
+    edge_host_raises_its_events_to_the_critical_topic,
     no_secret_as_a_literal,
 ]
 
