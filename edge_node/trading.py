@@ -314,10 +314,19 @@ class TradingDesk:
         t = self.trader
         out: dict[str, Any] = {
             "mode": "live" if self.live else "paper",
+            # What it must be: live only where the config allows it (execution.mode); the probe
+            # publishes PaperTradingViolation from these two and the live trades counted.
+            "required_mode": self.required_mode,
+            "live_trades": self._live_trades(),
             "control": self.control.snapshot(),
             "ready": bool(t and t.ready),
             "risk": {
                 "daily_pnl": str(self.risk.daily_pnl),
+                # The day's realised loss against its limit (raw capital units, as strings:
+                # wei-sized integers do not survive a JSON float); the probe's LossLimit.
+                "daily_loss": str(max(0, -self.risk.daily_pnl)),
+                "max_daily_loss": str(self.risk.limits.max_daily_loss),
+                "daily_loss_over_limit": -self.risk.daily_pnl >= self.risk.limits.max_daily_loss,
                 "consecutive_failures": self.risk.consecutive_failures,
                 "refusals": dict(self.risk.refusals),
             },
@@ -333,6 +342,17 @@ class TradingDesk:
             out["capital"] = str(t.gauges.capital)
             out["last_stop_report"] = t.last_stop_report
         return out
+
+    @property
+    def required_mode(self) -> str:
+        assert self.cfg.execution is not None
+        return self.cfg.execution.mode
+
+    def _live_trades(self) -> int:
+        t = self.trader
+        if t is None:
+            return 0
+        return sum(n for (mode, _), n in t.counters.by_status.items() if mode == "live")
 
     def install_metrics(self) -> None:
         m = self.metrics

@@ -460,7 +460,7 @@ ALARMS: tuple[Alarm, ...] = (
         "the node trades live while it must be on paper",
         NAMESPACE,
         "PaperTradingViolation",
-        _ops("probe"),
+        _ops("probe", ("Node", NODE)),
         "Maximum",
         MINUTE,
         1,
@@ -469,14 +469,13 @@ ALARMS: tuple[Alarm, ...] = (
         Severity.CRITICAL,
         runbook="emergency-stop",
         seed="003 PaperTradingViolation: paper_trading_mode != 1 (critical, < 1 minute)",
-        awaiting="the probe: /health shows neither the required mode nor the loss limit",
     ),
     Alarm(
         "LossLimit",
         "the day's loss is beyond the risk limit",
         NAMESPACE,
         "DailyLossOverLimit",
-        _ops("probe"),
+        _ops("probe", ("Node", NODE)),
         "Maximum",
         MINUTE,
         1,
@@ -485,7 +484,6 @@ ALARMS: tuple[Alarm, ...] = (
         Severity.CRITICAL,
         runbook="emergency-stop",
         seed="",  # ours (issue 9: loss above limit is critical)
-        awaiting="the probe: /health shows neither the required mode nor the loss limit",
     ),
     # --- the edge host (AWS/EC2, and the CloudWatch agent) ---
     Alarm(

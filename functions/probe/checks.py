@@ -242,6 +242,56 @@ class _Judge:
             )
 
 
+def _int(value: Any) -> int | None:
+    # /health gives raw capital amounts as strings (wei-sized integers).
+    try:
+        return int(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
+    except ValueError:
+        return None
+
+
+def _trading(j: _Judge, health: HttpReading) -> dict[str, Any]:
+    """PaperTradingViolation and DailyLossOverLimit from /health's trading section. No answer
+    from /health: nothing published (NodeDown and the health check say so already); a node
+    without a trading section does not trade: both 0."""
+    body = health.body if isinstance(health.body, dict) and health.error is None else None
+    if body is None or "trading" not in body:
+        return {}
+    t = body.get("trading")
+    if t is None:
+        j.point(m.PAPER_VIOLATION, 0)
+        j.point(m.LOSS_OVER_LIMIT, 0)
+        return {"trading": None}
+    if not isinstance(t, dict):
+        return {}
+    mode, required = t.get("mode"), t.get("required_mode")
+    live_trades = _number(t.get("live_trades")) or 0.0
+    # An unknown required mode counts as paper: live is allowed only where the config says so.
+    must_be_paper = required != "live"
+    violation = must_be_paper and (mode == "live" or live_trades > 0)
+    j.point(m.PAPER_VIOLATION, 1 if violation else 0)
+    risk = t.get("risk")
+    if not isinstance(risk, dict):
+        risk = {}
+    loss, limit = _int(risk.get("daily_loss")), _int(risk.get("max_daily_loss"))
+    over = risk.get("daily_loss_over_limit")
+    if loss is not None and limit is not None:
+        over = loss >= limit
+    if isinstance(over, bool):
+        j.point(m.LOSS_OVER_LIMIT, 1 if over else 0)
+    return {
+        "trading": {
+            "mode": mode,
+            "required_mode": required,
+            "live_trades": int(live_trades),
+            "paper_trading_violation": violation,
+            "daily_loss": loss,
+            "max_daily_loss": limit,
+            "daily_loss_over_limit": over if isinstance(over, bool) else None,
+        }
+    }
+
+
 def evaluate(readings: Readings, node: str, thresholds: Thresholds) -> Report:
     j = _Judge(node, thresholds)
     j.point(m.PROBE_DURATION, readings.duration_ms)
@@ -264,5 +314,6 @@ def evaluate(readings: Readings, node: str, thresholds: Thresholds) -> Report:
         "node_last_processed_block": node_block,
         "node_block_age_s": block_age,
         "rpc_heads": {r.name: r.head for r in readings.rpc},
+        **_trading(j, readings.health),
     }
     return Report(node, tuple(j.checks), tuple(j.points), readings.duration_ms, facts)

@@ -70,6 +70,17 @@ BACKUP_AGE = MetricName(
     "VerifiedBackupAgeSeconds", "Seconds", (NODE,), "Age of the newest verified backup"
 )
 
+# Trading safety, from /health's trading section (absent: the node does not trade, both 0).
+PAPER_VIOLATION = MetricName(
+    "PaperTradingViolation",
+    "Count",
+    (NODE,),
+    "1 when the node trades live (mode, or live trades counted) while its config requires paper",
+)
+LOSS_OVER_LIMIT = MetricName(
+    "DailyLossOverLimit", "Count", (NODE,), "1 when the day's realised loss reached its limit"
+)
+
 ALL = (
     CHECK_OK,
     PROBE_DURATION,
@@ -80,4 +91,6 @@ ALL = (
     RPC_TIME,
     RPC_LAG,
     BACKUP_AGE,
+    PAPER_VIOLATION,
+    LOSS_OVER_LIMIT,
 )

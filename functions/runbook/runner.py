@@ -83,6 +83,12 @@ def run(name: str, trigger: Trigger, ctx: Context, *, gated: bool = True) -> Run
     result = RunResult(name, trigger.as_dict(), acted=False)
     if trigger.alarm is None or not gated:
         return _act(name, trigger, ctx, result)
+    if trigger.runbook is not None and trigger.runbook != name:
+        # Alertmanager routes by receiver, not by runbook: an alert for another runbook (or
+        # none) reaching this one is not this one's to act on.
+        named = f"runbook {trigger.runbook!r}" if trigger.runbook else "no runbook"
+        result.skipped = f"alert {trigger.alarm} names {named}, not {name!r}"
+        return result
     table = ctx.settings.runbook_table
     if not table:
         raise BadInput("EDGE_OPS_RUNBOOK_TABLE is not set: a runbook on an alarm needs its lock")
@@ -95,8 +101,13 @@ def run(name: str, trigger: Trigger, ctx: Context, *, gated: bool = True) -> Run
         if trigger.source != "person" and locks.done(trigger.key) is not None:
             result.skipped = f"this state change of {trigger.alarm} was handled already"
             return result
-        state, _since = gate.alarm_state(ctx.aws.cloudwatch, trigger.alarm)
-        if state != "ALARM":
+        if trigger.source == "alertmanager":
+            # A Prometheus alert has no CloudWatch state: the webhook's status is the newest.
+            state, firing = trigger.state, trigger.state == "firing"
+        else:
+            state, _since = gate.alarm_state(ctx.aws.cloudwatch, trigger.alarm)
+            firing = state == "ALARM"
+        if not firing:
             result.skipped = f"{trigger.alarm} is {state} now: nothing to do"
             return result
         _act(name, trigger, ctx, result)

@@ -4,6 +4,10 @@
   ``aws.cloudwatch`` with ``alarmData``), which is how infra/alarms.py wires them;
 - the same alarm's state change delivered through SNS (``Records[].Sns.Message`` holding the
   alarm's JSON), for a runbook subscribed to a topic instead;
+- a Prometheus alert: Alertmanager's webhook (version 4) posted to the function, each alert
+  naming its runbook in the ``runbook`` annotation (or label) as infra/monitoring/rules.yml
+  does; an alert's key is its fingerprint and ``startsAt``, and whether it still fires is the
+  alert's own status (Prometheus alerts have no CloudWatch state to read back);
 - a person (``edge-ops runbook NAME``), with or without an alarm named.
 
 The key of a state change (alarm name and the time it entered its state) makes a redelivery of
@@ -40,9 +44,13 @@ class Trigger:
     value: str | None = None  # the newest datapoint the reason quotes
     threshold: str | None = None
     metric: dict[str, Any] = field(default_factory=dict)
+    fingerprint: str | None = None  # an Alertmanager alert's (its label set)
+    runbook: str | None = None  # the runbook the alert names ("" none); None: not an alert
 
     @property
     def key(self) -> str:
+        if self.fingerprint is not None:
+            return f"{self.alarm}|{self.fingerprint}|{self.changed_at}"
         return f"{self.alarm or 'manual'}|{self.changed_at}"
 
     def as_dict(self) -> dict[str, Any]:
@@ -55,6 +63,8 @@ class Trigger:
             "value": self.value,
             "threshold": self.threshold,
             "metric": self.metric,
+            "fingerprint": self.fingerprint,
+            "runbook": self.runbook,
         }
 
 
@@ -115,11 +125,59 @@ def _from_alarm_message(message: dict[str, Any]) -> Trigger:
         raise UnreadableTrigger(f"CloudWatch alarm message without {err}") from None
 
 
+def _text(d: Any, key: str) -> str:
+    v = d.get(key) if isinstance(d, dict) else None
+    return v if isinstance(v, str) else ""
+
+
+def _from_alertmanager(event: dict[str, Any]) -> list[Trigger]:
+    alerts = event.get("alerts")
+    if not isinstance(alerts, list):
+        raise UnreadableTrigger("an Alertmanager webhook without its alerts list")
+    out = []
+    for alert in alerts:
+        if not isinstance(alert, dict):
+            raise UnreadableTrigger("an Alertmanager alert that is not a JSON object")
+        labels, notes = alert.get("labels"), alert.get("annotations")
+        name, status = _text(labels, "alertname"), _text(alert, "status")
+        starts, fingerprint = _text(alert, "startsAt"), _text(alert, "fingerprint")
+        missing = [
+            k
+            for k, v in (
+                ("labels.alertname", name),
+                ("status", status),
+                ("startsAt", starts),
+                ("fingerprint", fingerprint),
+            )
+            if not v
+        ]
+        if missing:
+            raise UnreadableTrigger(f"an Alertmanager alert without {', '.join(missing)}")
+        out.append(
+            Trigger(
+                alarm=name,
+                state=status,
+                changed_at=starts,
+                reason=_text(notes, "summary") or name,
+                source="alertmanager",
+                description=_text(notes, "description"),
+                value=_text(notes, "value") or None,
+                threshold=_text(notes, "threshold") or None,
+                metric={"labels": dict(labels) if isinstance(labels, dict) else {}},
+                fingerprint=fingerprint,
+                runbook=_text(notes, "runbook") or _text(labels, "runbook"),
+            )
+        )
+    return out
+
+
 def parse_trigger(event: Any) -> list[Trigger]:
     """The alarm state changes in ``event`` (SNS may carry several); ``UnreadableTrigger``
     when it is none of the shapes above."""
     if not isinstance(event, dict):
         raise UnreadableTrigger("the event is not a JSON object")
+    if "alerts" in event and str(event.get("version", "4")) == "4":
+        return _from_alertmanager(event)
     if event.get("source") == "aws.cloudwatch" and "alarmData" in event:
         return [_from_lambda_action(event)]
     records = event.get("Records")
@@ -139,7 +197,10 @@ def parse_trigger(event: Any) -> list[Trigger]:
         return out
     if "AlarmName" in event and "NewStateValue" in event:
         return [_from_alarm_message(event)]
-    raise UnreadableTrigger("not a CloudWatch alarm event (Lambda action, or its SNS notification)")
+    raise UnreadableTrigger(
+        "not a CloudWatch alarm event (Lambda action, or its SNS notification), "
+        "nor an Alertmanager webhook"
+    )
 
 
 def by_person(alarm: str | None, reason: str, at: str) -> Trigger:

@@ -99,6 +99,12 @@ async def test_live_trades_close_the_gap_for_a_profit(
         assert 'trades_total{mode="live",status="mined"} 3.0' in prom
         assert "emergency_stop_active 0.0" in prom
         assert "pending_transactions 0.0" in prom
+        # --live under a config that does not allow it (execution.mode defaults to paper): the
+        # probe's PaperTradingViolation reads exactly these.
+        _, health = await _api(node, "GET", "/health")
+        t = health["trading"]
+        assert (t["mode"], t["required_mode"], t["live_trades"]) == ("live", "paper", 3)
+        assert t["risk"]["daily_loss"] == "0" and t["risk"]["daily_loss_over_limit"] is False
         for stage in ("signed", "journaled", "accepted"):
             assert f'trade_latency_seconds_count{{stage="{stage}"}} 3.0' in prom
     after = await asyncio.to_thread(chain.capital)
@@ -140,6 +146,16 @@ async def test_paper_mode_sends_nothing(chain: ArbChain, sqlite_url: str) -> Non
             head = await asyncio.to_thread(chain.mine)
             await caught_up_to(node, head)
         rows = trade_rows(node.engine)
+        _, health = await _api(node, "GET", "/health")
+        t = health["trading"]
+        assert (t["mode"], t["required_mode"], t["live_trades"]) == ("paper", "paper", 0)
+        # The day's loss reaching its limit shows in /health (the probe's LossLimit).
+        limit = node.desk.risk.limits.max_daily_loss
+        node.desk.risk.restore(time.time(), -limit, 0)
+        _, health = await _api(node, "GET", "/health")
+        risk = health["trading"]["risk"]
+        assert (risk["daily_loss"], risk["max_daily_loss"]) == (str(limit), str(limit))
+        assert risk["daily_loss_over_limit"] is True
     assert rows and all(r.mode == "paper" for r in rows)
     assert any(r.status == "simulated" and int(r.profit) > 0 for r in rows)
     assert await asyncio.to_thread(chain.bot_nonce) == nonce_before  # checked on chain

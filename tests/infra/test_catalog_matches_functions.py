@@ -64,19 +64,16 @@ def test_every_alarm_reads_a_published_metric_with_its_dimensions() -> None:
         if a.namespace == catalog.NAMESPACE
         and dict(a.dimensions)["service"] in drift.packages_on_disk()
     ]
-    assert len(checked) >= 14  # probe 5 (+2 awaiting), backup 6, prune 1, report 2, fan-out 1
+    assert len(checked) >= 16  # probe 7, backup 6, prune 1, report 2, fan-out 1
 
 
-def test_the_alarms_awaiting_a_metric_are_these() -> None:
-    """Alarms whose metric no function publishes yet never fire: named here, so none is added
-    quietly (the runbooks' branch declared these two for the probe to publish)."""
-    awaiting = {a.name for a in catalog.ALARMS if a.awaiting}
-    assert awaiting == {"PaperTradingViolation", "LossLimit"}
-    published = dataclasses.replace(_alarm("PaperTradingViolation"), metric="ProbeCheckOk")
-    published = dataclasses.replace(
-        published, dimensions=(("service", "probe"), ("Check", "health"), ("Node", catalog.NODE))
-    )
-    (problem,) = drift.metric_problems([published], catalog.FUNCTIONS)
+def test_no_alarm_awaits_a_metric_and_a_published_one_must_drop_the_mark() -> None:
+    """Alarms whose metric no function publishes never fire: none is left (the probe publishes
+    PaperTradingViolation and DailyLossOverLimit), and one marked awaiting whose metric is
+    published is caught."""
+    assert [a.name for a in catalog.ALARMS if a.awaiting] == []
+    marked = dataclasses.replace(_alarm("PaperTradingViolation"), awaiting="the probe")
+    (problem,) = drift.metric_problems([marked], catalog.FUNCTIONS)
     assert "drop `awaiting`" in problem
 
 

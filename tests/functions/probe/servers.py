@@ -25,9 +25,12 @@ def health_body(
     uptime_s: float = 3600.0,
     status: str = "ok",
     reasons: list[str] | None = None,
+    trading: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A /health answer shaped as the node's (edge_node/node_views.py)."""
+    """A /health answer shaped as the node's (edge_node/node_views.py); ``trading`` as
+    edge_node/trading.py's ``TradingDesk.status`` (default: on paper as required, no loss)."""
     return {
+        "trading": trading if trading is not None else trading_section(),
         "status": status,
         "reasons": reasons or [],
         "uptime_seconds": uptime_s,
@@ -35,6 +38,27 @@ def health_body(
         "market": {
             "last_price_update_time": price_time,
             "last_price_update_age_seconds": None,
+        },
+    }
+
+
+def trading_section(
+    *,
+    mode: str = "paper",
+    required_mode: str = "paper",
+    live_trades: int = 0,
+    daily_loss: int = 0,
+    max_daily_loss: int = 10**18,
+) -> dict[str, Any]:
+    return {
+        "mode": mode,
+        "required_mode": required_mode,
+        "live_trades": live_trades,
+        "risk": {
+            "daily_pnl": str(-daily_loss),
+            "daily_loss": str(daily_loss),
+            "max_daily_loss": str(max_daily_loss),
+            "daily_loss_over_limit": daily_loss >= max_daily_loss,
         },
     }
 

@@ -16,7 +16,7 @@ from functions.probe.checks import (
     evaluate,
 )
 from functions.probe.settings import Thresholds
-from tests.functions.probe.servers import health_body
+from tests.functions.probe.servers import health_body, trading_section
 
 NOW = 1_800_000_000.0
 OK_Z = HttpReading(200, {"status": "ok"}, 12.0)
@@ -182,3 +182,65 @@ def test_an_unreadable_endpoint_list_is_a_failed_rpc_check() -> None:
         False,
         "could not read the RPC endpoints: secret 'rpc' does not exist",
     )
+
+
+# --- trading safety: PaperTradingViolation and DailyLossOverLimit, from /health's trading ---
+
+
+NODE_DIMS = (("Node", "edge-1"),)
+
+
+def _safety(**trading: Any) -> tuple[float | None, float | None]:
+    pts = _points(_run(health=_health(trading=trading_section(**trading))))
+    return pts.get(("PaperTradingViolation", NODE_DIMS)), pts.get(("DailyLossOverLimit", NODE_DIMS))
+
+
+@pytest.mark.parametrize(
+    ("mode", "required", "live_trades", "violation"),
+    [
+        ("paper", "paper", 0, 0.0),
+        ("live", "paper", 0, 1.0),  # --live under a config that requires paper
+        ("paper", "paper", 2, 1.0),  # live trades counted on a node that must be on paper
+        ("live", "live", 5, 0.0),  # a node meant to be live
+        ("live", "unheard-of", 0, 1.0),  # live only where the config says so
+    ],
+)
+def test_paper_trading_violation_is_live_trading_where_paper_is_required(
+    mode: str, required: str, live_trades: int, violation: float
+) -> None:
+    got, _ = _safety(mode=mode, required_mode=required, live_trades=live_trades)
+    assert got == violation
+
+
+def test_the_days_loss_at_its_limit_publishes_one() -> None:
+    limit = 10**18
+    assert _safety(daily_loss=limit - 1, max_daily_loss=limit)[1] == 0.0
+    assert _safety(daily_loss=limit, max_daily_loss=limit)[1] == 1.0
+    r = _run(health=_health(trading=trading_section(daily_loss=3 * limit, max_daily_loss=limit)))
+    assert r.facts["trading"]["daily_loss"] == 3 * limit  # exact: wei survive as strings
+
+
+def test_a_node_that_does_not_trade_publishes_no_violation() -> None:
+    body = health_body(price_time=NOW - 10) | {"trading": None}
+    pts = _points(_run(health=HttpReading(200, body, 20.0)))
+    assert pts[("PaperTradingViolation", NODE_DIMS)] == 0.0
+    assert pts[("DailyLossOverLimit", NODE_DIMS)] == 0.0
+
+
+def test_no_answer_from_health_publishes_neither_trading_metric() -> None:
+    r = _run(health=HttpReading(error="connection refused"))
+    names = {p.metric.name for p in r.points}
+    assert not names & {"PaperTradingViolation", "DailyLossOverLimit"}
+    assert "trading" not in r.facts
+
+
+def test_the_catalog_alarms_read_the_trading_metrics_as_published() -> None:
+    from infra import catalog
+
+    for alarm, metric in (
+        ("PaperTradingViolation", m.PAPER_VIOLATION),
+        ("LossLimit", m.LOSS_OVER_LIMIT),
+    ):
+        a = next(x for x in catalog.ALARMS if x.name == alarm)
+        assert a.metric == metric.name and not a.awaiting
+        assert {k for k, _ in a.dimensions} - {"service"} == set(metric.dimensions)

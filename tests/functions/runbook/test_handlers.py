@@ -252,3 +252,68 @@ def test_a_bad_event_is_refused_without_acting(
     with pytest.raises(BadInput, match="not a CloudWatch alarm"):
         _handler("pause_trading")({"hello": "world"}, FakeLambdaContext())
     assert node.requests == []
+
+
+# --- Prometheus alerts: Alertmanager's webhook (v4), the alert naming its runbook ---------------
+
+
+def _alertmanager(runbook: str = "pause-trading") -> dict[str, Any]:
+    """The recorded webhook: one alert firing, one resolved, both naming ``runbook`` as the
+    deployed rules do (infra/monitoring/rules.yml: MarketDataStale names pause-trading)."""
+    event = load_event("fanout_alertmanager_v4")
+    for alert in event["alerts"]:
+        alert["labels"]["alertname"] = "MarketDataStale"
+        alert["annotations"]["runbook"] = runbook
+    return event
+
+
+def test_a_firing_prometheus_alert_starts_its_runbook_once(
+    estate: Estate, node: StubNode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _setenv(monkeypatch, env_for(estate, node.url))
+    # No CloudWatch alarm in ALARM: the alert's own status gates it, not describe_alarms.
+    estate.set_alarm("OK")
+    firing, resolved = _handler("pause_trading")(_alertmanager(), FakeLambdaContext())["results"]
+    assert firing["acted"] and firing["ok"], firing
+    assert firing["trigger"]["source"] == "alertmanager"
+    assert firing["trigger"]["fingerprint"] == "8c1f2d3e4b5a6978"
+    assert not resolved["acted"] and "is resolved now" in resolved["skipped"]
+    assert len(node.posted("/admin/pause")) == 1 and node.state == "paused"
+    assert "alarm_value: 8.3%" in estate.report_text(estate.reports()[0])
+    # Alertmanager repeats a firing alert (repeat_interval): the same fingerprint and startsAt.
+    node.state = "running"
+    again = _handler("pause_trading")(_alertmanager(), FakeLambdaContext())["results"][0]
+    assert not again["acted"] and "handled already" in again["skipped"]
+    assert len(node.posted("/admin/pause")) == 1
+    # The same alert firing anew (a new startsAt) is a new run.
+    anew = _alertmanager()
+    anew["alerts"][0]["startsAt"] = "2026-12-02T04:10:00Z"
+    assert _handler("pause_trading")(anew, FakeLambdaContext())["results"][0]["acted"]
+
+
+def test_a_prometheus_alert_for_another_runbook_is_not_acted_on(
+    estate: Estate, node: StubNode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _setenv(monkeypatch, env_for(estate, node.url))
+    (first, _) = _handler("pause_trading")(_alertmanager("node-down"), FakeLambdaContext())[
+        "results"
+    ]
+    assert not first["acted"] and "names runbook 'node-down'" in first["skipped"]
+    event = _alertmanager()
+    del event["alerts"][0]["annotations"]["runbook"]
+    (first, _) = _handler("pause_trading")(event, FakeLambdaContext())["results"]
+    assert not first["acted"] and "names no runbook" in first["skipped"]
+    assert node.requests == []
+
+
+def test_an_alertmanager_alert_without_its_fingerprint_is_refused(
+    estate: Estate, node: StubNode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functions.common.errors import BadInput
+
+    _setenv(monkeypatch, env_for(estate, node.url))
+    event = _alertmanager()
+    del event["alerts"][0]["fingerprint"]
+    with pytest.raises(BadInput, match="without fingerprint"):
+        _handler("pause_trading")(event, FakeLambdaContext())
+    assert node.requests == []
