@@ -14,8 +14,10 @@ import threading
 import time
 from collections import deque
 from dataclasses import asdict, dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from laptop.local_http import LocalHttpServer
 
 MAX_POSTS = 500
 MAX_BODY = 1_000_000
@@ -45,26 +47,11 @@ class Post:
         return json.dumps(b)[:2000]
 
 
-class ChatStandIn:
+class ChatStandIn(LocalHttpServer):
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.posts: deque[Post] = deque(maxlen=MAX_POSTS)
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> ChatStandIn:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        super().__init__(_handler_for(self), host, port)
 
     def record(self, channel: str, body: Any) -> None:
         with self._lock:

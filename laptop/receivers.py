@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from laptop.local_http import LocalHttpServer
 
 log = logging.getLogger(__name__)
 
@@ -55,26 +56,11 @@ class Delivery:
 Route = Callable[[dict[str, Any]], Any]
 
 
-class Receivers:
+class Receivers(LocalHttpServer):
     def __init__(self, routes: dict[str, Route], host: str = "127.0.0.1") -> None:
         self.routes = routes
         self.deliveries: deque[Delivery] = deque(maxlen=500)
-        self._server = ThreadingHTTPServer((host, 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> Receivers:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        super().__init__(_handler_for(self), host, 0)
 
     def dispatch(self, path: str, payload: dict[str, Any]) -> tuple[int, str]:
         route = self.routes.get(path)
