@@ -21,11 +21,13 @@ from typing import Any
 
 import urllib3
 
+from shared import monitoring
+
 # The configurations are written as JSON, which both tools read as the YAML subset it is.
 LAPTOP_RULES = Path(__file__).with_name("rules.yml")
 # The deployed rules (infra/monitoring/), evaluated too: the laptop's own rule only adds a
 # head-lag alert with a short `for:` that a cut endpoint trips within seconds.
-DEPLOYED_RULES = Path(__file__).resolve().parents[1] / "infra" / "monitoring" / "rules.yml"
+DEPLOYED_RULES = monitoring.RULES
 PROMETHEUS_NAMES = ("prometheus",)
 ALERTMANAGER_NAMES = ("prometheus-alertmanager", "alertmanager")  # Debian's name first
 

@@ -5,7 +5,7 @@
 - the same alarm's state change delivered through SNS (``Records[].Sns.Message`` holding the
   alarm's JSON), for a runbook subscribed to a topic instead;
 - a Prometheus alert: Alertmanager's webhook (version 4) posted to the function, each alert
-  naming its runbook in the ``runbook`` annotation (or label) as infra/monitoring/rules.yml
+  naming its runbook in the ``runbook`` annotation (or label) as shared/monitoring/rules.yml
   does; an alert's key is its fingerprint and ``startsAt``, and whether it still fires is the
   alert's own status (Prometheus alerts have no CloudWatch state to read back);
 - a person (``edge-ops runbook NAME``), with or without an alarm named.

@@ -21,8 +21,12 @@ from typing import Any
 
 import yaml
 
+from shared import monitoring
+
 HERE = Path(__file__).resolve().parent
-RULES = HERE / "rules.yml"
+RULES = monitoring.RULES
+# rules.test.yml names the rules relative to itself, as promtool reads it
+RULES_FROM_TESTS = "../../shared/monitoring/rules.yml"
 TESTS = HERE / "rules.test.yml"
 
 NODE = 'job="edge-node", instance="n1"'
@@ -486,7 +490,7 @@ def document() -> dict[str, Any]:
                 ],
             }
         )
-    return {"rule_files": ["rules.yml"], "evaluation_interval": "1m", "tests": tests}
+    return {"rule_files": [RULES_FROM_TESTS], "evaluation_interval": "1m", "tests": tests}
 
 
 def render() -> str:

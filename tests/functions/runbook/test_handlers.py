@@ -259,7 +259,7 @@ def test_a_bad_event_is_refused_without_acting(
 
 def _alertmanager(runbook: str = "pause-trading") -> dict[str, Any]:
     """The recorded webhook: one alert firing, one resolved, both naming ``runbook`` as the
-    deployed rules do (infra/monitoring/rules.yml: MarketDataStale names pause-trading)."""
+    deployed rules do (shared/monitoring/rules.yml: MarketDataStale names pause-trading)."""
     event = load_event("fanout_alertmanager_v4")
     for alert in event["alerts"]:
         alert["labels"]["alertname"] = "MarketDataStale"

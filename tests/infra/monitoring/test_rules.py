@@ -113,7 +113,7 @@ def test_go_float_prints_like_prometheus() -> None:
 
 @pytest.mark.tools
 def test_promtool_checks_the_rules_and_the_scrape_config() -> None:
-    rules = run("promtool", "check", "rules", "rules.yml")
+    rules = run("promtool", "check", "rules", str(rule_cases.RULES))
     assert rules.returncode == 0, rules.stdout + rules.stderr
     assert f"SUCCESS: {len(RULES)} rules found" in rules.stdout
     config = run("promtool", "check", "config", "--syntax-only", "prometheus.yml")
@@ -130,15 +130,17 @@ def test_promtool_unit_tests_pass() -> None:
 @pytest.mark.tools
 def test_promtool_unit_tests_catch_a_changed_threshold(tmp_path: Path) -> None:
     """The cases are not empty promises: move one threshold and they fail."""
-    shutil.copy(MONITORING / "rules.test.yml", tmp_path)
-    text = (MONITORING / "rules.yml").read_text()
-    moved = text.replace('last_block_age_seconds{job="edge-node"} > 300', "x")
-    assert moved != text
+    tests_dir, rules_dir = tmp_path / "infra" / "monitoring", tmp_path / "shared" / "monitoring"
+    tests_dir.mkdir(parents=True)
+    rules_dir.mkdir(parents=True)
+    shutil.copy(MONITORING / "rules.test.yml", tests_dir)
+    text = rule_cases.RULES.read_text()
     moved = text.replace(
         'last_block_age_seconds{job="edge-node"} > 300',
         'last_block_age_seconds{job="edge-node"} > 500',
     )
-    (tmp_path / "rules.yml").write_text(moved)
-    result = run("promtool", "test", "rules", "rules.test.yml", cwd=tmp_path)
+    assert moved != text
+    (rules_dir / "rules.yml").write_text(moved)
+    result = run("promtool", "test", "rules", "rules.test.yml", cwd=tests_dir)
     assert result.returncode != 0
     assert "MarketDataStale" in result.stdout + result.stderr
