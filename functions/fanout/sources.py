@@ -1,7 +1,8 @@
 """Every way an alert reaches the fan-out, into :class:`Alert` (pure).
 
-- SNS (several records per event): a CloudWatch alarm's JSON, an Alertmanager webhook, one
-  of our own events, or any other text. A record nobody can read is still delivered, as text
+- SNS (several records per event): a CloudWatch alarm's JSON, an Alertmanager webhook, an
+  alert the edge host's Alertmanager published (its message attributes, shared/alert_notice.py),
+  one of our own events, or any other text. A record nobody can read is still delivered, as text
   with what could not be read, never dropped (terraform-aws-notify-slack dropped them).
 - Direct invocation: our own event (``{"kind": ...}``) or an Alertmanager webhook, also as a
   Lambda function URL request whose body is the webhook.
@@ -26,13 +27,14 @@ from functions.fanout.alert import (
     parse_severity,
 )
 from functions.fanout.routing import UNKNOWN_ALARM_SEVERITY, lookup
-from functions.fanout.sources_alertmanager import is_alertmanager, parse_webhook
+from functions.fanout.sources_alertmanager import is_alertmanager, parse_notice, parse_webhook
 from functions.fanout.sources_cloudwatch import (
     UnreadableAlert,
     is_cloudwatch_alarm,
     parse_alarm,
     parse_time,
 )
+from shared import alert_notice
 
 __all__ = ["UnreadableAlert", "parse_event", "parse_internal", "parse_sns_record"]
 
@@ -167,6 +169,11 @@ def parse_sns_record(record: dict[str, Any]) -> list[Alert]:
     message = sns.get("Message")
     if not isinstance(message, str):
         return [_text_alert(sns, json.dumps(message), "SNS record without a string Message")]
+    if alert_notice.is_notice(sns):
+        try:
+            return [parse_notice(alert_notice.read(sns))]
+        except (alert_notice.UnreadableNotice, UnreadableAlert) as err:
+            return [_text_alert(sns, message, str(err))]
     try:
         payload = json.loads(message)
     except ValueError:

@@ -1,4 +1,5 @@
-"""Prometheus Alertmanager webhooks (payload version 4) into :class:`Alert`, one per alert.
+"""Prometheus Alertmanager alerts into :class:`Alert`, one per alert: from its webhook
+(payload version 4), and from its SNS receiver (shared/alert_notice.py, the edge host's way).
 
 Pure. A group carries several alerts, firing and resolved; each becomes its own alert keyed
 by its fingerprint (the hash of its labels), so two instances of one rule are two PagerDuty
@@ -12,6 +13,7 @@ from typing import Any
 from functions.fanout.alert import Alert, Link, State, UnknownSeverity, parse_severity
 from functions.fanout.routing import UNKNOWN_ALARM_SEVERITY, lookup
 from functions.fanout.sources_cloudwatch import UnreadableAlert, parse_time
+from shared.alert_notice import AlertNotice
 
 # Labels that name what is affected, most specific first.
 _RESOURCE_LABELS = ("instance", "endpoint", "node", "pod", "pool", "pair", "job")
@@ -47,9 +49,59 @@ def _parse_one(item: Any, common_annotations: dict[str, Any], external: str) -> 
     status = str(item.get("status", ""))
     if status not in ("firing", "resolved"):
         raise UnreadableAlert(f"Alertmanager alert {name!r} with status {status!r}")
-    state = State(status)
-    starts = parse_time(str(item.get("startsAt") or _ZERO_TIME))
-    ends_text = str(item.get("endsAt") or _ZERO_TIME)
+    return _build(
+        labels,
+        annotations,
+        state=State(status),
+        starts_text=str(item.get("startsAt") or _ZERO_TIME),
+        ends_text=str(item.get("endsAt") or _ZERO_TIME),
+        fingerprint=str(item.get("fingerprint") or ""),
+        links=_links(str(item.get("generatorURL") or ""), external),
+    )
+
+
+def _links(generator: str, external: str) -> tuple[Link, ...]:
+    links: list[Link] = []
+    if generator:
+        links.append(Link("Prometheus query", generator))
+    if external:
+        links.append(Link("Alertmanager", external))
+    return tuple(links)
+
+
+def parse_notice(notice: AlertNotice) -> Alert:
+    """An alert the edge host's Alertmanager published to SNS (shared/alert_notice.py)."""
+    labels = {"alertname": notice.alertname, **notice.labels}
+    if notice.severity:
+        labels["severity"] = notice.severity
+    annotations = dict(notice.annotations)
+    if notice.runbook:
+        annotations.setdefault("runbook", notice.runbook)
+    if not annotations.get("summary") and notice.headline:
+        annotations["summary"] = notice.headline
+    return _build(
+        labels,
+        annotations,
+        state=State(notice.status),
+        starts_text=notice.starts_at,
+        ends_text=notice.ends_at or _ZERO_TIME,
+        fingerprint=notice.fingerprint,
+        links=(),
+    )
+
+
+def _build(
+    labels: dict[str, str],
+    annotations: dict[str, str],
+    *,
+    state: State,
+    starts_text: str,
+    ends_text: str,
+    fingerprint: str,
+    links: tuple[Link, ...],
+) -> Alert:
+    name = labels["alertname"]
+    starts = parse_time(starts_text)
     if state is State.RESOLVED:
         if ends_text.startswith("0001-"):
             raise UnreadableAlert(f"resolved Alertmanager alert {name!r} without endsAt")
@@ -68,14 +120,7 @@ def _parse_one(item: Any, common_annotations: dict[str, Any], external: str) -> 
         raise UnreadableAlert(f"Alertmanager alert {name!r}: {err}") from None
 
     resource = next((labels[k] for k in _RESOURCE_LABELS if labels.get(k)), "")
-
-    links: list[Link] = []
-    if item.get("generatorURL"):
-        links.append(Link("Prometheus query", str(item["generatorURL"])))
-    if external:
-        links.append(Link("Alertmanager", external))
     details = tuple((k, v) for k, v in sorted(labels.items()) if k not in ("alertname", "severity"))
-    runbook_url = annotations.get("runbook_url")
     return Alert(
         source="alertmanager",
         name=name,
@@ -89,9 +134,9 @@ def _parse_one(item: Any, common_annotations: dict[str, Any], external: str) -> 
         threshold=annotations.get("threshold"),
         description=annotations.get("description", ""),
         runbook=annotations.get("runbook") or (known.runbook if known else None),
-        runbook_url=runbook_url,
-        links=tuple(links),
+        runbook_url=annotations.get("runbook_url"),
+        links=links,
         details=details,
         # the fingerprint tells apart alerts whose resource labels coincide
-        fingerprint=str(item.get("fingerprint") or ""),
+        fingerprint=fingerprint,
     )

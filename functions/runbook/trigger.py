@@ -8,6 +8,8 @@
   naming its runbook in the ``runbook`` annotation (or label) as shared/monitoring/rules.yml
   does; an alert's key is its fingerprint and ``startsAt``, and whether it still fires is the
   alert's own status (Prometheus alerts have no CloudWatch state to read back);
+- the same alert as the edge host's Alertmanager publishes it to SNS (message attributes,
+  shared/alert_notice.py), which is how infra/functions.py subscribes the runbooks;
 - a person (``edge-ops runbook NAME``), with or without an alarm named.
 
 The key of a state change (alarm name and the time it entered its state) makes a redelivery of
@@ -23,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from functions.common.errors import BadInput
+from shared import alert_notice
 
 
 class UnreadableTrigger(BadInput):
@@ -171,6 +174,31 @@ def _from_alertmanager(event: dict[str, Any]) -> list[Trigger]:
     return out
 
 
+def _from_notice(sns: dict[str, Any]) -> Trigger:
+    """An alert the edge host's Alertmanager published to SNS (shared/alert_notice.py)."""
+    try:
+        notice = alert_notice.read(sns)
+    except alert_notice.UnreadableNotice as err:
+        raise UnreadableTrigger(str(err)) from None
+    notes = notice.annotations
+    labels = {"alertname": notice.alertname, **notice.labels}
+    if notice.severity:
+        labels["severity"] = notice.severity
+    return Trigger(
+        alarm=notice.alertname,
+        state=notice.status,
+        changed_at=notice.starts_at,
+        reason=notes.get("summary") or notice.headline or notice.alertname,
+        source="alertmanager",
+        description=notes.get("description", ""),
+        value=notes.get("value") or None,
+        threshold=notes.get("threshold") or None,
+        metric={"labels": labels},
+        fingerprint=notice.fingerprint,
+        runbook=notice.runbook or "",
+    )
+
+
 def parse_trigger(event: Any) -> list[Trigger]:
     """The alarm state changes in ``event`` (SNS may carry several); ``UnreadableTrigger``
     when it is none of the shapes above."""
@@ -187,6 +215,9 @@ def parse_trigger(event: Any) -> list[Trigger]:
             sns = record.get("Sns") if isinstance(record, dict) else None
             if not isinstance(sns, dict):
                 raise UnreadableTrigger("a record that is not an SNS notification")
+            if alert_notice.is_notice(sns):
+                out.append(_from_notice(sns))
+                continue
             try:
                 message = json.loads(str(sns.get("Message")))
             except ValueError:

@@ -1,4 +1,5 @@
-"""Alertmanager's routes: each severity reaches the fan-out's receiver for it (amtool)."""
+"""Alertmanager's routes: each severity reaches the SNS topic of that severity (amtool), and the
+committed files are what infra/monitoring/alertmanager_sns.py writes."""
 
 from __future__ import annotations
 
@@ -8,21 +9,22 @@ import pytest
 import yaml
 
 from infra import catalog
-from infra.monitoring import rule_cases
+from infra.monitoring import alertmanager_sns, rule_cases
+from shared import alert_notice
 from tests.infra.monitoring.tools import MONITORING, run
 
 CONFIG = yaml.safe_load((MONITORING / "alertmanager.yml").read_text())
 
 # Severity label -> receiver: the fan-out's four, and the spellings other rules may use.
 ROUTES = {
-    "critical": "fanout-critical",
-    "page": "fanout-critical",
-    "high": "fanout-high",
-    "warning": "fanout-high",
-    "medium": "fanout-medium",
-    "low": "fanout-low",
-    "info": "fanout-low",
-    "something-else": "fanout-high",  # unknown: not quietly low
+    "critical": "sns-critical",
+    "page": "sns-critical",
+    "high": "sns-high",
+    "warning": "sns-high",
+    "medium": "sns-medium",
+    "low": "sns-low",
+    "info": "sns-low",
+    "something-else": "sns-high",  # unknown: not quietly low
 }
 
 
@@ -30,22 +32,27 @@ def _receivers() -> dict[str, dict[str, Any]]:
     return {r["name"]: r for r in CONFIG["receivers"]}
 
 
-def test_every_receiver_is_the_fan_outs_webhook_with_resolutions() -> None:
+def test_the_committed_files_are_generated() -> None:
+    assert alertmanager_sns.main(["alertmanager_sns", "--check"]) == 0
+
+
+def test_every_receiver_is_its_severitys_topic_with_resolutions() -> None:
     receivers = _receivers()
-    assert set(receivers) == {f"fanout-{s.value}" for s in catalog.Severity}
-    urls = set()
-    for r in receivers.values():
-        (hook,) = r["webhook_configs"]
-        assert hook["send_resolved"] is True
-        urls.add(hook["url"])
-        assert set(r) == {"name", "webhook_configs"}  # nothing else delivers around the fan-out
-    assert len(urls) == 1
+    assert set(receivers) == {f"sns-{s.value}" for s in catalog.Severity}
+    for sev in catalog.Severity:
+        r = receivers[f"sns-{sev.value}"]
+        (sns,) = r["sns_configs"]
+        assert sns["send_resolved"] is True
+        assert sns["topic_arn"] == alertmanager_sns.EXAMPLE_TOPIC.format(severity=sev.value)
+        assert set(sns["attributes"]) == set(alert_notice.ATTRIBUTES)
+        assert set(r) == {"name", "sns_configs"}  # nothing else delivers around the fan-out
 
 
-def test_groups_name_the_resource() -> None:
-    assert {"alertname", "instance", "endpoint"} <= set(CONFIG["route"]["group_by"])
+def test_one_alert_per_notification() -> None:
+    """The attributes describe one alert: no route may group several."""
+    assert CONFIG["route"]["group_by"] == ["..."]
     for route in CONFIG["route"]["routes"]:
-        assert "group_by" not in route or "instance" in route["group_by"]
+        assert "group_by" not in route
 
 
 def test_no_inhibit_rule_can_suppress_everything() -> None:
@@ -93,7 +100,7 @@ def test_a_wrong_receiver_is_refused() -> None:
         "routes",
         "test",
         "--config.file=alertmanager.yml",
-        "--verify.receivers=fanout-low",
+        "--verify.receivers=sns-low",
         "severity=critical",
     )
     assert result.returncode != 0
