@@ -10,12 +10,14 @@ import pulumi_aws as aws
 
 from infra import catalog
 from infra.alarms import Alarms, AlarmsArgs
+from infra.alert_subscriptions import AlertSubscriptions, AlertSubscriptionsArgs
 from infra.alerting import Alerting, AlertingArgs
 from infra.dashboard import Dashboard, DashboardArgs
 from infra.database import Database, DatabaseArgs
 from infra.edge_host import EdgeHost, EdgeHostArgs
 from infra.functions import Functions, FunctionsArgs, Targets
 from infra.host_boot import BadHostConfig, node_config, stop_timeout_s
+from infra.monitoring import alertmanager_sns, rule_cases
 from infra.naming import stack_prefix
 from infra.network import Network, NetworkArgs
 from infra.secrets import Secrets, SecretsArgs, SecretsRotation, SecretsRotationArgs
@@ -134,6 +136,14 @@ functions = Functions(
         ),
     ),
     opts=pulumi.ResourceOptions(depends_on=[database]),
+)
+AlertSubscriptions(
+    f"{prefix}-subscriptions",
+    AlertSubscriptionsArgs(
+        alerting.topics,
+        functions.functions,
+        alertmanager_sns.runbook_topics(rule_cases.rules()),
+    ),
 )
 SecretsRotation(
     f"{prefix}-rotation",

@@ -2,8 +2,8 @@
 dist/functions/<package>.zip, functions/packaging.py), with its own role (the statements its
 catalog access asks for, and no more), a log group with retention, an on-failure destination
 (the failed-invocations queue), a concurrency limit where two runs must not overlap, its
-schedules, and the VPC where it must reach the database or the edge host. The fan-out is
-subscribed to every severity topic.
+schedules, and the VPC where it must reach the database or the edge host. Which topics
+invoke which functions is infra/alert_subscriptions.py.
 """
 
 from __future__ import annotations
@@ -284,29 +284,10 @@ class Functions(pulumi.ComponentResource):
                 f"no artifact for {', '.join(missing)} in {args.artifacts_dir}: run "
                 "`make functions` first (or set edge-node:artifactsDir)"
             )
-        t = args.targets
         self.functions = {}
         self.log_groups: dict[str, aws.cloudwatch.LogGroup] = {}
         for fn in args.functions:
             self.functions[fn.name] = self._function(name, fn, args)
-        fanout = self.functions.get("fanout")
-        if fanout is not None:
-            for sev, topic in t.topics.items():
-                allowed = aws.lambda_.Permission(
-                    child(name, f"fanout-from-{sev.value}"),
-                    action="lambda:InvokeFunction",
-                    function=fanout.name,
-                    principal="sns.amazonaws.com",
-                    source_arn=topic.arn,
-                    opts=pulumi.ResourceOptions(parent=self),
-                )
-                aws.sns.TopicSubscription(
-                    child(name, f"fanout-on-{sev.value}"),
-                    topic=topic.arn,
-                    protocol="lambda",
-                    endpoint=fanout.arn,
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=[allowed]),
-                )
         self.register_outputs({n: f.arn for n, f in self.functions.items()})
 
     def _function(self, name: str, fn: Function, args: FunctionsArgs) -> aws.lambda_.Function:

@@ -18,6 +18,7 @@ the amtool tests read, the same text the host is given with its stack's ARNs.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -146,6 +147,26 @@ def runbook_filter_policy(runbook: str) -> dict[str, list[str]]:
     """The SNS subscription filter that starts ``runbook`` from the alerts naming it: firing
     only (a resolution never starts a runbook, and trading resumes by a person's hand)."""
     return {"source": [alert_notice.SOURCE], "runbook": [runbook], "status": ["firing"]}
+
+
+def topic_of(severity_label: str) -> str:
+    """The topic (a severity of SEVERITIES) a rule's ``severity`` label routes to."""
+    for sev in SEVERITIES:
+        if re.fullmatch(MATCHERS[sev], severity_label):
+            return sev
+    return DEFAULT_SEVERITY
+
+
+def runbook_topics(rules: Mapping[str, Mapping[str, Any]]) -> dict[str, set[str]]:
+    """Each runbook the rules name (``runbook`` annotation), with the topics their alerts
+    are published to: where the runbook must be subscribed."""
+    out: dict[str, set[str]] = {}
+    for rule in rules.values():
+        runbook = (rule.get("annotations") or {}).get("runbook")
+        if runbook:
+            severity = str((rule.get("labels") or {}).get("severity", ""))
+            out.setdefault(str(runbook), set()).add(topic_of(severity))
+    return out
 
 
 def render(topics: Mapping[str, str], region: str, template_path: str) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 import pulumi
 
 from infra import catalog
+from infra.monitoring import alertmanager_sns, rule_cases
 from tests.infra.program import Checks, Program, Registered, run
 
 Grants = dict[str, set[str]]  # action -> resources
@@ -229,3 +230,36 @@ def test_fanout_email_when_configured(stack_config: tuple[dict[str, str], list[s
         }
     )
     return run(config, secret_keys).check(fanout_email_when_configured)
+
+
+def runbooks_subscribed(p: Program, c: Checks) -> int:
+    """Each runbook the Prometheus rules name hears its rules' topics, filtered to firing
+    alerts naming it; no other function but the fan-out is subscribed to an alert topic."""
+    expected = alertmanager_sns.runbook_topics(rule_cases.rules())
+    c.that(bool(expected), "the rules name runbooks")
+    got: dict[str, set[str]] = {}
+    for s in p.of("aws:sns/topicSubscription:TopicSubscription"):
+        if s.inputs.get("protocol") != "lambda":
+            continue
+        fn = c.value(s, "endpoint").rsplit(":", 1)[1].removeprefix(f"{PREFIX}-")
+        if fn == "fanout":
+            c.that(s.inputs.get("filterPolicy") is None, "the fan-out hears everything")
+            continue
+        c.examined += 1
+        runbook = next(r for r, f in catalog.RUNBOOKS.items() if f == fn)
+        policy = json.loads(c.value(s, "filterPolicy"))
+        c.that(policy == alertmanager_sns.runbook_filter_policy(runbook), f"{fn}: {policy}")
+        c.that(policy["status"] == ["firing"], "a resolution never starts a runbook")
+        c.that(c.value(s, "filterPolicyScope") == "MessageAttributes", "attributes scope")
+        topic = c.value(s, "topic").rsplit(f"{PREFIX}-alerts-", 1)[1]
+        got.setdefault(runbook, set()).add(topic)
+    c.that(got == expected, f"runbook topics {got} != {expected}")
+    c.that("pause-trading" in got, "RpcHeadLag's runbook is reached")
+    return c.examined
+
+
+@pulumi.runtime.test  # type: ignore[untyped-decorator]
+def test_runbooks_hear_the_alerts_naming_them(
+    stack_config: tuple[dict[str, str], list[str]],
+) -> Any:
+    return run(*stack_config, stack="prod").check(runbooks_subscribed)
