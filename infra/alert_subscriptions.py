@@ -53,8 +53,9 @@ class AlertSubscriptions(pulumi.ComponentResource):
             if fn is None:
                 continue  # the stack deploys a subset of the functions (tests)
             policy = alertmanager_sns.runbook_filter_policy(runbook)
-            for sev in sorted(severities):
-                self._subscribe(f"{fn_name}-on-{sev}", fn, args.topics[Severity(sev)], policy)
+            for sev_name in sorted(severities):
+                topic = args.topics[Severity(sev_name)]
+                self._subscribe(f"{fn_name}-on-{sev_name}", fn, topic, policy)
         self.register_outputs({})
 
     def _subscribe(
