@@ -8,19 +8,25 @@
   emergency-stop flag), put metrics in its own namespace, write its own log group, publish
   the node's own events to the alerting component's critical topic (the node's
   ``alerts.sns_topic_arn``, set here; the fan-out reads the severity from each event);
-  Session Manager's channel; nothing else;
-- its log (the node's stdout) shipped by the CloudWatch agent to a log group with retention.
+  Session Manager's channel; publish its Alertmanager's alerts to the four severity topics;
+  nothing else;
+- its log (the node's stdout) shipped by the CloudWatch agent to a log group with retention;
+- Prometheus and Alertmanager beside the node (infra/host_monitoring.py): the rules of the
+  node's release, each alert to its severity's topic.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from infra import catalog, iam
-from infra.host_boot import Boot, Release, user_data, with_alerts_topic
+from infra.catalog import Severity
+from infra.host_boot import Boot, Release, packed, user_data, with_alerts_topic
+from infra.host_monitoring import HostMonitoring, MonitoringRelease
 from infra.naming import child
 
 AL2023_AMI = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
@@ -57,6 +63,9 @@ class EdgeHostArgs:
     rpc_secret_arn: pulumi.Input[str]
     log_retention_days: int
     alerts_topic_arn: pulumi.Input[str]  # the node's own events (edge_node/alerts.py)
+    monitoring: MonitoringRelease
+    topic_arns: Mapping[Severity, pulumi.Input[str]]  # where its Alertmanager publishes
+    node_name: str = "edge"
     instance_type: str = "t3.small"
     volume_gb: int = 30
     ami_id: str | None = None
@@ -115,7 +124,8 @@ class EdgeHost(pulumi.ComponentResource):
                     ["*"],
                     {"StringEquals": {"cloudwatch:namespace": catalog.HOST_NAMESPACE}},
                 ),
-                iam.Allow(["sns:Publish"], [args.alerts_topic_arn]),
+                # the node's own events go to one of them (alerts_topic_arn, the critical)
+                iam.Allow(["sns:Publish"], [args.topic_arns[s] for s in Severity]),
                 iam.Allow(list(SESSION_MANAGER), ["*"]),
             ]
         )
@@ -160,24 +170,37 @@ class EdgeHost(pulumi.ComponentResource):
         )
 
         ami = args.ami_id or aws.ssm.get_parameter_output(name=AL2023_AMI).value
+        severities = list(Severity)
         boot = pulumi.Output.all(
             config.name,
             args.token_secret_arn,
             args.db_secret_arn,
             args.rpc_secret_arn,
             logs.name,
+            *(args.topic_arns[s] for s in severities),
         ).apply(
-            lambda v: user_data(
-                Boot(
-                    release=args.release,
-                    region=args.region,
-                    stop_timeout_s=args.stop_timeout_s,
-                    config_parameter=v[0],
-                    token_secret_arn=v[1],
-                    db_secret_arn=v[2],
-                    rpc_secret_arn=v[3],
-                    log_group=v[4],
-                    live=args.live,
+            lambda v: packed(
+                user_data(
+                    Boot(
+                        release=args.release,
+                        region=args.region,
+                        stop_timeout_s=args.stop_timeout_s,
+                        config_parameter=v[0],
+                        token_secret_arn=v[1],
+                        db_secret_arn=v[2],
+                        rpc_secret_arn=v[3],
+                        log_group=v[4],
+                        live=args.live,
+                        monitoring=HostMonitoring(
+                            release=args.monitoring,
+                            region=args.region,
+                            api_port=args.api_port,
+                            node_name=args.node_name,
+                            live=args.live,
+                            token_secret_arn=v[1],
+                            topics={s.value: arn for s, arn in zip(severities, v[5:], strict=True)},
+                        ),
+                    )
                 )
             )
         )
@@ -203,7 +226,7 @@ class EdgeHost(pulumi.ComponentResource):
                 volume_size=args.volume_gb,
                 delete_on_termination=True,
             ),
-            user_data=boot,
+            user_data_base64=boot,
             user_data_replace_on_change=True,
             tags={"Name": f"{args.prefix}-edge-node"},
             # a newer AMI published by AWS must not replace the host on an unrelated `up`

@@ -12,6 +12,8 @@ template and writes, into the unit's private runtime directory (tmpfs, mode 0700
 
 from __future__ import annotations
 
+import base64
+import gzip
 import math
 import re
 import textwrap
@@ -22,6 +24,8 @@ from typing import Any
 import tomli_w
 
 from infra import catalog
+from infra.host_monitoring import HostMonitoring
+from infra.host_monitoring import script as monitoring_script
 from shared.config import ControlConfig
 
 # After SIGTERM the node drains in-flight trades for up to control.drain_timeout_s, then
@@ -138,6 +142,9 @@ def put(path, text):
 
 
 token = secret(E["EDGE_TOKEN_SECRET"]).strip()
+if sys.argv[1:2] == ["--token-file"]:  # Prometheus' copy (infra/host_monitoring.py)
+    put(sys.argv[2], token)
+    sys.exit(0)
 db = json.loads(secret(E["EDGE_DB_SECRET"]))
 url = "postgresql+psycopg://%s:%s@%s:%s/%s?sslmode=require" % (
     quote(db["username"], safe=""), quote(db["password"], safe=""), db["host"], db["port"],
@@ -170,6 +177,7 @@ class Boot:
     rpc_secret_arn: str
     log_group: str
     live: bool = False
+    monitoring: HostMonitoring | None = None  # Prometheus and Alertmanager beside the node
 
 
 def unit(boot: Boot) -> str:
@@ -284,7 +292,7 @@ def user_data(boot: Boot) -> str:
         @@AGENT@@AGENT
         /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config \\
           -m ec2 -s -c file:/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json
-        systemctl daemon-reload
+        @@MONITORING@@systemctl daemon-reload
         systemctl enable --now edge-node.service
         """
     )
@@ -292,7 +300,18 @@ def user_data(boot: Boot) -> str:
         script.replace("@@PREPARE@@", _PREPARE)
         .replace("@@UNIT@@", unit(boot))
         .replace("@@AGENT@@", agent_config(boot) + "\n")
+        .replace("@@MONITORING@@", monitoring_script(boot.monitoring) if boot.monitoring else "")
     )
-    if len(text.encode()) > USER_DATA_LIMIT:
-        raise BadHostConfig(f"user data is {len(text.encode())} bytes, over EC2's 16 KiB")
+    size = len(_gzip(text))
+    if size > USER_DATA_LIMIT:
+        raise BadHostConfig(f"user data is {size} bytes compressed, over EC2's 16 KiB")
     return text
+
+
+def _gzip(text: str) -> bytes:
+    return gzip.compress(text.encode(), compresslevel=9, mtime=0)  # the same text, same bytes
+
+
+def packed(text: str) -> str:
+    """The user data as EC2 is given it: gzip (cloud-init unpacks it), then base64."""
+    return base64.b64encode(_gzip(text)).decode()

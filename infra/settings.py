@@ -15,6 +15,7 @@ import pulumi
 
 from infra import catalog
 from infra.host_boot import BadHostConfig, Release
+from infra.host_monitoring import BadMonitoringRelease, MonitoringRelease, Tarball
 
 NAMESPACE = "edge-node"  # Pulumi.yaml's project name: `pulumi config set edge-node:...`
 LOG_RETENTIONS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653)
@@ -48,6 +49,7 @@ class StackSettings:
     region: str
     admin_cidr: str
     release: Release
+    monitoring: MonitoringRelease
     node_config_text: str
     rpc_endpoints: pulumi.Output[str]
     rpc_endpoint_names: tuple[str, ...]  # not secret: the probe's Endpoint dimension
@@ -136,6 +138,25 @@ def _channels(value: Any) -> None:
         raise ValueError(f"lacks {', '.join(missing)} (functions/fanout/wiring.py)")
 
 
+def _monitoring(value: Any) -> MonitoringRelease:
+    shape = "{prometheus: {url, sha256}, alertmanager: {url, sha256}}"
+    if not isinstance(value, dict):
+        raise BadStackConfig(
+            f"{NAMESPACE}:monitoring is not set: the edge host's Prometheus and Alertmanager "
+            f"releases, {shape} (see Pulumi.example.yaml)"
+        )
+    tools = []
+    for tool in ("prometheus", "alertmanager"):
+        entry = value.get(tool)
+        if not isinstance(entry, dict):
+            raise BadStackConfig(f"{NAMESPACE}:monitoring.{tool} must be an object {{url, sha256}}")
+        try:
+            tools.append(Tarball(tool, str(entry.get("url", "")), str(entry.get("sha256", ""))))
+        except BadMonitoringRelease as err:
+            raise BadStackConfig(f"{NAMESPACE}:{err}") from None
+    return MonitoringRelease(*tools)
+
+
 def read(config: pulumi.Config, aws_config: pulumi.Config, root: Path) -> StackSettings:
     def need(key: str) -> str:
         value = config.get(key)
@@ -163,6 +184,7 @@ def read(config: pulumi.Config, aws_config: pulumi.Config, root: Path) -> StackS
         release = Release(str(release_obj.get("wheelUrl", "")), str(release_obj.get("sha256", "")))
     except BadHostConfig as err:
         raise BadStackConfig(f"{NAMESPACE}:{err}") from None
+    monitoring = _monitoring(config.get_object("monitoring"))
     node_path = root / need("nodeConfig")
     try:
         node_text = node_path.read_text(encoding="utf-8")
@@ -185,6 +207,7 @@ def read(config: pulumi.Config, aws_config: pulumi.Config, root: Path) -> StackS
         region=region,
         admin_cidr=str(net),
         release=release,
+        monitoring=monitoring,
         node_config_text=node_text,
         rpc_endpoints=rpc_endpoints,
         rpc_endpoint_names=rpc_names,

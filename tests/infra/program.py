@@ -116,6 +116,20 @@ def base_config(tmp: Path) -> tuple[dict[str, str], list[str]]:
     config = {
         "aws:region": REGION,
         f"{ns}:adminCidr": "203.0.113.7/32",
+        f"{ns}:monitoring": json.dumps(
+            {
+                "prometheus": {
+                    "url": "https://github.com/prometheus/prometheus/releases/download/"
+                    "v2.53.4/prometheus-2.53.4.linux-amd64.tar.gz",
+                    "sha256": SHA,
+                },
+                "alertmanager": {
+                    "url": "https://github.com/prometheus/alertmanager/releases/download/"
+                    "v0.28.1/alertmanager-0.28.1.linux-amd64.tar.gz",
+                    "sha256": SHA,
+                },
+            }
+        ),
         f"{ns}:release": json.dumps(
             {
                 "wheelUrl": "https://releases.example.com/edge_node-0.1.0-py3-none-any.whl",

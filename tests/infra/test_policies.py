@@ -5,6 +5,8 @@ examined and reads values through ``Checks.value`` (an unknown value fails the p
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import tomllib
 from typing import Any
@@ -220,7 +222,7 @@ def edge_host_hardened(p: Program, c: Checks) -> int:
         c.that(c.value(vm, "metadataOptions")["httpTokens"] == "required", "IMDSv2 only")
         c.that(c.value(vm, "rootBlockDevice")["encrypted"] is True, "encrypted volume")
         c.that("keyName" not in vm.inputs, "no SSH key pair")
-        data = c.value(vm, "userData")
+        data = gzip.decompress(base64.b64decode(c.value(vm, "userDataBase64"))).decode()
         c.that("Restart=always" in data, "restart always")
         stop = int(data.split("TimeoutStopSec=")[1].split()[0])
         c.that(stop > 45, f"TimeoutStopSec {stop} longer than the drain timeout (45 s)")
@@ -250,7 +252,9 @@ def edge_host_raises_its_events_to_the_critical_topic(p: Program, c: Checks) -> 
     publish = [s for s in statements if any(a.startswith("sns:") for a in s["Action"])]
     c.that(len(publish) == 1, f"one SNS statement on the host role: {publish}")
     c.that(publish[0]["Action"] == ["sns:Publish"], "the host role may only publish")
-    c.that(publish[0]["Resource"] == [critical], f"the host publishes to {critical} only")
+    topics = [f"arn:aws:sns:{REGION}:{ACCOUNT}:edge-prod-alerts-{s}" for s in catalog.Severity]
+    c.that(critical in topics, "the node's own topic is a severity topic")
+    c.that(sorted(publish[0]["Resource"]) == sorted(topics), f"the host publishes to {publish[0]}")
     return 2
 
 

@@ -73,6 +73,22 @@ def test_a_bad_node_name_is_refused(stack_config: Config) -> Any:
     return _refused(config, secrets, BadStackConfig, "nodeName")
 
 
+@pulumi.runtime.test  # type: ignore[untyped-decorator]
+def test_monitoring_releases_are_required(stack_config: Config) -> Any:
+    config, secrets = stack_config
+    del config["edge-node:monitoring"]
+    return _refused(config, secrets, BadStackConfig, "edge-node:monitoring is not set")
+
+
+@pulumi.runtime.test  # type: ignore[untyped-decorator]
+def test_an_untested_prometheus_is_refused(stack_config: Config) -> Any:
+    config, secrets = stack_config
+    monitoring = json.loads(config["edge-node:monitoring"])
+    monitoring["prometheus"]["url"] = monitoring["prometheus"]["url"].replace("2.53.4", "2.30.0")
+    config["edge-node:monitoring"] = json.dumps(monitoring)
+    return _refused(config, secrets, BadStackConfig, "monitoring.prometheus: version 2.30.0")
+
+
 async def _nothing() -> None:
     await asyncio.sleep(0)
 
