@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,23 @@ def test_the_real_tools_accept_what_the_boot_script_writes(tmp_path: Path) -> No
         [amtool, "check-config", str(am)], capture_output=True, text=True, check=False
     )
     assert result.returncode != 0
+
+
+def test_the_release_wheel_ships_the_rules(tmp_path: Path) -> None:
+    """The host links the rules from the installed release: the wheel must carry them, and
+    the ones it carries are the tested ones."""
+    root = Path(__file__).resolve().parents[2]
+    uv = root / ".tools" / "uv" / "bin" / "uv"
+    assert uv.exists(), "uv is installed by ./scripts/setup"
+    built = subprocess.run(
+        [str(uv), "build", "--wheel", "-q", "-o", str(tmp_path), str(root)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr
+    (wheel,) = tmp_path.glob("edge_node-*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        assert z.read("shared/monitoring/rules.yml") == RULES.read_bytes()
+        assert "shared/alert_notice.py" in z.namelist()
