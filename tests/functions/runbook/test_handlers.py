@@ -317,3 +317,37 @@ def test_an_alertmanager_alert_without_its_fingerprint_is_refused(
     with pytest.raises(BadInput, match="without fingerprint"):
         _handler("pause_trading")(event, FakeLambdaContext())
     assert node.requests == []
+
+
+# --- Prometheus alerts as the edge host's Alertmanager publishes them to SNS -----------------
+
+
+def _sns_notice(status: str = "firing") -> dict[str, Any]:
+    """Recorded from the real Alertmanager publishing to a moto server
+    (tests/infra/monitoring/test_alertmanager_sns_delivery.py): RpcHeadLag naming pause-trading."""
+    event = load_event("runbook_alertmanager_sns")
+    event["Records"][0]["Sns"]["MessageAttributes"]["status"]["Value"] = status
+    return event
+
+
+def test_a_prometheus_alert_through_sns_starts_its_runbook_once(
+    estate: Estate, node: StubNode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _setenv(monkeypatch, env_for(estate, node.url))
+    estate.set_alarm("OK")  # no CloudWatch alarm: the alert's own status gates it
+    (first,) = _handler("pause_trading")(_sns_notice(), FakeLambdaContext())["results"]
+    assert first["acted"] and first["ok"], first
+    assert first["trigger"]["source"] == "alertmanager"
+    assert first["trigger"]["fingerprint"] == "fe0d907efaa87913"
+    assert len(node.posted("/admin/pause")) == 1 and node.state == "paused"
+    # SNS delivers at least once: the same alert again acts no more
+    node.state = "running"
+    (again,) = _handler("pause_trading")(_sns_notice(), FakeLambdaContext())["results"]
+    assert not again["acted"] and "handled already" in again["skipped"]
+    # a resolution (kept out by the subscription's filter, and refused here too), of an
+    # alert this runbook never handled
+    event = _sns_notice("resolved")
+    event["Records"][0]["Sns"]["MessageAttributes"]["starts_at"]["Value"] = "2026-12-02T05:00:00Z"
+    (resolved,) = _handler("pause_trading")(event, FakeLambdaContext())["results"]
+    assert not resolved["acted"] and "is resolved now" in resolved["skipped"]
+    assert len(node.posted("/admin/pause")) == 1
