@@ -60,12 +60,12 @@ def test_the_first_rotation_creates_the_application_role_with_the_stored_passwor
         assert conn.execute("SELECT current_user").fetchone() == (fresh.user,)
     with fresh.connect(first["username"], first["password"]) as conn:
         assert conn.execute("SELECT x FROM public.made_first").fetchall() == [(1,)]
-        conn.commit()
-        # the backup verification's scratch database
-        conn.autocommit = True
-        scratch = sql.Identifier(f"{fresh.dbname}_scratch")
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(scratch))
-        conn.execute(sql.SQL("DROP DATABASE {}").format(scratch))
+    for login in (current, first):  # the backup verification's scratch database, as either
+        with fresh.connect(login["username"], login["password"]) as conn:
+            conn.autocommit = True
+            scratch = sql.Identifier(f"{fresh.dbname}_scratch")
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(scratch))
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(scratch))
     # the administrator is untouched, and owns nothing the application made
     with fresh.connect(fresh.admin_user, fresh.admin_password) as conn:
         owner = conn.execute(
