@@ -87,9 +87,7 @@ database = Database(
         vpc_id=network.vpc_id,
         client_sg_ids=[network.functions_sg_id, host.sg_id],
         key_arn=storage.key_arn,
-        username=secrets.db_username,
-        password=secrets.db_password.result,
-        credentials_secret_id=secrets.db_credentials.id,
+        logins=secrets.db_logins,
         instance_class=db.instance_class,
         engine_version=db.engine_version,
         allocated_storage_gb=db.allocated_storage_gb,
@@ -113,6 +111,7 @@ functions = Functions(
             reports_bucket=storage.reports.name,
             reports_arn=storage.reports.arn,
             db_secret_arn=secrets.db_credentials.arn,
+            db_admin_secret_arn=secrets.db_admin.arn,
             token_secret_arn=secrets.api_token.arn,
             rpc_secret_arn=secrets.rpc_keys.arn,
             alert_secret_arn=secrets.alert_channels.arn,
@@ -151,7 +150,8 @@ AlertSubscriptions(
 SecretsRotation(
     f"{prefix}-rotation",
     SecretsRotationArgs(secrets, functions.functions),
-    opts=pulumi.ResourceOptions(depends_on=[database]),
+    # the first rotations run at once: the database, and the VPC endpoints the functions use
+    opts=pulumi.ResourceOptions(depends_on=[database, network]),
 )
 alarms = Alarms(
     f"{prefix}-alarms",

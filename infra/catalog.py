@@ -52,6 +52,7 @@ class Access(enum.StrEnum):
     ALERT_EMAIL = "alert-email"  # SES, on the configured identity only (stack alertEmail)
     NOTIFY = "notify"  # publish to the low-severity topic (reports, runbook announcements)
     ROTATE_DB = "rotate-db"  # rotation steps on the database secret
+    DB_ADMIN_SECRET = "db-admin-secret"  # read the master's secret (the rotation's masterarn)
     ROTATE_TOKEN = "rotate-token"  # rotation steps on the API token secret
     SECRET_AGE = "secret-age"  # describe the three secrets and list their versions (ages)
     STOP_FLAG = "stop-flag"  # write the node's SSM emergency-stop flag
@@ -228,7 +229,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "rotation",
         "functions.rotation.handler.database",
         Network.VPC,
-        (Access.ROTATE_DB,),
+        (Access.ROTATE_DB, Access.DB_ADMIN_SECRET),
         timeout_s=120,
         memory_mb=256,
         settings=_ROTATION,

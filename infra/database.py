@@ -1,19 +1,24 @@
 """The database: RDS PostgreSQL in the private subnets, encrypted with the stack's key, not
-publicly reachable, automated backups kept, deletion protection and a final snapshot; its
-credentials written to the Secrets Manager secret in the RDS JSON shape the functions read
-(functions/common/store.py) and the rotation function rotates.
+publicly reachable, automated backups kept, deletion protection and a final snapshot.
+
+Its two logins (infra/secrets.py ``DatabaseLogins``) are written to their secrets in the RDS
+JSON shape the functions (functions/common/store.py) and the rotation read: the master's to
+``db-admin``, the application's first login to ``db-credentials`` with ``masterarn`` = the
+``db-admin`` secret's ARN (the administrator the alternating-users rotation logs in as; its
+first run creates the application's role, functions/rotation/database.py).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from infra.naming import child
+from infra.secrets import DatabaseLogins
 
 DB_NAME = "edge"
 PORT = 5432
@@ -26,9 +31,7 @@ class DatabaseArgs:
     vpc_id: pulumi.Input[str]
     client_sg_ids: Sequence[pulumi.Input[str]]  # the functions' and the edge host's groups
     key_arn: pulumi.Input[str]
-    username: str
-    password: pulumi.Input[str]
-    credentials_secret_id: pulumi.Input[str]
+    logins: DatabaseLogins
     instance_class: str = "db.t4g.small"
     engine_version: str = "16"
     allocated_storage_gb: int = 20
@@ -74,8 +77,8 @@ class Database(pulumi.ComponentResource):
             storage_encrypted=True,
             kms_key_id=args.key_arn,
             db_name=DB_NAME,
-            username=args.username,
-            password=args.password,
+            username=args.logins.admin_username,
+            password=args.logins.admin_password,
             port=PORT,
             db_subnet_group_name=subnets.name,
             vpc_security_group_ids=[sg.id],
@@ -94,23 +97,38 @@ class Database(pulumi.ComponentResource):
             performance_insights_kms_key_id=args.key_arn,
             opts=here,
         )
-        credentials = pulumi.Output.all(db.address, db.port, args.password).apply(
-            lambda v: json.dumps(
-                {
-                    "engine": "postgres",
-                    "host": v[0],
-                    "port": v[1],
-                    "username": args.username,
-                    "password": v[2],
-                    "dbname": DB_NAME,
-                }
-            )
+        logins = args.logins
+
+        def rds_json(
+            username: str, password: pulumi.Input[str], **more: pulumi.Input[str]
+        ) -> pulumi.Output[str]:
+            fields: dict[str, Any] = {
+                "engine": "postgres",
+                "host": db.address,
+                "port": db.port,
+                "username": username,
+                "password": password,
+                "dbname": DB_NAME,
+                **more,
+            }
+            return pulumi.Output.secret(pulumi.Output.json_dumps(fields))
+
+        aws.secretsmanager.SecretVersion(
+            child(name, "admin-credentials"),
+            secret_id=logins.admin_secret.id,
+            secret_string=rds_json(logins.admin_username, logins.admin_password),
+            opts=here,
+        )
+        # the application's first login: its role is created by the first rotation, which
+        # then moves AWSCURRENT to a new version (a refresh must not move it back)
+        self.app_credentials = rds_json(
+            logins.app_username, logins.app_password, masterarn=logins.admin_secret.arn
         )
         aws.secretsmanager.SecretVersion(
             child(name, "credentials"),
-            secret_id=args.credentials_secret_id,
-            secret_string=pulumi.Output.secret(credentials),  # type: ignore[arg-type]
-            opts=here,
+            secret_id=logins.app_secret.id,
+            secret_string=self.app_credentials,
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["version_stages"]),
         )
         self.address = db.address
         self.identifier = db.identifier

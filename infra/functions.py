@@ -39,6 +39,7 @@ class Targets:
     reports_bucket: pulumi.Input[str]
     reports_arn: pulumi.Input[str]
     db_secret_arn: pulumi.Input[str]
+    db_admin_secret_arn: pulumi.Input[str]  # the master's: the database rotation only
     token_secret_arn: pulumi.Input[str]
     rpc_secret_arn: pulumi.Input[str]
     alert_secret_arn: pulumi.Input[str]
@@ -137,6 +138,8 @@ def access_statements(access: Access, t: Targets) -> list[iam.Allow]:
             return _bucket_rw(t.reports_arn, catalog.INCIDENTS_PREFIX)
         case Access.DB_SECRET:
             return [iam.Allow([read], [t.db_secret_arn])]
+        case Access.DB_ADMIN_SECRET:
+            return [iam.Allow([read], [t.db_admin_secret_arn])]
         case Access.API_TOKEN | Access.PROBE_NODE:
             return [iam.Allow([read], [t.token_secret_arn])]
         case Access.RPC_KEYS:
@@ -201,7 +204,7 @@ def access_statements(access: Access, t: Targets) -> list[iam.Allow]:
 
 _KMS_USERS = {
     Access.BACKUPS_RW, Access.BACKUPS_RO, Access.REPORTS_RW, Access.ARCHIVE_RW,
-    Access.INCIDENTS_RW, Access.DB_SECRET,
+    Access.INCIDENTS_RW, Access.DB_SECRET, Access.DB_ADMIN_SECRET,
     Access.API_TOKEN, Access.PROBE_NODE, Access.RPC_KEYS, Access.ALERT_SECRET, Access.ROTATE_DB,
     Access.ROTATE_TOKEN,
 }  # fmt: skip
@@ -249,6 +252,8 @@ def environment(fn: Function, prefix: str, t: Targets) -> dict[str, pulumi.Input
         env["EDGE_OPS_NODE_URL"] = t.node_url
         env["EDGE_OPS_NODE_NAME"] = t.node_name
         env["EDGE_OPS_NODE_TOKEN_SECRET_ID"] = t.token_secret_arn
+    if Access.ROTATE_TOKEN in a:  # functions/rotation/settings.py: testSecret asks the node
+        env["EDGE_OPS_NODE_URL"] = t.node_url
     if Access.RPC_KEYS in a:
         env["EDGE_OPS_RPC_ENDPOINTS_SECRET_ID"] = t.rpc_secret_arn
     if Access.STOP_FLAG in a:

@@ -13,6 +13,14 @@ edited to point elsewhere must not make us change another role's password). A cl
 not exist yet is created as a member of the current role that acts as it (``SET role``), so
 that what either role creates belongs to the same owner.
 
+On a fresh database the application's role does not exist yet: the secret names it with the
+password the deployment generated (infra/secrets.py), and its first rotation creates it. The
+current credentials being refused, setSecret asks the administrator whether that role exists;
+only if neither it nor its alternate does, it creates the role with that password and the
+rights the store needs (``FIRST_USER_RIGHTS``), then the clone as above. A role that exists
+but refuses the current password is still refused: we never overwrite a password we cannot
+verify, and a role left without its alternate is not recreated.
+
 Generated passwords use letters and digits only: nothing a URL, a libpq connection string or
 a shell would need to escape (a password with ``@``, ``/`` or ``%`` breaks a database URL).
 """
@@ -20,12 +28,13 @@ a shell would need to escape (a password with ``@``, ``/`` or ``%`` breaks a dat
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import string
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, LiteralString
 
 from functions.common.errors import BadInput, Unavailable
 from functions.common.secrets import is_auth_refusal
@@ -35,9 +44,20 @@ from functions.rotation.token import PendingSecretRefused
 if TYPE_CHECKING:
     import psycopg
 
+log = logging.getLogger(__name__)
+
 CLONE_SUFFIX = "_clone"
 PASSWORD_ALPHABET = string.ascii_letters + string.digits
 PASSWORD_LENGTH = 32
+# What the application's first role may do beyond logging in (a fresh database only): create
+# the store's tables in the public schema (PostgreSQL 15 took CREATE there from PUBLIC), and
+# create the scratch databases that the backup verification and drill restore into
+# (functions/backup/scratch.py). No CREATEROLE, no membership in the administrator's roles.
+FIRST_USER_RIGHTS: tuple[LiteralString, ...] = (
+    "ALTER ROLE {user} CREATEDB",
+    "GRANT CONNECT, TEMPORARY ON DATABASE {db} TO {user}",
+    "GRANT USAGE, CREATE ON SCHEMA public TO {user}",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,11 +181,17 @@ class DatabaseRotator:
             )
         if (new.host, new.port, new.dbname) != (cur.host, cur.port, cur.dbname):
             raise RotationRefused("the pending secret names another database than the current")
-        if not self.can_login(cur):
+        admin = self._administrator(current, cur)
+        if not self.can_login(cur) and not self._create_first_user(admin, cur):
             raise RotationRefused(
                 f"the current credentials ({cur.username}) are refused: the rotation will not "
                 "change a role's password for a secret it cannot verify"
             )
+        self._set_password(admin, cur.username, new.username, new.password)
+        return True
+
+    def _administrator(self, current: str, cur: DbLogin) -> DbLogin:
+        """The credentials of the secret ``masterarn`` names, on the current database."""
         master_id = _fields(current, "the current database secret").get("masterarn")
         if not master_id:
             raise BadInput(
@@ -173,10 +199,40 @@ class DatabaseRotator:
                 "that may set the alternate role's password)"
             )
         admin = DbLogin.parse(self.read_secret(str(master_id)), f"secret {master_id!r}")
-        admin = DbLogin(admin.host, admin.port, cur.dbname, admin.username, admin.password)
         if (admin.host, admin.port) != (cur.host, cur.port):
             raise RotationRefused("the administrator's secret names another server")
-        self._set_password(admin, cur.username, new.username, new.password)
+        return DbLogin(admin.host, admin.port, cur.dbname, admin.username, admin.password)
+
+    def _create_first_user(self, admin: DbLogin, first: DbLogin) -> bool:
+        """Create the role ``first`` names, with its password, if neither it nor its alternate
+        exists (a fresh database); False if it exists (then its password is wrong)."""
+        from psycopg import sql
+
+        user, clone = first.username, alternate(first.username)
+        with self.connect(admin) as conn, conn.transaction():
+            rows = conn.execute(
+                "SELECT rolname FROM pg_roles WHERE rolname IN (%s, %s)", (user, clone)
+            ).fetchall()
+            existing = {str(r[0]) for r in rows}
+            if user in existing:
+                return False
+            if existing:
+                raise RotationRefused(
+                    f"the role {user!r} does not exist but its alternate {clone!r} does: "
+                    "restore it, or store the alternate's credentials as the current ones"
+                )
+            conn.execute(
+                sql.SQL("CREATE ROLE {} WITH LOGIN PASSWORD {}").format(
+                    sql.Identifier(user), sql.Literal(first.password)
+                )
+            )
+            for statement in FIRST_USER_RIGHTS:
+                conn.execute(
+                    sql.SQL(statement).format(
+                        user=sql.Identifier(user), db=sql.Identifier(first.dbname)
+                    )
+                )
+        log.info("created the application's first role %s on %s", user, first.host)
         return True
 
     def _set_password(self, admin: DbLogin, current_user: str, user: str, password: str) -> None:

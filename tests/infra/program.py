@@ -35,6 +35,7 @@ class Registered:
     type: str
     name: str
     inputs: dict[str, Any]
+    state: dict[str, Any] = field(default_factory=dict)  # what the mock answered (arn, ...)
 
 
 class Recorder(pulumi.runtime.Mocks):
@@ -43,7 +44,6 @@ class Recorder(pulumi.runtime.Mocks):
         self.calls: list[str] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.resources.append(Registered(args.typ, args.name, dict(args.inputs)))
         rid = f"{args.name}-id"
         if args.typ == "aws:ec2/instance:Instance":
             rid = "i-0123456789abcdef0"  # an instance id's shape (the runbooks' settings check it)
@@ -60,11 +60,15 @@ class Recorder(pulumi.runtime.Mocks):
             "aws:rds/instance:Instance": {"address": "db.internal", "port": 5432},
             "aws:ec2/instance:Instance": {"private_ip": "10.60.0.10"},
             "random:index/randomId:RandomId": {"hex": "0" * 64},
-            "random:index/randomPassword:RandomPassword": {"result": "generated-password"},
+            # each its own, so that a test can tell whose password went where
+            "random:index/randomPassword:RandomPassword": {
+                "result": f"generated-password-{args.name}"
+            },
             "aws:cloudwatch/dashboard:Dashboard": {"dashboard_name": state.get("dashboard_name")},
         }
         for k, v in extras.get(args.typ, {}).items():
             state.setdefault(k, v)
+        self.resources.append(Registered(args.typ, args.name, dict(args.inputs), dict(state)))
         return rid, state
 
     def call(

@@ -84,6 +84,10 @@ EXPECTED: dict[str, tuple[set[str], set[str], set[str], bool]] = {
         True,
     ),
     "fanout": ({f"{PREFIX}/alert-channels"}, set(), set(), False),
+    # the rotations: the node's token (testSecret asks the node), and the application's
+    # credentials with the master's (masterarn), which nothing else reads
+    "rotate-api-token": ({f"{PREFIX}/api-token"}, set(), set(), True),
+    "rotate-database": ({f"{PREFIX}/db-credentials", f"{PREFIX}/db-admin"}, set(), set(), True),
 }
 
 

@@ -1,7 +1,8 @@
 """Two application roles on the password-checking PostgreSQL, as an operator sets them up
 for alternating-users rotation: ``<user>`` and ``<user>_clone`` with the same rights on a
 schema of their own, and the secrets that name them (the administrator's, and the
-application's pointing at it through ``masterarn``). Dropped afterwards."""
+application's pointing at it through ``masterarn``). Dropped afterwards. And a fresh database
+as a new stack has it (``fresh_database``): an RDS-like administrator, no application role."""
 
 from __future__ import annotations
 
@@ -125,3 +126,78 @@ def store_secrets(aws: AwsClients, roles: AppRoles) -> dict[str, Any]:
 def login_at(aws: AwsClients, stage: str) -> dict[str, Any]:
     value = aws.secretsmanager.get_secret_value(SecretId=APP_SECRET, VersionStage=stage)
     return dict(json.loads(value["SecretString"]))
+
+
+@dataclass
+class FreshDatabase:
+    """A database as RDS makes it: owned by an administrator who is no superuser (CREATEROLE,
+    CREATEDB), with nothing of the application's in it yet."""
+
+    server: ScramPostgres
+    dbname: str
+    admin_user: str
+    admin_password: str
+    user: str  # the application's role the secret names: not created
+
+    def login(self, user: str, password: str) -> dict[str, object]:
+        return self.server.login(user, password, self.dbname)
+
+    def connect(self, user: str, password: str) -> psycopg.Connection[Any]:
+        return psycopg.connect(
+            host=self.server.host,
+            port=self.server.port,
+            dbname=self.dbname,
+            user=user,
+            password=password,
+            connect_timeout=5,
+        )
+
+    def role(self, name: str) -> tuple[Any, ...] | None:
+        with admin(self.server) as conn:
+            return conn.execute(
+                "SELECT rolsuper, rolcreaterole, rolcreatedb, rolcanlogin FROM pg_roles "
+                "WHERE rolname = %s",
+                (name,),
+            ).fetchone()
+
+
+@contextmanager
+def fresh_database(server: ScramPostgres) -> Iterator[FreshDatabase]:
+    tag = uuid.uuid4().hex[:8]
+    fresh = FreshDatabase(server, f"edge_{tag}", f"dba_{tag}", secrets.token_hex(12), f"app_{tag}")
+    with admin(server) as conn:
+        conn.execute(
+            sql.SQL("CREATE ROLE {} LOGIN CREATEROLE CREATEDB PASSWORD {}").format(
+                sql.Identifier(fresh.admin_user), sql.Literal(fresh.admin_password)
+            )
+        )
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                sql.Identifier(fresh.dbname), sql.Identifier(fresh.admin_user)
+            )
+        )
+    try:
+        yield fresh
+    finally:
+        with admin(server) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(fresh.dbname)
+                )
+            )
+            for role in (f"{fresh.user}_clone", fresh.user, fresh.admin_user):
+                if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
+                    conn.execute(sql.SQL("DROP OWNED BY {} CASCADE").format(sql.Identifier(role)))
+                    conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+def store_fresh_secrets(aws: AwsClients, fresh: FreshDatabase, password: str) -> dict[str, Any]:
+    """What a fresh stack holds: the administrator's secret, and the application's naming a
+    role that does not exist yet, with the password the deployment generated."""
+    aws.secretsmanager.create_secret(
+        Name=ADMIN_SECRET,
+        SecretString=json.dumps(fresh.login(fresh.admin_user, fresh.admin_password)),
+    )
+    login = {**fresh.login(fresh.user, password), "masterarn": ADMIN_SECRET}
+    aws.secretsmanager.create_secret(Name=APP_SECRET, SecretString=json.dumps(login))
+    return login
