@@ -40,6 +40,7 @@ from edge_node.market.live import LiveOverlay
 from edge_node.risk import LIMITS, RiskGate, RiskLimits
 from edge_node.strategy.arbitrage import ArbParams, TwoPoolArbitrage
 from edge_node.telemetry import Metrics
+from shared import control_flags
 from shared import metrics as names
 from shared.config import ConfigError, NodeConfig, load_config
 
@@ -93,15 +94,11 @@ class TradingDesk:
 
     @staticmethod
     def _ssm_client(cfg: NodeConfig) -> Any | None:
-        if not cfg.control.ssm_parameter:
-            return None
-        import boto3
-        from botocore.config import Config
-
         # Short timeouts: the flag is polled every fraction of a second, and a read that hangs
         # must not stand in for one that says "stop" (the poller waits for it, bounded).
-        config = Config(connect_timeout=2, read_timeout=2, retries={"max_attempts": 2})
-        return boto3.client("ssm", region_name=cfg.control.aws_region, config=config)
+        if not cfg.control.ssm_parameter:
+            return None
+        return control_flags.ssm_client(cfg.control.aws_region)
 
     def _capital_decimals(self, cfg: NodeConfig) -> int:
         assert cfg.strategy is not None
