@@ -41,15 +41,9 @@ from edge_node.node_secrets import NodeSecrets, store_shown
 from edge_node.node_views import NodeViews
 from edge_node.rpc.errors import EndpointMisconfigured, ResponseInvalid
 from edge_node.startup import checkpoint_name
+from edge_node.store.batches import AuditOp, CommitOp, RegisterPoolsOp, RollbackOp
 from edge_node.store.usage import UsageSampler
-from edge_node.store.writer import (
-    AuditOp,
-    CommitOp,
-    RegisterPoolsOp,
-    RollbackOp,
-    StoreWriter,
-    database_unavailable,
-)
+from edge_node.store.writer import StoreWriter, database_unavailable
 from edge_node.telemetry import Metrics, registry_for
 from edge_node.trading import TradingDesk
 from edge_node.trading_surfaces import TradingSurfaces
