@@ -16,14 +16,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from edge_node.chain.keccak import keccak256
-from edge_node.execution import rlp, signing
-from edge_node.execution.signing import (
-    SECP256K1_ORDER,
-    SignedTx,
-    TxSigner,
-    checksum_address,
-    sign_self_transfer,
-)
+from edge_node.execution import fast_keccak, rlp
+from edge_node.execution.signed_tx import SignedTx, checksum_address
+from edge_node.execution.signing import SECP256K1_ORDER, TxSigner, sign_self_transfer
 
 UINT256_MAX = 2**256 - 1
 HALF_ORDER = SECP256K1_ORDER // 2
@@ -355,11 +350,11 @@ def test_checksum_address(address):
 @settings(max_examples=200, deadline=None)
 @given(data=st.binary(max_size=1000))
 def test_keccak_fast_path_matches_reference(data):
-    assert signing.keccak(data) == keccak256(data)
+    assert fast_keccak.keccak(data) == keccak256(data)
 
 
 def test_fast_keccak_is_in_use_and_thread_safe():
-    assert signing.keccak is not keccak256  # pycryptodome's cffi backend, as pinned
+    assert fast_keccak.keccak is not keccak256  # pycryptodome's cffi backend, as pinned
     inputs = [bytes([i]) * (i * 7) for i in range(64)]
     expected = [keccak256(x) for x in inputs]
     failures: list[int] = []
@@ -367,7 +362,7 @@ def test_fast_keccak_is_in_use_and_thread_safe():
     def work() -> None:
         for _ in range(300):
             for i, x in enumerate(inputs):
-                if signing.keccak(x) != expected[i]:
+                if fast_keccak.keccak(x) != expected[i]:
                     failures.append(i)
 
     threads = [threading.Thread(target=work) for _ in range(4)]
