@@ -34,7 +34,8 @@ from edge_node.control import TradingState, Transition
 from edge_node.ingest.assembler import BlockAssembler
 from edge_node.ingest.follower import Follower, Rpc
 from edge_node.ingest.listener import Listener
-from edge_node.market.book import BlockCommit, MarketBook, ReorgTooDeep, Rollback
+from edge_node.market.book import MarketBook, ReorgTooDeep
+from edge_node.market.book_records import BlockCommit, Rollback
 from edge_node.market.candles import interval_seconds
 from edge_node.market.pools import PoolInfo
 from edge_node.node_secrets import NodeSecrets, store_shown

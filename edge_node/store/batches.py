@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, bindparam, delete, update
 
-from edge_node.market.book import BlockCommit, Rollback
+from edge_node.market.book_records import BlockCommit, Rollback
 from edge_node.market.pools import PoolInfo
 from edge_node.store import rows
 from edge_node.store.sql import insert_ignore, upsert
