@@ -34,22 +34,17 @@ from edge_node.control import TradingState, Transition
 from edge_node.ingest.assembler import BlockAssembler
 from edge_node.ingest.follower import Follower, Rpc
 from edge_node.ingest.listener import Listener
-from edge_node.market.book import BlockCommit, MarketBook, ReorgTooDeep, Rollback
+from edge_node.market.book import MarketBook, ReorgTooDeep
+from edge_node.market.book_records import BlockCommit, Rollback
 from edge_node.market.candles import interval_seconds
 from edge_node.market.pools import PoolInfo
 from edge_node.node_secrets import NodeSecrets, store_shown
 from edge_node.node_views import NodeViews
 from edge_node.rpc.errors import EndpointMisconfigured, ResponseInvalid
 from edge_node.startup import checkpoint_name
+from edge_node.store.batches import AuditOp, CommitOp, RegisterPoolsOp, RollbackOp
 from edge_node.store.usage import UsageSampler
-from edge_node.store.writer import (
-    AuditOp,
-    CommitOp,
-    RegisterPoolsOp,
-    RollbackOp,
-    StoreWriter,
-    database_unavailable,
-)
+from edge_node.store.writer import StoreWriter, database_unavailable
 from edge_node.telemetry import Metrics, registry_for
 from edge_node.trading import TradingDesk
 from edge_node.trading_surfaces import TradingSurfaces

@@ -20,7 +20,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterable
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -37,23 +36,20 @@ from edge_node.ingest.assembler import BlockAssembler
 from edge_node.ingest.follower import Rpc
 from edge_node.market.book import MarketBook
 from edge_node.market.live import LiveOverlay
-from edge_node.risk import LIMITS, RiskGate, RiskLimits
-from edge_node.strategy.arbitrage import ArbParams, TwoPoolArbitrage
+from edge_node.risk import RiskGate
+from edge_node.strategy.arbitrage import TwoPoolArbitrage
 from edge_node.telemetry import Metrics
-from shared import metrics as names
+from edge_node.trading_config import arb_params, risk_limits
+from edge_node.trading_views import TradingViews
+from shared import control_flags
 from shared.config import ConfigError, NodeConfig, load_config
 
 log = logging.getLogger(__name__)
 
-NATIVE_DECIMALS = 18
 REFRESH_EVERY_S = 3.0
 
 
-def raw(amount: Decimal, decimals: int) -> int:
-    return int(amount * (Decimal(10) ** decimals))
-
-
-class TradingDesk:
+class TradingDesk(TradingViews):
     def __init__(
         self,
         cfg: NodeConfig,
@@ -84,7 +80,7 @@ class TradingDesk:
         self.control_service = ControlService(
             self.control, engine, cfg.control, ssm_client or self._ssm_client(cfg)
         )
-        self.risk = RiskGate(self._limits(cfg))
+        self.risk = RiskGate(risk_limits(cfg))
         self.overlay = LiveOverlay(book)
         self.trader: Trader | None = None
         self.strategy: TwoPoolArbitrage | None = None
@@ -93,46 +89,11 @@ class TradingDesk:
 
     @staticmethod
     def _ssm_client(cfg: NodeConfig) -> Any | None:
-        if not cfg.control.ssm_parameter:
-            return None
-        import boto3
-        from botocore.config import Config
-
         # Short timeouts: the flag is polled every fraction of a second, and a read that hangs
         # must not stand in for one that says "stop" (the poller waits for it, bounded).
-        config = Config(connect_timeout=2, read_timeout=2, retries={"max_attempts": 2})
-        return boto3.client("ssm", region_name=cfg.control.aws_region, config=config)
-
-    def _capital_decimals(self, cfg: NodeConfig) -> int:
-        assert cfg.strategy is not None
-        symbol = cfg.strategy.pairs[0].capital
-        for p in cfg.pools:
-            if p.token0 == symbol:
-                return p.decimals0
-            if p.token1 == symbol:
-                return p.decimals1
-        raise ConfigError("config", [f"strategy: capital token {symbol} in no pool"])
-
-    def _limits(self, cfg: NodeConfig) -> RiskLimits:
-        r, cap = cfg.risk, self._capital_decimals(cfg)
-        return RiskLimits(
-            max_trade_size=raw(r.max_trade_size, cap),
-            max_daily_loss=raw(r.max_daily_loss, cap),
-            max_gas_price=int(r.max_gas_price_gwei * 10**9),
-            min_gas_balance=raw(r.min_gas_balance, NATIVE_DECIMALS),
-            max_consecutive_failures=r.max_consecutive_failures,
-            max_data_age_s=r.max_data_age_s,
-        )
-
-    def _params(self, cfg: NodeConfig) -> ArbParams:
-        s, cap = cfg.strategy, self._capital_decimals(cfg)
-        assert s is not None
-        return ArbParams(
-            min_profit=raw(s.min_profit, cap),
-            max_input=raw(s.max_input, cap),
-            gas_limit=s.gas_limit,
-            enabled=s.enabled,
-        )
+        if not cfg.control.ssm_parameter:
+            return None
+        return control_flags.ssm_client(cfg.control.aws_region)
 
     # --- 1. before connecting -------------------------------------------------------------------
 
@@ -183,7 +144,7 @@ class TradingDesk:
         assert self.cfg.strategy is not None and self.cfg.execution is not None
         pairs = await onchain.read_pairs(rpc, self.cfg.strategy, self.cfg.pools)
         await onchain.check_executor(rpc, self.cfg.execution)
-        strategy = TwoPoolArbitrage(pairs, self._params(self.cfg))
+        strategy = TwoPoolArbitrage(pairs, arb_params(self.cfg))
         ex = self.cfg.execution
         assert ex is not None
         journal = Journal(self.engine, self.cfg.chain.chain_id, ex.owner)
@@ -291,7 +252,7 @@ class TradingDesk:
         assert old is not None
         if [p.pools for p in new.strategy.pairs] != [p.pools for p in old.pairs]:
             restart_needed.append("strategy.pairs")
-        params, limits = self._params(new), self._limits(new)
+        params, limits = arb_params(new), risk_limits(new)
         if self.strategy is not None and self.trader is not None:
             self.strategy.update_params(params)
             self.trader.params_changed()
@@ -307,104 +268,3 @@ class TradingDesk:
         }
         self.audit("strategy_reloaded", result)
         return result
-
-    # --- views ----------------------------------------------------------------------------------
-
-    def status(self) -> dict[str, Any]:
-        t = self.trader
-        out: dict[str, Any] = {
-            "mode": "live" if self.live else "paper",
-            # What it must be: live only where the config allows it (execution.mode); the probe
-            # publishes PaperTradingViolation from these two and the live trades counted.
-            "required_mode": self.required_mode,
-            "live_trades": self._live_trades(),
-            "control": self.control.snapshot(),
-            "ready": bool(t and t.ready),
-            "risk": {
-                "daily_pnl": str(self.risk.daily_pnl),
-                # The day's realised loss against its limit (raw capital units, as strings:
-                # wei-sized integers do not survive a JSON float); the probe's LossLimit.
-                "daily_loss": str(max(0, -self.risk.daily_pnl)),
-                "max_daily_loss": str(self.risk.limits.max_daily_loss),
-                "daily_loss_over_limit": -self.risk.daily_pnl >= self.risk.limits.max_daily_loss,
-                "consecutive_failures": self.risk.consecutive_failures,
-                "refusals": dict(self.risk.refusals),
-            },
-            "flag_poll_error": self.control_service.last_poll_error,
-        }
-        if t is not None:
-            out["pending_nonces"] = sorted(t.pending)
-            out["next_nonce"] = t.nonces.next_nonce
-            out["nonce_holes"] = t.nonces.holes(t.gauges.chain_nonce)
-            out["durability"] = t.durability()
-            out["gas_price"] = str(t.gauges.gas_price)
-            out["gas_balance"] = str(t.gauges.gas_balance)
-            out["capital"] = str(t.gauges.capital)
-            out["last_stop_report"] = t.last_stop_report
-        return out
-
-    @property
-    def required_mode(self) -> str:
-        assert self.cfg.execution is not None
-        return self.cfg.execution.mode
-
-    def _live_trades(self) -> int:
-        t = self.trader
-        if t is None:
-            return 0
-        return sum(n for (mode, _), n in t.counters.by_status.items() if mode == "live")
-
-    def install_metrics(self) -> None:
-        m = self.metrics
-        mode = "live" if self.live else "paper"
-        m.at_zero(names.TRADES_TOTAL, [(mode, st) for st in names.TRADE_STATUSES[mode]])
-        m.at_zero(names.TRADE_FAILURES_TOTAL, [(k,) for k in names.TRADE_FAILURE_CLASSES])
-        m.at_zero(names.RISK_REFUSALS_TOTAL, [(k,) for k in LIMITS])
-        states = {TradingState.RUNNING: 0.0, TradingState.PAUSED: 1.0, TradingState.STOPPED: 2.0}
-        s = m.sources
-        s["emergency_stop_active"] = lambda: float(self.control.state is TradingState.STOPPED)
-        s["trading_state"] = lambda: states[self.control.state]
-        s["paper_trading_mode"] = lambda: 0.0 if self.live else 1.0
-        s["pending_transactions"] = lambda: len(self.trader.pending) if self.trader else 0
-        s["pending_transaction_age_blocks"] = self._oldest_pending
-        s["nonce_gap"] = lambda: (
-            len(self.trader.nonces.holes(self.trader.gauges.chain_nonce)) if self.trader else 0
-        )
-        s["gas_balance"] = lambda: (
-            self.trader.gauges.gas_balance / 10**NATIVE_DECIMALS if self.trader else None
-        )
-        cap = 10 ** self._capital_decimals(self.cfg)
-        s["capital_balance"] = lambda: self.trader.gauges.capital / cap if self.trader else None
-        m.labelled_sources["trades_total"] = lambda: (
-            [
-                ((mode, st), float(n))
-                for (mode, st), n in sorted(self.trader.counters.by_status.items())
-            ]
-            if self.trader
-            else []
-        )
-        m.labelled_sources["trade_failures_total"] = lambda: (
-            [((k,), float(n)) for k, n in sorted(self.trader.counters.failures.items())]
-            if self.trader
-            else []
-        )
-        m.labelled_sources["trading_errors_total"] = lambda: (
-            [((k,), float(n)) for k, n in sorted(self.trader.counters.errors.items())]
-            if self.trader
-            else []
-        )
-        m.labelled_sources["transactions_sent_total"] = lambda: (
-            [
-                (("trade",), float(self.trader.counters.signed)),
-                (("speedup",), float(self.trader.counters.speedups)),
-                (("cancel",), float(self.trader.counters.cancels)),
-            ]
-            if self.trader
-            else []
-        )
-
-    def _oldest_pending(self) -> float | None:
-        t = self.trader
-        if t is None or not t.pending:
-            return 0.0
-        return float(t.last_block - min(p.sent_block for p in t.pending.values()))

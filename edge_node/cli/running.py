@@ -122,7 +122,7 @@ def demo(
     drives swaps at the pools, and runs the node, which trades the price gaps: on paper by
     default, for real on the local chain with --live.
     """
-    from edge_node.demo import DemoOptions, run_demo
+    from edge_node.demo_run import DemoOptions, run_demo
 
     ctx = click.get_current_context()
     parent = ctx.parent

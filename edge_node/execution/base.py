@@ -24,7 +24,8 @@ from edge_node.execution.broadcast import Broadcaster
 from edge_node.execution.journal import Journal
 from edge_node.execution.nonces import NonceManager
 from edge_node.execution.sendlog import SendLog
-from edge_node.execution.signing import SignedTx, TxSigner
+from edge_node.execution.signed_tx import SignedTx
+from edge_node.execution.signing import TxSigner
 from edge_node.execution.state import Gauges, PendingNonce, Settled, TradeCounters
 from edge_node.execution.txbuild import Fees
 from edge_node.ingest.follower import Rpc

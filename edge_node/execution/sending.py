@@ -19,7 +19,7 @@ from edge_node.control import TradingState
 from edge_node.execution import broadcast as bc
 from edge_node.execution.base import TraderBase
 from edge_node.execution.nonces import NonceGap
-from edge_node.execution.signing import SignedTx
+from edge_node.execution.signed_tx import SignedTx
 from edge_node.execution.state import PendingNonce, SentTx
 from edge_node.execution.txbuild import Fees
 from edge_node.rpc.errors import EndpointUnavailable, ResponseInvalid, RpcError

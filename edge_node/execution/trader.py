@@ -36,7 +36,7 @@ from edge_node.chain.events import SyncEvent
 from edge_node.control import TradingState
 from edge_node.execution.reconcile import Reconciling
 from edge_node.execution.sending import trade_values
-from edge_node.execution.signing import SignedTx
+from edge_node.execution.signed_tx import SignedTx
 from edge_node.execution.tracking import CANCEL_PRICE_LIMIT_FACTOR
 from edge_node.market.live import StateEvent
 from edge_node.risk import Refusal

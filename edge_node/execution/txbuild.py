@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from edge_node.chain.keccak import event_topic
-from edge_node.execution.signing import SignedTx, TxSigner, sign_self_transfer
+from edge_node.execution.signed_tx import SignedTx
+from edge_node.execution.signing import TxSigner, sign_self_transfer
 from edge_node.strategy.intents import Intent
 
 # ArbExecutor.execute(address,uint16,address,uint16,address,uint256,uint256)

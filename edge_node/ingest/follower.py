@@ -33,7 +33,8 @@ from edge_node.chain.decode import MalformedHeader, MalformedLog, header_from_ra
 from edge_node.chain.events import BlockHeader, PoolEvent
 from edge_node.chain.wire import HEADER, LOGS, RawLog
 from edge_node.ingest.assembler import BlockAssembler, InconsistentBlock
-from edge_node.market.book import BlockCommit, MarketBook, NotContiguous, ReorgTooDeep, Rollback
+from edge_node.market.book import MarketBook, NotContiguous, ReorgTooDeep
+from edge_node.market.book_records import BlockCommit, Rollback
 from edge_node.rpc.errors import (
     EndpointUnavailable,
     RequestTimedOut,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from operator import attrgetter
 
 from edge_node.chain.events import (
@@ -24,7 +23,17 @@ from edge_node.chain.events import (
     SwapV3Event,
     SyncEvent,
 )
-from edge_node.market.candles import Candle, bucket_start
+from edge_node.market.book_records import (
+    AppliedBlock,
+    BlockCommit,
+    BookCounters,
+    PoolRecord,
+    PoolSnapshot,
+    Rollback,
+    SwapRecord,
+    UndoEntry,
+)
+from edge_node.market.candles import Candle
 from edge_node.market.pools import PoolInfo, PoolState, PriceScale
 
 
@@ -34,71 +43,6 @@ class NotContiguous(Exception):
 
 class ReorgTooDeep(Exception):
     """A reorg reaches below the undo window; state cannot be rolled back automatically."""
-
-
-# A swap as the store needs it: the event, the pool's mid price after it (quote per base,
-# None before the pool has reserves), and its base and quote volumes in human units. A plain
-# tuple: one is made per swap on the hot path, and the store writer unpacks it off that path.
-SwapRecord = tuple[SwapV2Event | SwapV3Event, float | None, float, float]
-
-
-@dataclass(slots=True)
-class PoolRecord:
-    info: PoolInfo
-    scale: PriceScale
-    state: PoolState
-    candles: list[Candle | None]  # the current candle per interval (same order as intervals)
-
-
-# Per touched pool: its state and current candles before the block.
-UndoEntry = tuple[PoolState, list[Candle | None]]
-
-
-@dataclass(slots=True)
-class AppliedBlock:
-    header: BlockHeader
-    undo: dict[str, UndoEntry]
-
-
-@dataclass(slots=True)
-class PoolSnapshot:
-    """A pool's state and current candles at one moment, detached from the live objects."""
-
-    state: PoolState
-    candles: list[Candle | None]
-
-
-@dataclass(slots=True)
-class BlockCommit:
-    """Everything the store must write for one applied block, detached from live state."""
-
-    header: BlockHeader
-    swaps: list[SwapRecord]
-    pools: dict[str, PoolSnapshot]
-    undo: dict[str, UndoEntry]
-    events: int
-    verified: bool  # False for blocks applied from a deep eth_getLogs range (no header chain)
-
-
-@dataclass(slots=True)
-class Rollback:
-    """The result of rolling back to ``header``: the restored state of every touched pool."""
-
-    header: BlockHeader
-    blocks_removed: int
-    pools: dict[str, PoolSnapshot] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class BookCounters:
-    swaps: int = 0
-    price_updates: int = 0
-    # Chain timestamp of the last block that changed a pool's price: the age of the last price
-    # update (seed 000: stale above 300 s) is measured from it, by the node and by the probe.
-    last_price_update_time: int | None = None
-    liquidity_events: int = 0
-    unknown_pool_events: int = 0
-    blocks: int = 0
 
 
 def _snapshot(rec: PoolRecord) -> PoolSnapshot:
@@ -391,16 +335,3 @@ def _aggregate(
     agg[4] += vb
     agg[5] += vq
     agg[6] += 1
-
-
-__all__ = [
-    "AppliedBlock",
-    "BlockCommit",
-    "MarketBook",
-    "NotContiguous",
-    "PoolSnapshot",
-    "ReorgTooDeep",
-    "Rollback",
-    "SwapRecord",
-    "bucket_start",
-]

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, select
 
 from edge_node.chain.events import BlockHeader
-from edge_node.market.book import AppliedBlock, PoolSnapshot
+from edge_node.market.book_records import AppliedBlock, PoolSnapshot
 from edge_node.store import rows
 from shared.db import schema
 

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from edge_node.chain.events import BlockHeader, SwapV3Event
-from edge_node.market.book import AppliedBlock, PoolSnapshot, SwapRecord, UndoEntry
+from edge_node.market.book_records import AppliedBlock, PoolSnapshot, SwapRecord, UndoEntry
 from edge_node.market.candles import Candle
 from edge_node.market.pools import PoolInfo, PoolState
 

@@ -46,7 +46,8 @@ from edge_node.chain.events import BlockHeader
 from edge_node.chain.keccak import keccak256
 from edge_node.control import Control, ControlService
 from edge_node.execution.journal import Journal
-from edge_node.execution.signing import SignedTx, TxSigner
+from edge_node.execution.signed_tx import SignedTx
+from edge_node.execution.signing import TxSigner
 from edge_node.execution.trader import Trader
 from edge_node.ingest.assembler import BlockAssembler
 from edge_node.market.book import MarketBook

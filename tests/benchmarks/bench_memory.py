@@ -85,7 +85,7 @@ def _day() -> Any:
 def role_node() -> dict[str, Any]:
     from edge_node.service import EdgeNode
     from edge_node.store import reader
-    from edge_node.store.writer import CommitOp, RegisterPoolsOp
+    from edge_node.store.batches import CommitOp, RegisterPoolsOp
     from shared.config import parse_config
 
     tmp = tempfile.mkdtemp()

@@ -18,8 +18,9 @@ from edge_node.execution.journal import Journal
 from edge_node.rpc.errors import RequestTimedOut
 from edge_node.rpc.http import HttpRpc
 from edge_node.service import EdgeNode
+from edge_node.store.batches import AuditOp
 from edge_node.store.usage import UsageSampler, sqlite_bytes
-from edge_node.store.writer import AuditOp, StoreWriter
+from edge_node.store.writer import StoreWriter
 from edge_node.telemetry import Metrics, prometheus_text, registry_for
 from shared import metrics as names
 from shared.db import schema

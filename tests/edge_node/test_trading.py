@@ -1,5 +1,6 @@
 """The execution loop on a real local chain: trades, paper mode, the emergency stop from every
-surface while a transaction is pending, risk refusals, and the operator's views.
+surface while a transaction is pending, risk refusals, and the operator's views. (What
+becomes of a pending transaction: test_trading_pipeline.py.)
 
 anvil mines only when a test says so, so a transaction the node sends stays pending until then.
 """
@@ -19,7 +20,6 @@ import pytest
 from sqlalchemy import select
 
 from edge_node.control import TradingState
-from edge_node.execution.trader import Trader
 from edge_node.service import EdgeNode
 from shared.db import schema
 from tests.support.node import TOKEN, running, wait_for
@@ -28,8 +28,9 @@ from tests.support.trading import (
     a_trade_pending,
     assert_journal_agrees_with_chain,
     caught_up_to,
-    journal_rows,
+    prometheus_text,
     start_arb_chain,
+    trade_once,
     trade_rows,
     trader_ready,
     trading,
@@ -63,15 +64,6 @@ async def _api(node: EdgeNode, method: str, path: str, body: Any = None) -> tupl
         return resp.status, await resp.json()
 
 
-async def _trade_once(chain: ArbChain, node: EdgeNode) -> str:
-    """Opens a gap, waits for the node's trade to be pending, mines it; the trade's hash."""
-    await asyncio.to_thread(chain.open_gap)
-    tx = await a_trade_pending(chain, node)
-    head = await asyncio.to_thread(chain.mine)
-    await caught_up_to(node, head)
-    return tx
-
-
 async def test_live_trades_close_the_gap_for_a_profit(
     chain: ArbChain, sqlite_url: str, signer_env: None
 ) -> None:
@@ -81,7 +73,7 @@ async def test_live_trades_close_the_gap_for_a_profit(
     async with running(node):
         await trader_ready(node)
         for _ in range(3):
-            await _trade_once(chain, node)
+            await trade_once(chain, node)
             assert node.desk is not None and node.desk.trader is not None
             await wait_for(lambda: not node.desk.trader.pending, 10, "the trade to settle")  # type: ignore[union-attr]
         status, body = await _api(node, "GET", "/api/v1/trades?limit=10")
@@ -95,7 +87,7 @@ async def test_live_trades_close_the_gap_for_a_profit(
         assert Decimal(live["profit"]) > 0 and Decimal(live["gas"]) > 0
         assert list(live["by_pool"]) and sum(p["attempts"] for p in live["by_pool"].values()) == 3
         assert summary["paper"]["attempts"] == 0
-        prom = await _prometheus(node)
+        prom = await prometheus_text(node)
         assert 'trades_total{mode="live",status="mined"} 3.0' in prom
         assert "emergency_stop_active 0.0" in prom
         assert "pending_transactions 0.0" in prom
@@ -118,14 +110,6 @@ async def test_live_trades_close_the_gap_for_a_profit(
     assert await asyncio.to_thread(chain.bot_nonce) == nonce_before + 3
     counts = await asyncio.to_thread(assert_journal_agrees_with_chain, chain, node.engine)
     assert counts == {"mined": 3}
-
-
-async def _prometheus(node: EdgeNode) -> str:
-    assert node.api is not None
-    url = f"http://127.0.0.1:{node.api.port}/prometheus"
-    async with aiohttp.ClientSession() as s, s.get(url, headers=AUTH) as resp:
-        assert resp.status == 200
-        return await resp.text()
 
 
 async def test_paper_mode_sends_nothing(chain: ArbChain, sqlite_url: str) -> None:
@@ -192,7 +176,7 @@ async def test_emergency_stop_while_a_trade_is_pending(
     node = EdgeNode(cfg, live=True, ssm_client=ssm)
     start = await asyncio.to_thread(chain.anvil.block_number)
     async with trading(node) as trader:
-        trade_hash = await _trade_once(chain, node)  # one mined trade before anything happens
+        trade_hash = await trade_once(chain, node)  # one mined trade before anything happens
         await wait_for(lambda: not trader.pending, 10, "the first trade to settle")
         await asyncio.to_thread(chain.open_gap)
         pending_hash = await a_trade_pending(chain, node)
@@ -259,7 +243,7 @@ async def test_emergency_stop_while_a_trade_is_pending(
         assert trader.counters.signed == signed_before
         status, health = await _api(node, "GET", "/health")
         assert health["trading"]["control"]["state"] == "stopped"
-        prom = await _prometheus(node)
+        prom = await prometheus_text(node)
         assert "emergency_stop_active 1.0" in prom
     mined = await asyncio.to_thread(chain.bot_mined, start)
     trade_receipt = await asyncio.to_thread(
@@ -323,7 +307,7 @@ async def test_a_risk_limit_refuses_counts_and_audits(
         await wait_for(
             lambda: node.metrics.risk_refusals.get("max_gas_price", 0) > 0, 10, "a refusal"
         )
-        prom = await _prometheus(node)
+        prom = await prometheus_text(node)
         assert 'risk_refusals_total{limit="max_gas_price"}' in prom
     with node.engine.connect() as conn:
         details = [
@@ -358,176 +342,3 @@ async def test_strategy_reload_validates_first(
         assert status == 422, body
         assert "min_profit" in json.dumps(body)
         assert strategy.params.min_profit == 5 * 10**17  # unchanged
-
-
-# --- the transaction pipeline's outcomes --------------------------------------------------------
-
-
-async def _mine_until_settled(chain: ArbChain, node: EdgeNode, trader: Trader, blocks: int) -> None:
-    """Mines block after block (at most ``blocks``) until the trader has nothing pending."""
-    for _ in range(blocks):
-        head = await asyncio.to_thread(chain.mine)
-        await caught_up_to(node, head)
-        await asyncio.sleep(0.3)
-        if not trader.pending:
-            return
-
-
-async def _live_node(chain: ArbChain, url: str, **trading: dict[str, Any]) -> EdgeNode:
-    return EdgeNode(chain.config(url, trading or None), live=True)
-
-
-async def test_a_dropped_transaction_is_rebroadcast_with_the_same_bytes(
-    chain: ArbChain, sqlite_url: str, signer_env: None
-) -> None:
-    node = await _live_node(chain, sqlite_url)
-    async with trading(node) as trader:
-        await asyncio.to_thread(chain.open_gap)
-        tx = await a_trade_pending(chain, node)
-        assert await asyncio.to_thread(chain.anvil.rpc, "anvil_dropTransaction", [tx])
-        assert await asyncio.to_thread(chain.bot_pool) == []  # the node forgot it
-        head = await asyncio.to_thread(chain.mine)  # a block without it: the trader notices
-        await wait_for(lambda: trader.counters.rebroadcasts == 1, 10, "the rebroadcast")
-        pool = await asyncio.to_thread(chain.bot_pool)
-        assert [t["hash"] for t in pool] == [tx]  # the very same transaction
-        await asyncio.to_thread(chain.mine)
-        await wait_for(lambda: not trader.pending, 10, "the trade to settle")
-        assert head
-    counts = await asyncio.to_thread(assert_journal_agrees_with_chain, chain, node.engine)
-    assert counts == {"mined": 1}
-    with node.engine.connect() as conn:
-        broadcasts = conn.execute(select(schema.tx_journal.c.broadcasts)).scalar_one()
-    assert broadcasts == 2
-
-
-async def test_a_transaction_not_mined_in_time_is_sped_up(
-    chain: ArbChain, sqlite_url: str, signer_env: None
-) -> None:
-    node = await _live_node(chain, sqlite_url, execution={"replace_after_blocks": 2})
-    async with trading(node) as trader:
-        await asyncio.to_thread(chain.open_gap)
-        tx = await a_trade_pending(chain, node)
-        # A gas price spike: the base fee jumps far above the trade's price, which then
-        # waits in the pool while blocks go by.
-        await asyncio.to_thread(
-            chain.anvil.rpc, "anvil_setNextBlockBaseFeePerGas", [hex(20 * 10**9)]
-        )
-        await _mine_until_settled(chain, node, trader, blocks=15)
-        assert not trader.pending, "the trade was never mined"
-        assert trader.counters.speedups >= 1
-    counts = await asyncio.to_thread(assert_journal_agrees_with_chain, chain, node.engine)
-    assert counts["mined"] == 1 and counts["replaced"] == trader.counters.speedups
-    rows = trade_rows(node.engine)
-    assert [r.status for r in rows] == ["mined"]
-    assert rows[0].tx_hash != tx  # the trade settled through a speed-up
-    receipt = await asyncio.to_thread(
-        chain.anvil.rpc, "eth_getTransactionReceipt", [rows[0].tx_hash]
-    )
-    assert int(receipt["effectiveGasPrice"], 16) > 10**9  # priced for the spike
-
-
-async def test_a_nonce_used_by_another_transaction_is_a_conflict_and_nonces_resync(
-    chain: ArbChain, sqlite_url: str, signer_env: None
-) -> None:
-    node = await _live_node(chain, sqlite_url)
-    async with trading(node) as trader:
-        await asyncio.to_thread(chain.open_gap)
-        tx = await a_trade_pending(chain, node)
-        nonce = await asyncio.to_thread(chain.bot_nonce)
-        # Someone else with the bot's key (anvil's dev accounts are unlocked) takes the nonce.
-        other = await asyncio.to_thread(
-            chain.anvil.rpc,
-            "eth_sendTransaction",
-            [
-                {
-                    "from": chain.bot,
-                    "to": chain.traders[0].address,
-                    "value": hex(1),
-                    "nonce": hex(nonce),
-                    "gasPrice": hex(100 * 10**9),
-                }
-            ],
-        )
-        head = await asyncio.to_thread(chain.mine)
-        await caught_up_to(node, head)
-        # A conflict is decided on consistent evidence: the same seen again on a later block.
-        await wait_for(lambda: trader.pending[nonce].suspect is not None, 10, "a first look")
-        await asyncio.to_thread(chain.mine)
-        await wait_for(lambda: trader.counters.failures.get("nonce_conflict") == 1, 10, "it")
-        assert await asyncio.to_thread(chain.anvil.rpc, "eth_getTransactionReceipt", [tx]) is None
-        assert await asyncio.to_thread(chain.anvil.rpc, "eth_getTransactionReceipt", [other])
-        assert trader.nonces.next_nonce == nonce + 1  # resynced from the chain
-        await _trade_once(chain, node)  # and trading goes on with the next nonce
-        await wait_for(lambda: not trader.pending, 10, "the next trade to settle")
-    rows = trade_rows(node.engine)
-    assert [(r.status, r.nonce) for r in rows] == [("failed", nonce), ("mined", nonce + 1)]
-    assert json.loads(rows[0].detail)["error"] == "nonce_conflict"
-
-
-async def test_a_refused_broadcast_is_classified(
-    chain: ArbChain, sqlite_url: str, signer_env: None
-) -> None:
-    node = await _live_node(chain, sqlite_url)
-    async with trading(node) as trader:
-        # The next block's base fee far above what the trader prices with: every endpoint
-        # refuses the transaction as underpriced.
-        await asyncio.to_thread(
-            chain.anvil.rpc, "anvil_setNextBlockBaseFeePerGas", [hex(500 * 10**9)]
-        )
-        await asyncio.to_thread(chain.open_gap)
-        await wait_for(
-            lambda: trader.counters.failures.get("underpriced", 0) >= 1, 10, "the refusal"
-        )
-        prom = await _prometheus(node)
-        assert 'trade_failures_total{class="underpriced"}' in prom
-        assert await asyncio.to_thread(chain.bot_pool) == []
-        # The spike passes: the trade is priced again after a few blocks and goes through.
-        await asyncio.to_thread(chain.anvil.rpc, "anvil_setNextBlockBaseFeePerGas", [hex(10**9)])
-        await _mine_until_settled(chain, node, trader, blocks=15)
-        assert not trader.pending
-    counts = await asyncio.to_thread(assert_journal_agrees_with_chain, chain, node.engine)
-    assert counts["mined"] == 1
-
-
-async def test_a_speed_up_never_breaks_the_gas_price_limit(
-    chain: ArbChain, sqlite_url: str, signer_env: None
-) -> None:
-    node = await _live_node(
-        chain,
-        sqlite_url,
-        execution={"replace_after_blocks": 1},
-        risk={"max_gas_price_gwei": 1.3},  # the trade goes at ~1.17 gwei; a bump would pass it
-    )
-    async with trading(node) as trader:
-        await asyncio.to_thread(chain.open_gap)
-        tx = await a_trade_pending(chain, node)
-        await asyncio.to_thread(
-            chain.anvil.rpc, "anvil_setNextBlockBaseFeePerGas", [hex(20 * 10**9)]
-        )
-        for _ in range(4):
-            head = await asyncio.to_thread(chain.mine)
-            await caught_up_to(node, head)
-            await asyncio.sleep(0.2)
-        assert trader.counters.speedups == 0
-        # The spike passes; the trade goes through at its own price (anvil evicts it while
-        # the base fee is above it; the trader sends the same bytes again).
-        await asyncio.to_thread(chain.anvil.rpc, "anvil_setNextBlockBaseFeePerGas", [hex(10**8)])
-        await _mine_until_settled(chain, node, trader, blocks=6)
-        assert not trader.pending
-        assert trader.counters.speedups == 0
-    rows = trade_rows(node.engine)
-    assert [(r.status, r.tx_hash) for r in rows] == [("mined", tx)]
-    assert [r.gas_price for r in journal_rows(node.engine)] == [rows[0].gas_price]
-
-
-async def test_eip1559_transactions_for_ethereum(
-    chain: ArbChain, sqlite_url: str, signer_env: None
-) -> None:
-    node = await _live_node(chain, sqlite_url, execution={"tx_type": "eip1559"})
-    async with trading(node) as trader:
-        tx = await _trade_once(chain, node)
-        await wait_for(lambda: not trader.pending, 10, "the trade to settle")
-    mined = await asyncio.to_thread(chain.anvil.rpc, "eth_getTransactionByHash", [tx])
-    assert mined["type"] == "0x2"
-    assert int(mined["maxPriorityFeePerGas"], 16) <= int(mined["maxFeePerGas"], 16)
-    assert [r.status for r in trade_rows(node.engine)] == ["mined"]

@@ -38,3 +38,16 @@ async def test_a_refresh_that_fails_any_way_never_stops_the_flag_poller(tmp_path
     stop.set()
     await asyncio.wait_for(task, 10)
     await r.trader.close()
+
+
+def test_the_nodes_ssm_client_is_the_shared_bounded_one() -> None:
+    node = types.SimpleNamespace(
+        control=ControlConfig(ssm_parameter="/edge/stop", aws_region="ap-southeast-1")
+    )
+    client = TradingDesk._ssm_client(node)  # type: ignore[arg-type]
+    assert client is not None
+    assert client.meta.config.connect_timeout == control_flags.SSM_TIMEOUT_S
+    assert client.meta.config.read_timeout == control_flags.SSM_TIMEOUT_S
+    assert client.meta.config.retries["total_max_attempts"] == control_flags.SSM_MAX_ATTEMPTS + 1
+    no_flag = types.SimpleNamespace(control=ControlConfig())
+    assert TradingDesk._ssm_client(no_flag) is None  # type: ignore[arg-type]

@@ -58,7 +58,8 @@ async def test_a_trade_whose_block_is_reorganised_away_ends_as_the_chain_says(
         await wait_for(lambda: bool(trader.pending), 10, "the trade to be pending again")
         assert trader.counters.by_status.get(("live", "reorged")) == 1
         assert trade_rows(node.engine)[0].status == "submitted"
-        # The tally is read back from the journal after the trade is re-sent: waited for.
+        # The tally is read back from the journal after the trade is pending again (and before
+        # it is re-sent): waited for.
         await wait_for(lambda: trader.risk.daily_pnl == 0, 10, "the risk tally to follow")
         receipt = await asyncio.to_thread(chain.anvil.rpc, "eth_getTransactionReceipt", [tx])
         assert receipt is None

@@ -13,7 +13,8 @@ from eth_abi.abi import encode
 from eth_utils.abi import function_signature_to_4byte_selector
 from sqlalchemy import Engine, select
 
-from edge_node.demo import chain_swap_keys, node_config_for
+from edge_node.demo import node_config_for
+from edge_node.demo_report import chain_swap_keys
 from edge_node.devchain.anvil import Anvil
 from edge_node.devchain.market import DeployedMarket, Trader, deploy_market, prepare_traders
 from edge_node.devchain.traffic import SwapSizing, TrafficGenerator

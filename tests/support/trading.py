@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from sqlalchemy import Engine, select
 from web3 import Web3
 
@@ -189,6 +190,26 @@ async def a_trade_pending(chain: ArbChain, node: EdgeNode, within: float = 20.0)
         if time.monotonic() > deadline:
             raise AssertionError("the trade never reached anvil's pool")
         await asyncio.sleep(0.05)
+
+
+async def trade_once(chain: ArbChain, node: EdgeNode) -> str:
+    """Opens a gap, waits for the node's trade to be pending, mines it; the trade's hash."""
+    await asyncio.to_thread(chain.open_gap)
+    tx = await a_trade_pending(chain, node)
+    head = await asyncio.to_thread(chain.mine)
+    await caught_up_to(node, head)
+    return tx
+
+
+async def prometheus_text(node: EdgeNode) -> str:
+    assert node.api is not None
+    url = f"http://127.0.0.1:{node.api.port}/prometheus"
+    async with (
+        aiohttp.ClientSession() as s,
+        s.get(url, headers={"Authorization": f"Bearer {TOKEN}"}) as resp,
+    ):
+        assert resp.status == 200
+        return await resp.text()
 
 
 def import_send_log(store_url: str, chain: ArbChain) -> int:

@@ -12,18 +12,13 @@ import pytest
 import rlp as pyrlp  # type: ignore[import-untyped]
 from eth_account import Account
 from eth_utils.address import to_checksum_address
-from hypothesis import example, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edge_node.chain.keccak import keccak256
-from edge_node.execution import rlp, signing
-from edge_node.execution.signing import (
-    SECP256K1_ORDER,
-    SignedTx,
-    TxSigner,
-    checksum_address,
-    sign_self_transfer,
-)
+from edge_node.execution import fast_keccak
+from edge_node.execution.signed_tx import SignedTx, checksum_address
+from edge_node.execution.signing import SECP256K1_ORDER, TxSigner, sign_self_transfer
 
 UINT256_MAX = 2**256 - 1
 HALF_ORDER = SECP256K1_ORDER // 2
@@ -355,11 +350,11 @@ def test_checksum_address(address):
 @settings(max_examples=200, deadline=None)
 @given(data=st.binary(max_size=1000))
 def test_keccak_fast_path_matches_reference(data):
-    assert signing.keccak(data) == keccak256(data)
+    assert fast_keccak.keccak(data) == keccak256(data)
 
 
 def test_fast_keccak_is_in_use_and_thread_safe():
-    assert signing.keccak is not keccak256  # pycryptodome's cffi backend, as pinned
+    assert fast_keccak.keccak is not keccak256  # pycryptodome's cffi backend, as pinned
     inputs = [bytes([i]) * (i * 7) for i in range(64)]
     expected = [keccak256(x) for x in inputs]
     failures: list[int] = []
@@ -367,7 +362,7 @@ def test_fast_keccak_is_in_use_and_thread_safe():
     def work() -> None:
         for _ in range(300):
             for i, x in enumerate(inputs):
-                if signing.keccak(x) != expected[i]:
+                if fast_keccak.keccak(x) != expected[i]:
                     failures.append(i)
 
     threads = [threading.Thread(target=work) for _ in range(4)]
@@ -376,63 +371,3 @@ def test_fast_keccak_is_in_use_and_thread_safe():
     for t in threads:
         t.join()
     assert failures == []
-
-
-# --- RLP ----------------------------------------------------------------------------------
-
-rlp_items = st.recursive(
-    st.one_of(
-        st.binary(max_size=80),
-        st.integers(0, 2**300),
-        st.sampled_from([0, 127, 128, 255, 256, b"\x00", b"\x7f", b"\x80", bytes(55), bytes(56)]),
-    ),
-    lambda children: st.lists(children, max_size=8),
-    max_leaves=60,
-)
-
-
-@settings(max_examples=500, deadline=None)
-@given(item=rlp_items)
-def test_rlp_matches_pyrlp(item):
-    assert rlp.encode(item) == pyrlp.encode(item)
-
-
-@settings(max_examples=300, deadline=None)
-@given(n=st.one_of(st.integers(0, 2**16), st.integers(0, 2**1000)))
-def test_encode_uint_matches_pyrlp(n):
-    assert rlp.encode_uint(n) == pyrlp.encode(n)
-
-
-@pytest.mark.parametrize("length", [0, 1, 55, 56, 255, 256, 65_535, 65_536, 1_000_000])
-def test_long_strings_and_lists(length):
-    blob = b"\x81" * length
-    assert rlp.encode(blob) == pyrlp.encode(blob)
-    assert rlp.encode([blob, [blob]]) == pyrlp.encode([blob, [blob]])
-    payload = rlp.encode(blob)
-    assert rlp.list_header(len(payload)) + payload == pyrlp.encode([blob])
-
-
-def test_tuples_encode_like_lists():
-    assert rlp.encode((1, b"ab", (2, []))) == rlp.encode([1, b"ab", [2, []]])
-    assert rlp.encode(bytearray(b"abc")) == pyrlp.encode(b"abc")
-
-
-def test_rlp_rejects():
-    with pytest.raises(ValueError, match="negative"):
-        rlp.encode(-1)
-    with pytest.raises(ValueError, match="negative"):
-        rlp.encode_uint(-(2**70))
-    with pytest.raises(ValueError, match="negative"):
-        rlp.encode([1, [2, -3]])
-    with pytest.raises(TypeError, match="bool"):
-        rlp.encode(True)
-    with pytest.raises(TypeError, match="str"):
-        rlp.encode("abc")  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="NoneType"):
-        rlp.encode([None])  # type: ignore[list-item]
-
-
-@example(b"")
-@given(data=st.binary(max_size=200))
-def test_encode_bytes_matches_pyrlp(data):
-    assert rlp.encode_bytes(data) == pyrlp.encode(data)

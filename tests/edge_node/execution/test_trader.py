@@ -1,5 +1,6 @@
 """The trader against a scripted chain and broadcaster: refusals, races and replacements that a
-real node produces only by chance. (On a real chain: tests/edge_node/test_trading.py.)"""
+real node produces only by chance. (On a real chain: tests/edge_node/test_trading.py and
+test_trading_pipeline.py.)"""
 
 from __future__ import annotations
 

@@ -70,6 +70,35 @@ async def test_a_reorg_puts_a_settled_trade_back_to_pending_and_sends_it_again(
     await r.trader.close()
 
 
+async def test_the_risk_tally_is_restored_before_a_reorged_trade_is_sent_again(
+    tmp_path: Path,
+) -> None:
+    r = rig(tmp_path, confirmations=1)
+    await r.trader.reconcile(r.rpc)
+    signed = r.trader.consider(intent("P"), time.time())
+    assert signed is not None
+    await r.idle()
+    r.rpc.mine(signed.hash_hex, 5)
+    r.trader.on_block(5)
+    await r.idle()
+    assert r.trader.risk.daily_pnl == PROFIT - GAS_COST
+    tally_when_sent: list[int] = []
+    send = r.broadcaster.send
+
+    async def spy(raw_hex: str) -> Any:
+        tally_when_sent.append(r.trader.risk.daily_pnl)
+        return await send(raw_hex)
+
+    r.broadcaster.send = spy  # type: ignore[method-assign]
+    del r.rpc.receipts[signed.hash_hex]
+    r.rpc.chain_nonce = 0
+    r.trader.on_rollback(4)
+    await r.idle()
+    # The re-send saw the tally without the removed block's outcome, not the stale one.
+    assert tally_when_sent == [0]
+    await r.trader.close()
+
+
 async def test_a_reorg_before_the_confirmations_sends_the_trade_again(tmp_path: Path) -> None:
     r = rig(tmp_path, confirmations=3)
     await r.trader.reconcile(r.rpc)

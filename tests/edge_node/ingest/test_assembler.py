@@ -15,7 +15,8 @@ from edge_node.chain.wire import RawLog
 from edge_node.ingest import assembler as assembler_module
 from edge_node.ingest.assembler import BlockAssembler, InconsistentBlock
 from edge_node.ingest.follower import Follower
-from edge_node.market.book import BlockCommit, MarketBook, Rollback
+from edge_node.market.book import MarketBook
+from edge_node.market.book_records import BlockCommit, Rollback
 from edge_node.market.pools import PoolInfo
 from edge_node.rpc.errors import ResponseInvalid
 from edge_node.telemetry import Metrics

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from edge_node.ingest.follower import Follower
-from edge_node.market.book import BlockCommit, MarketBook, ReorgTooDeep, Rollback
+from edge_node.market.book import MarketBook, ReorgTooDeep
+from edge_node.market.book_records import BlockCommit, Rollback
 from edge_node.market.pools import PoolInfo
 from edge_node.rpc.errors import EndpointUnavailable, ResponseInvalid
 from edge_node.telemetry import Metrics

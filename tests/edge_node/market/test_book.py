@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edge_node.chain.events import BlockHeader, PoolEvent
-from edge_node.market.book import AppliedBlock, MarketBook, NotContiguous, ReorgTooDeep
+from edge_node.market.book import MarketBook, NotContiguous, ReorgTooDeep
+from edge_node.market.book_records import AppliedBlock
 from edge_node.market.candles import Candle
 from edge_node.market.pools import PoolInfo, PriceScale
 from edge_node.store import rows

@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from edge_node.market.book import MarketBook
 from edge_node.store import reader
-from edge_node.store.writer import AuditOp, CommitOp, RegisterPoolsOp, RollbackOp, StoreWriter
+from edge_node.store.batches import AuditOp, CommitOp, RegisterPoolsOp, RollbackOp
+from edge_node.store.writer import StoreWriter
 from shared.db import schema
 from shared.db.engine import create_engine, migrate
 from tests.edge_node.market.factory import POOL_A, POOL_B, POOL_C, POOL_V3, T0
