@@ -137,7 +137,7 @@ SSM_MAX_ATTEMPTS = 2  # botocore: retries after the first attempt
 def ssm_client(region: str | None) -> Any:
     """A boto3 SSM client bounded for the stop flag: 2 s to connect, 2 s to read, three attempts
     at most. boto3's defaults (60 s reads, several retries) would let a stop wait on SSM for
-    minutes. The same bounds as the node's flag poller (``edge_node.trading``)."""
+    minutes. The node's flag poller uses this client too (``edge_node.trading``)."""
     import boto3
     from botocore.config import Config
 

@@ -28,7 +28,7 @@ def health_body(
     trading: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A /health answer shaped as the node's (edge_node/node_views.py); ``trading`` as
-    edge_node/trading.py's ``TradingDesk.status`` (default: on paper as required, no loss)."""
+    ``TradingDesk.status`` (edge_node/trading_views.py) (default: on paper as required, no loss)."""
     return {
         "trading": trading if trading is not None else trading_section(),
         "status": status,
