@@ -207,6 +207,13 @@ def test_resources_are_made_in_moto() -> None:
         )
         secret = json.loads(sm.get_secret_value(SecretId=res.alert_secret_id)["SecretString"])
         assert secret["slack_webhook_url"] == "http://127.0.0.1:9/slack"
+        # the runbooks' lock table and topics, under the names infra/functions.py gives them
+        assert env["EDGE_OPS_RUNBOOK_TABLE"] == "edge-laptop-runbook-locks"
+        ddb = client("dynamodb", moto.url)
+        key = ddb.describe_table(TableName=res.runbook_table)["Table"]["KeySchema"]
+        assert key == [{"AttributeName": "id", "KeyType": "HASH"}]
+        topics = {t["TopicArn"] for t in client("sns", moto.url).list_topics()["Topics"]}
+        assert {env["EDGE_OPS_NOTIFY_TOPIC_ARN"], env["EDGE_OPS_ESCALATE_TOPIC_ARN"]} <= topics
     finally:
         moto.stop()
 
