@@ -24,6 +24,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from edge_node.chain.block_interval import BlockInterval
 from shared import metrics as names
 from shared.metrics import MetricSpec
 
@@ -61,6 +62,7 @@ class Metrics:
     reorged_blocks: int = 0
     head_lag_blocks: int = 0
     chain_head: int | None = None
+    block_interval: BlockInterval = field(default_factory=BlockInterval)  # fed by the follower
     candle_lag_s: float = 0.0
     market_data_errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     rpc_requests: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
@@ -183,6 +185,7 @@ class NodeCollector(Collector):
             names.HEAD_LAG_BLOCKS.name: m.head_lag_blocks,
             names.LAST_PROCESSED_BLOCK.name: m.source("last_block"),
             names.LAST_BLOCK_AGE_SECONDS.name: m.source("last_block_age"),
+            names.CHAIN_BLOCK_INTERVAL_SECONDS.name: m.block_interval.seconds,
             names.BACKFILLED_BLOCKS_TOTAL.name: m.backfilled_blocks,
             names.REORGS_TOTAL.name: m.reorgs,
             names.REORGED_BLOCKS_TOTAL.name: m.reorged_blocks,

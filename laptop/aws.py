@@ -30,6 +30,9 @@ class Resources:
     alert_secret_id: str
     alert_table: str
     alert_dlq_url: str
+    runbook_table: str  # the runbooks' lock and once-records
+    notify_topic: str  # the low-severity topic (reports, runbook announcements)
+    critical_topic: str  # where a runbook's escalation also goes
 
     def env(self, chat_url: str) -> dict[str, str]:
         """The variables the functions read, pointed at moto and the chat stand-in (the names
@@ -50,6 +53,9 @@ class Resources:
             "EDGE_OPS_ALERT_TELEGRAM_API": f"{chat_url}/telegram",
             "EDGE_OPS_ALERT_MAX_ATTEMPTS": "2",
             "EDGE_OPS_ALERT_DEADLINE_MARGIN_S": "5",
+            "EDGE_OPS_RUNBOOK_TABLE": self.runbook_table,
+            "EDGE_OPS_NOTIFY_TOPIC_ARN": self.notify_topic,
+            "EDGE_OPS_ESCALATE_TOPIC_ARN": self.critical_topic,
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_NAMESPACE": "EdgeOps",
         }
@@ -94,7 +100,7 @@ def client(service: str, endpoint: str) -> Any:
 
 def create_resources(endpoint: str, chat_url: str, stack: str = "laptop") -> Resources:
     """What `pulumi up` would have made, made in moto with the same shapes."""
-    ssm, s3 = client("ssm", endpoint), client("s3", endpoint)
+    ssm, s3, sns = client("ssm", endpoint), client("s3", endpoint), client("sns", endpoint)
     sm, ddb, sqs = (
         client("secretsmanager", endpoint),
         client("dynamodb", endpoint),
@@ -117,12 +123,19 @@ def create_resources(endpoint: str, chat_url: str, stack: str = "laptop") -> Res
             }
         ),
     )
-    table = f"edge-{stack}-alert-once"
-    ddb.create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
+    table, locks = f"edge-{stack}-alert-once", f"edge-{stack}-runbook-locks"
+    for name in (table, locks):  # both keyed on "id" (infra/alerting.py)
+        ddb.create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    # The alert topics the functions publish to; nothing subscribes here (deployed, the fan-out
+    # does): a runbook's announcement is kept by moto, the alert itself went to the fan-out.
+    low, critical = (
+        sns.create_topic(Name=f"edge-{stack}-alerts-{sev}")["TopicArn"]
+        for sev in ("low", "critical")
     )
     dlq = sqs.create_queue(QueueName=f"edge-{stack}-alert-dlq")["QueueUrl"]
     return Resources(
@@ -133,6 +146,9 @@ def create_resources(endpoint: str, chat_url: str, stack: str = "laptop") -> Res
         alert_secret_id=secret,
         alert_table=table,
         alert_dlq_url=dlq,
+        runbook_table=locks,
+        notify_topic=low,
+        critical_topic=critical,
     )
 
 

@@ -1,9 +1,11 @@
 """The real Prometheus and Alertmanager (Debian's packages), configured for the laptop and run
 as child processes in their own process groups, always stopped by ``stop()``.
 
-Prometheus scrapes the node's ``/prometheus`` (bearer token) every second, evaluates the rules
-every second and sends to Alertmanager; Alertmanager groups for a second and posts (webhook
-version 4) to the fan-out's local receiver and, for alerts naming a runbook, to that runbook.
+Prometheus scrapes the node's ``/prometheus`` (bearer token) every second and evaluates the
+deployed rules (shared/monitoring/rules.yml) every second, in compressed time (each ``for:``
+scaled down, laptop/compressed_rules.py; written into the run directory), and sends to
+Alertmanager; Alertmanager groups for a second and posts (webhook version 4) to the fan-out's
+local receiver and, for the alerts whose rule names a runbook the laptop runs, to that runbook.
 """
 
 from __future__ import annotations
@@ -15,19 +17,23 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import urllib3
 
+from laptop import compressed_rules
 from shared import monitoring
 
 # The configurations are written as JSON, which both tools read as the YAML subset it is.
-LAPTOP_RULES = Path(__file__).with_name("rules.yml")
-# The deployed rules (infra/monitoring/), evaluated too: the laptop's own rule only adds a
-# head-lag alert with a short `for:` that a cut endpoint trips within seconds.
 DEPLOYED_RULES = monitoring.RULES
+# The runbooks the laptop runs when an alert names them. Not node-down (it restarts the host's
+# service through SSM Run Command, which moto cannot run), nor prune or emergency-stop (they
+# would prune or stop the demo node): alerts naming those reach the fan-out only. The runbook
+# function itself also refuses an alert naming another runbook (functions/runbook/runner.py).
+LAPTOP_RUNBOOKS = ("pause-trading",)
 PROMETHEUS_NAMES = ("prometheus",)
 ALERTMANAGER_NAMES = ("prometheus-alertmanager", "alertmanager")  # Debian's name first
 
@@ -58,7 +64,14 @@ class Targets:
 
 def prometheus_config(t: Targets, rule_files: list[Path]) -> dict[str, Any]:
     return {
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        # Scraped every 2 s with as long to answer: the node shares its process with the stack
+        # (moto, the functions), and one scrape timing out marks every series stale, which
+        # resolves a firing alert and fires it anew (a second runbook run) a `for:` later.
+        "global": {
+            "scrape_interval": "2s",
+            "scrape_timeout": "2s",
+            "evaluation_interval": "1s",
+        },
         "rule_files": [str(p) for p in rule_files],
         "alerting": {
             "alertmanagers": [
@@ -76,13 +89,21 @@ def prometheus_config(t: Targets, rule_files: list[Path]) -> dict[str, Any]:
     }
 
 
-def alertmanager_config(receivers_url: str, runbooks: tuple[str, ...]) -> dict[str, Any]:
-    """Every alert to the fan-out (resolutions too); alerts naming a runbook also to it
-    (``continue``), as the deployed routes send them to the runbook function."""
+def alertmanager_config(
+    receivers_url: str, runbooks: Mapping[str, tuple[str, ...]]
+) -> dict[str, Any]:
+    """Every alert to the fan-out (resolutions too); the alerts naming a runbook (``runbooks``:
+    runbook -> alert names, compressed_rules.runbook_alerts) also to it (``continue``), firing
+    only: the rules name the runbook in an annotation, which Alertmanager cannot match on."""
     base = receivers_url.rstrip("/")
     routes: list[dict[str, Any]] = [
-        {"matchers": [f'runbook="{name}"'], "receiver": f"runbook-{name}", "continue": True}
-        for name in runbooks
+        {
+            "matchers": [f'alertname=~"{"|".join(sorted(alerts))}"'],
+            "receiver": f"runbook-{name}",
+            "continue": True,
+        }
+        for name, alerts in sorted(runbooks.items())
+        if alerts
     ]
     routes.append({"receiver": "fanout"})
     return {
@@ -104,7 +125,8 @@ def alertmanager_config(receivers_url: str, runbooks: tuple[str, ...]) -> dict[s
                     "name": f"runbook-{name}",
                     "webhook_configs": [{"url": f"{base}/runbook/{name}", "send_resolved": False}],
                 }
-                for name in runbooks
+                for name, alerts in sorted(runbooks.items())
+                if alerts
             ),
         ],
     }
@@ -157,10 +179,10 @@ def wait_ready(daemon: Daemon, url: str, timeout: float = 30.0) -> None:
 
 
 class Monitoring:
-    def __init__(self, workdir: Path, targets: Targets, rule_files: list[Path] | None = None):
+    def __init__(self, workdir: Path, targets: Targets, rules: Path = DEPLOYED_RULES):
         self.dir = workdir
         self.t = targets
-        self.rule_files = rule_files or [LAPTOP_RULES, DEPLOYED_RULES]
+        self.rules = rules  # compressed into the run directory by start()
         self.prometheus: Daemon | None = None
         self.alertmanager: Daemon | None = None
 
@@ -172,12 +194,18 @@ class Monitoring:
     def alertmanager_url(self) -> str:
         return f"http://127.0.0.1:{self.t.alertmanager_port}"
 
-    def start(self, runbooks: tuple[str, ...] = ("pause-trading",)) -> None:
+    def start(self, runbooks: tuple[str, ...] = LAPTOP_RUNBOOKS) -> None:
         prom_bin, am_bin = find_tool(PROMETHEUS_NAMES), find_tool(ALERTMANAGER_NAMES)
         self.dir.mkdir(parents=True, exist_ok=True)
+        deployed = compressed_rules.load(self.rules)
+        rules = compressed_rules.write(
+            compressed_rules.compress(deployed), self.dir / "rules.compressed.yml"
+        )
+        named = compressed_rules.runbook_alerts(deployed)
+        routed = {name: named.get(name, ()) for name in runbooks}
         prom_cfg, am_cfg = self.dir / "prometheus.yml", self.dir / "alertmanager.yml"
-        prom_cfg.write_text(json.dumps(prometheus_config(self.t, self.rule_files)))
-        am_cfg.write_text(json.dumps(alertmanager_config(self.t.receivers_url, runbooks)))
+        prom_cfg.write_text(json.dumps(prometheus_config(self.t, [rules])))
+        am_cfg.write_text(json.dumps(alertmanager_config(self.t.receivers_url, routed)))
         self.alertmanager = Daemon(
             "alertmanager",
             [
@@ -209,6 +237,23 @@ class Monitoring:
         time.sleep(0.5)
         self.alertmanager.check_alive()
         self.prometheus.check_alive()
+        # Started only once the node is scraped, so that what follows sees real figures.
+        self.wait_scraped()
+
+    def wait_scraped(self, timeout: float = 30.0) -> None:
+        """Until Prometheus has scraped the node successfully (its discovery hands a new
+        target to the scrapers after up to 5 s)."""
+        assert self.prometheus is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.prometheus.check_alive()
+            with contextlib.suppress(urllib3.exceptions.HTTPError, ValueError, KeyError):
+                r = urllib3.request("GET", f"{self.prometheus_url}/api/v1/targets", timeout=2)
+                targets = json.loads(r.data)["data"]["activeTargets"]
+                if targets and all(t["health"] == "up" for t in targets):
+                    return
+            time.sleep(0.2)
+        raise TimeoutError(f"Prometheus did not scrape the node within {timeout:.0f}s")
 
     def stop(self) -> None:
         for d in (self.prometheus, self.alertmanager):

@@ -1,6 +1,7 @@
 """The local HTTP endpoint Alertmanager posts to, standing in for the Lambda function URLs /
 SNS subscriptions: ``POST /fanout`` calls the fan-out's real handler in-process with the
-webhook as its event; ``POST /runbook/pause-trading`` runs the pause-trading runbook.
+webhook as its event; ``POST /runbook/pause-trading`` hands it to the pause-trading runbook
+function, gated as deployed (laptop/runbook.py).
 
 A handler that fails answers 500, so Alertmanager retries, as Lambda's failure would make it.
 """

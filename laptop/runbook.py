@@ -1,59 +1,61 @@
-"""Alertmanager's webhook into the runbook functions (functions/runbook): the deployed runbooks
-are started by CloudWatch alarms, whose shape Alertmanager does not post, so the laptop reads
-each firing alert as the runbook's ``Trigger`` and runs the real runbook core with it.
+"""Alertmanager's webhook into a runbook function (functions/runbook), as the deployed function
+takes it: the payload read by the function's own ``parse_trigger`` (one trigger per alert) and
+each run through the gated runner, as the Lambda handler does.
 
-It runs ungated: the gate checks a CloudWatch alarm's state and takes its DynamoDB lock, and a
-Prometheus alert has neither. Its settings come from the stack's environment with neither the
-node's URL nor its database, so the pause goes through the remote flag alone (the SSM parameter
-in moto, which the node polls), as when the runbook cannot reach the node's API and the
-database flag is not written; the API and database paths are proven in
-tests/functions/runbook/test_on_a_node.py. (Without the database, the run is not in the audit
-log; the incident report says what was done.) Resolutions change nothing: trading is resumed by an
-operator, never by an alert going away.
+So the laptop runs the function's rules too: only an alert whose rule names this runbook, only
+while the webhook says ``firing``, once per alert fingerprint and ``startsAt`` (the lock and
+once-records in moto's DynamoDB table, ``EDGE_OPS_RUNBOOK_TABLE``, made by laptop/aws.py); a
+resolution, a repeat of the same firing alert or Alertmanager retrying a delivery does nothing.
+
+Its settings are the deployed function's (infra/functions.py's names, from the stack's
+environment: stop parameter, incident location, lock table, topics) less the node's URL, its API
+token and its database, left out on purpose: the pause then goes through the remote flag alone
+(the SSM parameter in moto, which the node polls), as when the runbook cannot reach the node's
+API and the database flag is not written. That is the path only the whole chain can prove; the
+API and database paths are proven in tests/functions/runbook/test_on_a_node.py. (Without the
+database the run is not in the audit log; the incident report says what was done.) The stack's
+environment carries the node's URL and database for the scheduled functions, hence the
+override here. Trading is resumed by an operator, never by an alert going away.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from functions.runbook.trigger import Trigger
+if TYPE_CHECKING:
+    from functions.runbook.settings import RunbookSettings
+
+# What the laptop's runbook must not read from the stack's environment (module docstring).
+LEFT_OUT = {
+    "node_url": None,
+    "api_token": None,
+    "api_token_secret_id": None,
+    "database_url": None,
+    "database_secret_id": None,
+}
 
 
-def triggers(payload: dict[str, Any]) -> list[Trigger]:
-    """One trigger per firing alert of an Alertmanager webhook (version 4)."""
-    out = []
-    for alert in payload.get("alerts") or []:
-        if not isinstance(alert, dict) or alert.get("status") != "firing":
-            continue
-        labels = alert.get("labels") or {}
-        annotations = alert.get("annotations") or {}
-        out.append(
-            Trigger(
-                alarm=str(labels.get("alertname") or "unnamed alert"),
-                state="ALARM",
-                changed_at=str(alert.get("startsAt") or ""),
-                reason=str(annotations.get("summary") or annotations.get("description") or ""),
-                source="alertmanager",
-                description=str(annotations.get("description") or ""),
-                metric={"labels": dict(labels)},
-            )
-        )
-    return out
+def settings() -> RunbookSettings:
+    from functions.common.settings import load_settings
+    from functions.runbook.settings import RunbookSettings
+
+    return load_settings(RunbookSettings).model_copy(update=LEFT_OUT)
 
 
 def run_runbook(name: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The runbook ``name`` on an Alertmanager webhook (version 4): one result per alert, acted
+    or skipped with the reason (``UnreadableTrigger`` for a payload the function refuses)."""
     from functions.common.aws import AwsClients, AwsOptions
     from functions.runbook import context, runner
-    from functions.runbook.settings import RunbookSettings
+    from functions.runbook.trigger import parse_trigger
 
-    # the node's API and database left out on purpose: the SSM flag path (module docstring)
-    settings = RunbookSettings(node_url=None, api_token=None, api_token_secret_id=None)
-    aws = AwsClients(AwsOptions.from_settings(settings))
+    s = settings()
+    aws = AwsClients(AwsOptions.from_settings(s))
     results = []
-    for trigger in triggers(payload):
-        ctx = context.build(settings, aws, f"runbook:{name}", need_store=False)
+    for trigger in parse_trigger(payload):
+        ctx = context.build(s, aws, f"runbook:{name}", need_store=True)
         try:
-            results.append(runner.run(name, trigger, ctx, gated=False).as_dict())
+            results.append(runner.run(name, trigger, ctx, gated=True).as_dict())
         finally:
             if ctx.store is not None:
                 ctx.store.dispose()

@@ -20,7 +20,7 @@ import urllib3
 from laptop import aws
 from laptop.chain import DemoChain
 from laptop.chat import ChatStandIn
-from laptop.monitoring import Monitoring, Targets
+from laptop.monitoring import DEPLOYED_RULES, LAPTOP_RUNBOOKS, Monitoring, Targets
 from laptop.receivers import Receivers, fanout_route
 from laptop.runbook import run_runbook
 from laptop.schedule import CompressedClock
@@ -48,10 +48,10 @@ class Stack:
         *,
         traffic_rate: float = 4.0,
         schedule: bool = True,
-        rule_files: list[Path] | None = None,  # None: laptop/rules.yml
+        rules: Path = DEPLOYED_RULES,  # evaluated in compressed time (laptop/monitoring.py)
     ) -> None:
         self.workdir = workdir
-        self.rule_files = rule_files
+        self.rules = rules
         self.traffic_rate = traffic_rate
         self.schedule = schedule
         self.scheduler: Scheduler | None = None
@@ -97,7 +97,7 @@ class Stack:
         self.receivers = Receivers(
             {
                 "/fanout": fanout_route(),
-                "/runbook/pause-trading": functools.partial(run_runbook, "pause-trading"),
+                **{f"/runbook/{n}": functools.partial(run_runbook, n) for n in LAPTOP_RUNBOOKS},
                 "/rpc/cut": self.chain.cut_rpc,
                 "/rpc/restore": self.chain.restore_rpc,
             }
@@ -128,7 +128,7 @@ class Stack:
                 prometheus_port=prom_port,
                 receivers_url=self.receivers.url,
             ),
-            self.rule_files,
+            self.rules,
         )
         x.callback(self.monitoring.stop)
         self.monitoring.start()

@@ -90,6 +90,12 @@ LAST_PROCESSED_BLOCK = MetricSpec(
 LAST_BLOCK_AGE_SECONDS = MetricSpec(
     "last_block_age_seconds", "gauge", "Age (chain time) of the last fully processed block"
 )
+CHAIN_BLOCK_INTERVAL_SECONDS = MetricSpec(
+    "chain_block_interval_seconds",
+    "gauge",
+    "The chain's block interval as observed: median timestamp gap per block over the last "
+    "blocks processed (12 until two blocks are seen, never below 1)",
+)
 BACKFILLED_BLOCKS_TOTAL = MetricSpec(
     "backfilled_blocks_total", "counter", "Blocks processed by eth_getLogs backfill"
 )
@@ -300,6 +306,7 @@ ALL: tuple[MetricSpec, ...] = (
     HEAD_LAG_BLOCKS,
     LAST_PROCESSED_BLOCK,
     LAST_BLOCK_AGE_SECONDS,
+    CHAIN_BLOCK_INTERVAL_SECONDS,
     BACKFILLED_BLOCKS_TOTAL,
     REORGS_TOTAL,
     REORGED_BLOCKS_TOTAL,

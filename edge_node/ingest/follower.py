@@ -274,6 +274,7 @@ class Follower:
 
     async def _apply(self, header: BlockHeader, events: list[PoolEvent], verified: bool) -> None:
         commit = self.book.apply_block(header, events, verified=verified)
+        self.metrics.block_interval.observe(header.number, header.timestamp)
         self.assembler.prune(below=header.number - self.window)
         await self.sink.commit(commit)
         self.last_progress = time.monotonic()

@@ -239,6 +239,36 @@ CASES: tuple[Case, ...] = (
         {"RpcHeadLag": []},
     ),
     Case(
+        "no block for 30 s on a 3 s chain (the only endpoint cut: the head lag stays put)",
+        {
+            f"head_lag_blocks{{{NODE}}}": "0x10",
+            f"last_block_age_seconds{{{NODE}}}": "30x10",
+            f"chain_block_interval_seconds{{{NODE}}}": "3x10",
+        },
+        "5m",
+        {"RpcHeadLag": [Fires(_node(), "10")]},
+    ),
+    Case(
+        "no block for 30 s on a 12 s chain (two and a half intervals)",
+        {
+            f"head_lag_blocks{{{NODE}}}": "0x10",
+            f"last_block_age_seconds{{{NODE}}}": "30x10",
+            f"chain_block_interval_seconds{{{NODE}}}": "12x10",
+        },
+        "5m",
+        {"RpcHeadLag": []},
+    ),
+    Case(
+        "no block for five intervals (the limit, not above it)",
+        {
+            f"head_lag_blocks{{{NODE}}}": "0x10",
+            f"last_block_age_seconds{{{NODE}}}": "15x10",
+            f"chain_block_interval_seconds{{{NODE}}}": "3x10",
+        },
+        "5m",
+        {"RpcHeadLag": []},
+    ),
+    Case(
         "180 market data errors an hour",
         {f'market_data_errors_total{{{NODE}, kind="malformed_log"}}': "0+3x90"},
         "80m",

@@ -19,3 +19,13 @@ def test_trade_latency_is_exported_as_a_prometheus_histogram() -> None:
     assert 'trade_latency_seconds_bucket{le="5e-05",stage="signed"} 1.0' in text
     assert 'trade_latency_seconds_bucket{le="+Inf",stage="signed"} 2.0' in text
     assert 'trade_latency_seconds_count{stage="signed"} 2.0' in text
+
+
+def test_the_block_interval_is_exported_from_the_default_on() -> None:
+    m = Metrics()
+    text = prometheus_text(registry_for(m)).decode()
+    assert "\nchain_block_interval_seconds 12.0\n" in text
+    m.block_interval.observe(1, 1_000)
+    m.block_interval.observe(2, 1_003)
+    text = prometheus_text(registry_for(m)).decode()
+    assert "\nchain_block_interval_seconds 3.0\n" in text

@@ -1,8 +1,9 @@
-"""Issue 10 section 4, end to end on this machine: the RPC endpoint is cut -> the head-lag
-alert fires in the real Prometheus -> the real Alertmanager delivers it -> the fan-out's
-handler posts to the Slack stand-in -> the pause-trading runbook sets the SSM flag (moto) ->
-the node stops trading within its poll interval -> an incident report is in the moto bucket;
-then the endpoint comes back and the resolution is delivered."""
+"""Issue 10 section 4, end to end on this machine: the RPC endpoint is cut -> the deployed
+head-lag alert (in compressed time) fires in the real Prometheus -> the real Alertmanager
+delivers it -> the fan-out's handler posts to the Slack stand-in -> the pause-trading runbook
+function (gated, once per alert) sets the SSM flag (moto) -> the node stops trading within its
+poll interval -> an incident report is in the moto bucket; then the endpoint comes back and the
+resolution is delivered."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from tests.laptop.conftest import require_monitoring_tools
 pytestmark = [pytest.mark.slow, pytest.mark.chain, pytest.mark.timeout(420)]
 
 T = TypeVar("T")
+PAUSE_ALERTS = ("RpcHeadLag", "MarketDataStale")  # the deployed rules naming pause-trading
 
 
 def eventually(check: Callable[[], T | None], timeout: float, what: str, stack: Stack) -> T:
@@ -65,7 +67,10 @@ def test_cut_rpc_pauses_trading_and_the_resolution_arrives(tmp_path: Path) -> No
         assert stack.chain and stack.monitoring and stack.chain.runner and stack.chat
         runner = stack.chain.runner
 
-        # Steady state first: the node follows the chain, trades (paper), nothing fires.
+        # Steady state first: the node follows the chain, trades (paper), no alert that pauses
+        # trading fires and no runbook ran. (Other deployed rules may fire on a laptop, in
+        # compressed time: DiskSpaceWarning on a disk more than 70% full, SlowDatabaseQueries
+        # under load; they reach the fan-out only, laptop/monitoring.py LAPTOP_RUNBOOKS.)
         eventually(
             lambda: (
                 (h := stack.chain.node.health()).block_age_s is not None  # type: ignore[union-attr]
@@ -77,8 +82,12 @@ def test_cut_rpc_pauses_trading_and_the_resolution_arrives(tmp_path: Path) -> No
         )
         assert runner.trading_state() == "running"
         assert stack.ssm_flag() == "false"
-        assert not [a for a in stack.monitoring.alerts() if a["state"] == "firing"]
-        assert stack.chat.snapshot() == []
+        assert not [
+            a for a in stack.monitoring.alerts() if a["labels"]["alertname"] in PAUSE_ALERTS
+        ]
+        assert not slack_posts(stack, "RpcHeadLag")
+        assert stack.receivers is not None
+        assert not [d for d in stack.receivers.deliveries if d.path.startswith("/runbook/")]
 
         stack.chain.cut_rpc()
         firing = eventually(

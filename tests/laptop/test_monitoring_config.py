@@ -1,5 +1,6 @@
-"""The laptop's Prometheus rule and Alertmanager routes, checked by the real tools: the rule
-file is valid and fires (and does not) as meant; each alert reaches the receivers it should."""
+"""The laptop's Alertmanager routes, checked by amtool: every alert reaches the fan-out; the
+alerts whose deployed rule names the pause-trading runbook reach it too; an alert naming a
+runbook the laptop does not run (emergency-stop, node-down, prune) reaches the fan-out only."""
 
 from __future__ import annotations
 
@@ -10,78 +11,39 @@ from pathlib import Path
 
 import pytest
 
-from laptop.monitoring import ALERTMANAGER_NAMES, LAPTOP_RULES, alertmanager_config, find_tool
-from shared import metrics
+from laptop import compressed_rules
+from laptop.monitoring import (
+    ALERTMANAGER_NAMES,
+    DEPLOYED_RULES,
+    LAPTOP_RUNBOOKS,
+    alertmanager_config,
+    find_tool,
+)
 from tests.laptop.conftest import require_monitoring_tools
-
-RULE_TESTS = """
-rule_files: [{rules}]
-evaluation_interval: 1s
-tests:
-  - interval: 1s
-    input_series:
-      - series: 'last_block_age_seconds{{instance="n"}}'
-        values: '1 2 3 4 5 6 7 8 9 10 11 12'
-      - series: 'head_lag_blocks{{instance="n"}}'
-        values: '0x12'
-    alert_rule_test:
-      - eval_time: 5s
-        alertname: RpcHeadLag
-        exp_alerts: []
-      - eval_time: 11s
-        alertname: RpcHeadLag
-        exp_alerts:
-          - exp_labels: {{severity: high, runbook: pause-trading, instance: n}}
-            exp_annotations:
-              summary: "The node is behind the chain head: 12 (seconds since its last block, \\
-                or blocks behind)"
-              runbook: pause-trading
-  - interval: 1s
-    input_series:
-      - series: 'last_block_age_seconds{{instance="n"}}'
-        values: '1x12'
-      - series: 'head_lag_blocks{{instance="n"}}'
-        values: '0x12'
-    alert_rule_test:
-      - eval_time: 11s
-        alertname: RpcHeadLag
-        exp_alerts: []
-"""
 
 
 def run(argv: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
 
 
-def test_the_rule_reads_only_metrics_the_node_exports() -> None:
-    text = LAPTOP_RULES.read_text()
-    exported = {
-        spec.name for spec in vars(metrics).values() if isinstance(spec, metrics.MetricSpec)
-    }
-    for name in ("last_block_age_seconds", "head_lag_blocks"):
-        assert name in text and name in exported
+def laptop_routes() -> dict[str, tuple[str, ...]]:
+    named = compressed_rules.runbook_alerts(compressed_rules.load(DEPLOYED_RULES))
+    return {name: named.get(name, ()) for name in LAPTOP_RUNBOOKS}
 
 
-def test_rules_check_and_fire_with_promtool(tmp_path: Path) -> None:
-    require_monitoring_tools()
-    promtool = shutil.which("promtool")
-    assert promtool, "promtool comes with Debian's prometheus package"
-    checked = run([promtool, "check", "rules", str(LAPTOP_RULES)])
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    tests = tmp_path / "rules_test.yml"
-    tests.write_text(RULE_TESTS.format(rules=json.dumps(str(LAPTOP_RULES))))
-    tested = run([promtool, "test", "rules", str(tests)])
-    assert tested.returncode == 0, tested.stdout + tested.stderr
+def test_the_laptop_runs_only_the_pause_runbook() -> None:
+    assert laptop_routes() == {"pause-trading": ("MarketDataStale", "RpcHeadLag")}
 
 
 @pytest.mark.parametrize(
     ("labels", "receivers"),
     [
-        (
-            ["alertname=RpcHeadLag", "severity=high", "runbook=pause-trading"],
-            "runbook-pause-trading,fanout",
-        ),
-        (["alertname=ServiceDown", "severity=critical"], "fanout"),
+        (["alertname=RpcHeadLag", "severity=high"], "runbook-pause-trading,fanout"),
+        (["alertname=MarketDataStale", "severity=high"], "runbook-pause-trading,fanout"),
+        (["alertname=PaperTradingViolation", "severity=critical"], "fanout"),
+        (["alertname=TradingBotDown", "severity=critical"], "fanout"),
+        (["alertname=DiskSpaceWarning", "severity=medium"], "fanout"),
+        (["alertname=RpcHeadLagX", "severity=high"], "fanout"),  # the regex is anchored
     ],
 )
 def test_routes_reach_the_fanout_and_the_runbook(
@@ -92,7 +54,7 @@ def test_routes_reach_the_fanout_and_the_runbook(
     amtool = shutil.which("amtool")
     assert amtool, "amtool comes with Debian's prometheus-alertmanager package"
     cfg = tmp_path / "alertmanager.yml"
-    cfg.write_text(json.dumps(alertmanager_config("http://127.0.0.1:9", ("pause-trading",))))
+    cfg.write_text(json.dumps(alertmanager_config("http://127.0.0.1:9", laptop_routes())))
     checked = run([amtool, "check-config", str(cfg)])
     assert checked.returncode == 0, checked.stdout + checked.stderr
     routed = run(
@@ -110,22 +72,6 @@ def test_routes_reach_the_fanout_and_the_runbook(
     assert routed.returncode == 0, routed.stdout + routed.stderr
 
 
-def test_the_rule_agrees_with_the_fanout_catalogue_and_the_runbooks() -> None:
-    """The severity and runbook labels the rule sets are the ones the fan-out's catalogue
-    gives the alert, and the runbook is one infra/catalog.py deploys."""
-    import re
-
-    from functions.fanout.routing import lookup
-    from infra.catalog import RUNBOOKS
-
-    text = LAPTOP_RULES.read_text()
-    alerts = re.findall(r"^\s*- alert: (\S+)$", text, re.M)
-    severities = re.findall(r"^\s+severity: (\S+)$", text, re.M)
-    runbooks = re.findall(r"^\s+runbook: (\S+)$", text, re.M)  # label, then annotation
-    assert alerts and len(severities) == len(alerts) and len(runbooks) == 2 * len(alerts)
-    for i, alert in enumerate(alerts):
-        known = lookup(alert)
-        assert known is not None, alert
-        assert severities[i] == known.severity.value
-        assert runbooks[2 * i] == runbooks[2 * i + 1] == known.runbook
-        assert known.runbook in RUNBOOKS
+def test_a_runbook_no_alert_names_gets_no_route() -> None:
+    cfg = alertmanager_config("http://x", {"pause-trading": ("RpcHeadLag",), "prune": ()})
+    assert [r["name"] for r in cfg["receivers"]] == ["fanout", "runbook-pause-trading"]

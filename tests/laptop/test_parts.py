@@ -1,9 +1,11 @@
-"""The stack's own parts, each alone: Alertmanager alerts into the real runbook (moto), the
+"""The stack's own parts, each alone: Alertmanager alerts into the runbook function through the
+stack's receiver, gated (moto's lock table: once per alert, never on a resolution), the
 receivers (a failing handler answers 500 so Alertmanager retries), the chat stand-in (records,
 refuses what is not a post), and the stack's AWS resources."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -11,15 +13,19 @@ from typing import Any
 import boto3
 import pytest
 import urllib3
-from moto import mock_aws
 
-from laptop.aws import MotoServer, create_resources
+from laptop.aws import MotoServer, client, create_resources, environment
 from laptop.chat import ChatStandIn
 from laptop.receivers import Receivers
-from laptop.runbook import run_runbook, triggers
+from laptop.runbook import run_runbook
 
 
-def webhook(status: str, fingerprint: str = "abc123") -> dict[str, Any]:
+def webhook(
+    status: str,
+    fingerprint: str = "abc123",
+    starts_at: str = "2026-12-02T03:00:00Z",
+    runbook: str = "pause-trading",
+) -> dict[str, Any]:
     return {
         "version": "4",
         "groupKey": '{}:{alertname="RpcHeadLag"}',
@@ -28,67 +34,114 @@ def webhook(status: str, fingerprint: str = "abc123") -> dict[str, Any]:
             {
                 "status": status,
                 "labels": {"alertname": "RpcHeadLag", "severity": "high"},
-                "annotations": {"summary": "behind"},
-                "startsAt": "2026-12-02T03:00:00Z",
+                "annotations": {"summary": "behind", "runbook": runbook},
+                "startsAt": starts_at,
                 "fingerprint": fingerprint,
             }
         ],
     }
 
 
+class RunbookReceiver:
+    """The stack's runbook receiver on moto with the stack's resources and environment."""
+
+    def __init__(self, moto_url: str) -> None:
+        self.res = create_resources(moto_url, "http://127.0.0.1:9")
+        self.receivers = Receivers(
+            {"/runbook/pause-trading": functools.partial(run_runbook, "pause-trading")}
+        )
+
+    def post(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
+        r = urllib3.request(
+            "POST",
+            f"{self.receivers.url}/runbook/pause-trading",
+            json=payload,
+            retries=False,
+            timeout=60,
+        )
+        assert r.status == 200, r.data
+        results: list[dict[str, Any]] = json.loads(r.data)
+        return results
+
+    def flag(self) -> str:
+        ssm = client("ssm", self.res.endpoint)
+        return str(ssm.get_parameter(Name=self.res.stop_flag)["Parameter"]["Value"])
+
+    def reset_flag(self) -> None:
+        ssm = client("ssm", self.res.endpoint)
+        ssm.put_parameter(Name=self.res.stop_flag, Value="false", Type="String", Overwrite=True)
+
+    def incidents(self) -> list[str]:
+        listing = client("s3", self.res.endpoint).list_objects_v2(
+            Bucket=self.res.reports_bucket, Prefix="incidents/"
+        )
+        return [o["Key"] for o in listing.get("Contents", [])]
+
+
 @pytest.fixture
-def moto_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any]]:
-    for k, v in (
-        ("AWS_ACCESS_KEY_ID", "t"),
-        ("AWS_SECRET_ACCESS_KEY", "t"),
-        ("AWS_DEFAULT_REGION", "us-east-1"),
-        ("EDGE_OPS_STOP_PARAMETER", "/edge/t/stop"),
-        ("EDGE_OPS_INCIDENTS_TO", "s3://reports/incidents"),
-        ("EDGE_OPS_NODE_URL", "http://127.0.0.1:9"),  # must not be used: the flag path
-    ):
-        monkeypatch.setenv(k, v)
-    for k in ("AWS_ENDPOINT_URL", "EDGE_OPS_DATABASE_URL", "DATABASE_URL"):
-        monkeypatch.delenv(k, raising=False)
-    with mock_aws():
-        ssm = boto3.client("ssm", region_name="us-east-1")
-        s3 = boto3.client("s3", region_name="us-east-1")
-        ssm.put_parameter(Name="/edge/t/stop", Value="false", Type="String")
-        s3.create_bucket(Bucket="reports")
-        yield ssm, s3
-
-
-def test_firing_alerts_become_runbook_triggers() -> None:
-    payload = webhook("firing")
-    payload["alerts"].append({**webhook("resolved")["alerts"][0], "fingerprint": "x"})
-    (t,) = triggers(payload)
-    assert (t.alarm, t.state, t.changed_at, t.reason) == (
-        "RpcHeadLag",
-        "ALARM",
-        "2026-12-02T03:00:00Z",
-        "behind",
-    )
-    assert triggers(webhook("resolved")) == []
+def receiver() -> Iterator[RunbookReceiver]:
+    moto = MotoServer().start()
+    try:
+        rr = RunbookReceiver(moto.url)
+        env = {
+            **rr.res.env("http://127.0.0.1:9"),
+            # what the stack gives the scheduled functions; the runbook must not use them
+            "EDGE_OPS_NODE_URL": "http://127.0.0.1:9",
+            "EDGE_OPS_DATABASE_URL": "sqlite:////nonexistent/edge.db",
+        }
+        with environment(env):
+            rr.receivers.start()
+            try:
+                yield rr
+            finally:
+                rr.receivers.stop()
+    finally:
+        moto.stop()
 
 
 def test_the_runbook_pauses_through_the_flag_and_files_an_incident(
-    moto_env: tuple[Any, Any],
+    receiver: RunbookReceiver,
 ) -> None:
-    ssm, s3 = moto_env
-    (result,) = run_runbook("pause-trading", webhook("firing"))
+    (result,) = receiver.post(webhook("firing"))
     assert result["acted"] and result["ok"], result
     assert "ssm" in result["summary"]
-    assert ssm.get_parameter(Name="/edge/t/stop")["Parameter"]["Value"] == "pause"
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="reports")["Contents"]]
-    assert len(keys) == 1 and keys[0].startswith("incidents/")
-    text = s3.get_object(Bucket="reports", Key=keys[0])["Body"].read().decode()
-    assert "RpcHeadLag" in text
+    assert receiver.flag() == "pause"
+    keys = receiver.incidents()
+    assert len(keys) == 1
+    s3 = client("s3", receiver.res.endpoint)
+    text = s3.get_object(Bucket=receiver.res.reports_bucket, Key=keys[0])["Body"].read()
+    assert b"RpcHeadLag" in text
+    assert result["announced"]  # on the stack's low topic in moto
 
 
-def test_a_resolution_runs_nothing(moto_env: tuple[Any, Any]) -> None:
-    ssm, s3 = moto_env
-    assert run_runbook("pause-trading", webhook("resolved")) == []
-    assert ssm.get_parameter(Name="/edge/t/stop")["Parameter"]["Value"] == "false"
-    assert s3.list_objects_v2(Bucket="reports").get("KeyCount") == 0
+def test_one_firing_alert_acts_once_however_often_it_is_delivered(
+    receiver: RunbookReceiver,
+) -> None:
+    (first,) = receiver.post(webhook("firing"))
+    assert first["acted"]
+    receiver.reset_flag()  # so that a second action would show
+    for _ in range(2):  # Alertmanager repeating the group, or retrying a delivery
+        (again,) = receiver.post(webhook("firing"))
+        assert not again["acted"] and "handled already" in again["skipped"]
+    assert receiver.flag() == "false"
+    assert len(receiver.incidents()) == 1
+    # the same alert firing again later is a new state change: acted on
+    (later,) = receiver.post(webhook("firing", starts_at="2026-12-02T04:00:00Z"))
+    assert later["acted"] and receiver.flag() == "pause"
+    assert len(receiver.incidents()) == 2
+
+
+def test_a_resolution_runs_nothing(receiver: RunbookReceiver) -> None:
+    (result,) = receiver.post(webhook("resolved"))
+    assert not result["acted"] and "resolved" in result["skipped"]
+    assert receiver.flag() == "false"
+    assert receiver.incidents() == []
+
+
+def test_an_alert_naming_another_runbook_is_not_this_ones(receiver: RunbookReceiver) -> None:
+    (result,) = receiver.post(webhook("firing", runbook="emergency-stop"))
+    assert not result["acted"] and "emergency-stop" in result["skipped"]
+    assert receiver.flag() == "false"
 
 
 def test_receivers_answer_500_when_the_handler_fails() -> None:
@@ -154,6 +207,13 @@ def test_resources_are_made_in_moto() -> None:
         )
         secret = json.loads(sm.get_secret_value(SecretId=res.alert_secret_id)["SecretString"])
         assert secret["slack_webhook_url"] == "http://127.0.0.1:9/slack"
+        # the runbooks' lock table and topics, under the names infra/functions.py gives them
+        assert env["EDGE_OPS_RUNBOOK_TABLE"] == "edge-laptop-runbook-locks"
+        ddb = client("dynamodb", moto.url)
+        key = ddb.describe_table(TableName=res.runbook_table)["Table"]["KeySchema"]
+        assert key == [{"AttributeName": "id", "KeyType": "HASH"}]
+        topics = {t["TopicArn"] for t in client("sns", moto.url).list_topics()["Topics"]}
+        assert {env["EDGE_OPS_NOTIFY_TOPIC_ARN"], env["EDGE_OPS_ESCALATE_TOPIC_ARN"]} <= topics
     finally:
         moto.stop()
 

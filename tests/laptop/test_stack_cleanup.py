@@ -36,7 +36,7 @@ def test_a_failed_start_stops_everything(tmp_path: Path, monkeypatch: pytest.Mon
         real_start(self, *args, **kwargs)
 
     monkeypatch.setattr(Monitoring, "start", spying_start)
-    s = Stack(tmp_path / "stack", rule_files=[bad])
+    s = Stack(tmp_path / "stack", rules=bad)
     with pytest.raises(RuntimeError, match="prometheus exited"):
         s.__enter__()
     assert s.chain is not None and s.chain.anvil is not None and s.chain.runner is not None

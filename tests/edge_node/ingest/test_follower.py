@@ -51,6 +51,7 @@ async def test_backfill_deep_ranges_then_the_tip_block_by_block() -> None:
     # Old blocks came in ranges; only the last window was fetched by hash.
     assert chain.calls.count("eth_getLogs") < 40
     assert all(c.verified for c in sink.commits if c.header.number > 119 - 8)
+    assert f.metrics.block_interval.seconds == 3.0  # the fake chain's blocks are 3 s apart
 
 
 async def test_ranges_a_node_refuses_are_split() -> None:
