@@ -13,9 +13,8 @@ SQLAlchemy is imported on first use, not at handler import.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from functions.common.errors import BadInput, CredentialsRefused, Unavailable
 from functions.common.secrets import SecretSource, is_auth_refusal, with_fresh_secret
@@ -50,30 +49,19 @@ def check_store_url(url: str) -> str:
 
 
 def url_from_secret(value: str, source: str = "the secret") -> str:
-    """A store URL from a secret's value: a URL, or an RDS-style JSON object."""
+    """A store URL from a secret's value: a URL, or an RDS-style JSON object, read as the node
+    reads it (``shared.db.logins``); ``BadInput`` when it names no store."""
+    from shared.db.logins import url_from_secret as secret_url
+    from shared.secret_versions import SecretUnreadable
+
     value = value.strip()
     if not value.startswith("{"):
-        return check_store_url(value)
+        return check_store_url(value)  # its errors say which URLs are supported
     try:
-        fields: dict[str, Any] = json.loads(value)
-    except ValueError:
-        raise BadInput(f"{source} is neither a database URL nor a JSON object") from None
-    missing = [k for k in ("username", "password", "host") if not fields.get(k)]
-    if missing:
-        raise BadInput(f"{source} lacks {', '.join(missing)}")
-    engine = str(fields.get("engine", "postgres"))
-    if engine not in ("postgres", "postgresql"):
-        raise BadInput(f"{source}: engine {engine!r} is not supported (postgres only)")
-    from sqlalchemy.engine import URL
-
-    return URL.create(
-        "postgresql",
-        username=str(fields["username"]),
-        password=str(fields["password"]),
-        host=str(fields["host"]),
-        port=int(fields.get("port") or 5432),
-        database=str(fields.get("dbname") or fields.get("database") or "postgres"),
-    ).render_as_string(hide_password=False)
+        url = secret_url(value, source)
+    except SecretUnreadable as err:
+        raise BadInput(str(err)) from None
+    return url.render_as_string(hide_password=False)
 
 
 class Store:

@@ -60,7 +60,7 @@ def test_rds_style_secret_becomes_a_url_with_the_password_escaped() -> None:
         "edge",
     )
     assert url_from_secret("sqlite:///x.db") == "sqlite:///x.db"
-    with pytest.raises(BadInput, match="lacks password"):
+    with pytest.raises(BadInput, match=r"lacks username, password or host \(missing: password\)"):
         url_from_secret('{"username": "edge", "host": "h"}')
     with pytest.raises(BadInput, match="engine 'mysql'"):
         url_from_secret('{"engine": "mysql", "username": "u", "password": "p", "host": "h"}')
