@@ -43,6 +43,21 @@ class BackupOptions:
     tmp_dir: Path | None = None
 
 
+def table_entries(writer: ArchiveWriter) -> list[TableEntry]:
+    """The manifest's entries for the tables ``writer`` has written, in archive order."""
+    return [
+        TableEntry(
+            name=t.name,
+            columns=t.columns,
+            order_by=t.order_by,
+            rows=t.rows,
+            raw_bytes=t.raw_bytes,
+            sha256=t.sha256,
+        )
+        for t in writer.tables
+    ]
+
+
 def create_backup(
     db_url: str,
     store: ObjectStore,
@@ -69,17 +84,7 @@ def create_backup(
         # BaseException too: an interrupt (Ctrl-C, a Lambda timeout's signal) must abort as well.
         _quietly(upload.abort, "abort the upload")
         raise
-    tables = [
-        TableEntry(
-            name=t.name,
-            columns=t.columns,
-            order_by=t.order_by,
-            rows=t.rows,
-            raw_bytes=t.raw_bytes,
-            sha256=t.sha256,
-        )
-        for t in writer.tables
-    ]
+    tables = table_entries(writer)
     manifest = Manifest(
         id=backup_id,
         dialect=info.dialect,

@@ -26,6 +26,16 @@ class BadInput(OpsError):
     kind = "bad_input"
 
 
+class SchemaMissing(BadInput):
+    """The store has no schema (a table the command reads is not there): the database is new or
+    the URL names the wrong one. Create the schema with ``edge-node db migrate`` and run again.
+
+    Nothing was changed. Exits 2 like any other input the operator must fix.
+    """
+
+    kind = "schema_missing"
+
+
 class Unavailable(OpsError):
     """A dependency (database, S3, Secrets Manager) is unreachable or refused: retry later."""
 

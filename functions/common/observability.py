@@ -7,8 +7,11 @@ Each handler module builds its set once at import::
 
 - Logger writes JSON lines; ``@logger.inject_lambda_context`` adds the request id and cold
   start to every line. The cores log through the standard ``logging`` module under the
-  ``functions`` and ``shared`` loggers (``logging.getLogger(__name__)``); those loggers get the
-  same handler here, so their lines carry the request id too and are JSON as well.
+  ``functions`` and ``shared`` loggers (``logging.getLogger(__name__)``); at each call that
+  decorator also points those loggers at the running function's handler, so their lines carry
+  the request id too and are JSON as well. Importing a handler module changes no logging
+  configuration: a process importing several (the tests, the laptop stack's scheduler, the
+  CLI) keeps its own until a handler runs.
 - Metrics are CloudWatch EMF in namespace ``EdgeOps`` with the ``service`` dimension (and
   ``environment`` when given, or set in ``EDGE_OPS_ENVIRONMENT``: the Pulumi program sets it
   to the stack, and its alarms read it, so two stacks in one account keep their metrics
@@ -61,14 +64,13 @@ def for_function(service: str, environment: str | None = None) -> Observability:
     # and more at import, and would add a subsegment per SQL statement of a backup or prune.
     tracer = Tracer(service=service, auto_patch=False)
     before_first_client(lambda: tracer.patch(TRACED_MODULES))
-    _share_handler(logger)
     _route_core_logs_per_call(logger)
     return Observability(service, logger, metrics, tracer)
 
 
 def _route_core_logs_per_call(logger: Logger) -> None:
     """Make ``@logger.inject_lambda_context`` also point the core loggers at this function's
-    handler at every call, not only at import: a process that imports several handlers (the
+    handler at every call (and never at import): a process that imports several handlers (the
     tests, the laptop stack's scheduler) then logs each call's core lines under the function
     that is running, with its request id."""
     inject = logger.inject_lambda_context
@@ -101,7 +103,7 @@ class _CurrentStdout:
 
 def _share_handler(logger: Logger) -> None:
     """Route the core loggers through the function's JSON handler (replacing one installed by
-    an earlier call, so a process that imports several handlers logs each line once)."""
+    an earlier call of another function, so a process running several logs each line once)."""
     handler = logger.registered_handler
     for name in CORE_LOGGERS:
         core = logging.getLogger(name)

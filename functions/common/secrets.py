@@ -9,9 +9,8 @@ side refuses it as a credential, fetch the secret again bypassing the cache and 
 second refusal is ``CredentialsRefused``; any other error propagates unchanged.
 
 What counts as "refused" (``is_auth_refusal``), looked for along the exception's chain:
-- a PostgreSQL login refused: SQLSTATE 28P01/28000, or, since psycopg carries no SQLSTATE for
-  a failed connection, its text: "password authentication failed", "authentication failed", or
-  'role "..." does not exist' (the user a stale secret names was dropped by a rotation);
+- a PostgreSQL login refused, as the node tells it too (``shared.db.logins.login_refused``:
+  SQLSTATE 28P01/28000, or a driver's "authentication failed" / 'role "..." does not exist');
 - an HTTP 401 or 403 (``status``/``status_code`` attributes, ``response.status_code``, or a
   botocore ``ClientError``'s HTTP status);
 - ``SecretRefused``, raised by a caller's own code to ask for the refetch.
@@ -22,12 +21,12 @@ from __future__ import annotations
 
 import json
 import logging
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from functions.common.aws import error_code, http_status
 from functions.common.errors import BadInput, CredentialsRefused, Unavailable
+from shared.db.logins import exception_chain, login_refused
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -37,26 +36,11 @@ log = logging.getLogger(__name__)
 S = TypeVar("S")
 T = TypeVar("T")
 
-AUTH_SQLSTATES = frozenset({"28P01", "28000"})
-_AUTH_TEXT = re.compile(r"authentication failed|role \"[^\"]*\" does not exist")
 _AUTH_HTTP = frozenset({401, 403})
 
 
 class SecretRefused(Exception):
     """Raised inside a call given to ``with_fresh_secret``: the credential was refused."""
-
-
-def _chain(err: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [err]
-    while todo:
-        e = todo.pop()
-        if e is None or id(e) in seen:
-            continue
-        seen.add(id(e))
-        yield e
-        orig = getattr(e, "orig", None)  # SQLAlchemy's DBAPIError wraps the driver's error
-        todo.extend([e.__cause__, e.__context__, orig if isinstance(orig, BaseException) else None])
 
 
 def _http_status_of(err: BaseException) -> int | None:
@@ -72,21 +56,12 @@ def _http_status_of(err: BaseException) -> int | None:
 
 
 def is_auth_refusal(err: BaseException) -> bool:
-    for e in _chain(err):
-        if isinstance(e, SecretRefused):
-            return True
-        if getattr(e, "sqlstate", None) in AUTH_SQLSTATES:
-            return True
-        module = type(e).__module__
-        if (
-            module.startswith(("psycopg", "sqlalchemy"))
-            and type(e).__name__ == "OperationalError"
-            and _AUTH_TEXT.search(str(e))
-        ):
-            return True
-        if _http_status_of(e) in _AUTH_HTTP:
-            return True
-    return False
+    if login_refused(err):
+        return True
+    return any(
+        isinstance(e, SecretRefused) or _http_status_of(e) in _AUTH_HTTP
+        for e in exception_chain(err)
+    )
 
 
 def with_fresh_secret(
@@ -147,7 +122,7 @@ class SecretSource:
                 secret_id, max_age=self.max_age_s, force_fetch=force, VersionStage="AWSCURRENT"
             )
         except GetParameterError as err:
-            code = next((error_code(e) for e in _chain(err) if error_code(e)), None)
+            code = next((error_code(e) for e in exception_chain(err) if error_code(e)), None)
             if code == "ResourceNotFoundException":
                 raise BadInput(f"secret {secret_id!r} does not exist (or has no value)") from None
             raise Unavailable(

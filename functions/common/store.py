@@ -7,17 +7,19 @@ is what RDS and the rotation functions write. Work on the store goes through ``S
 a secret, a refused login fetches the secret again and retries once (a rotation happened since
 the value was cached); refused again, the secret's AWSPENDING version is tried (a rotation
 is between its setSecret and finishSecret steps); the engine is rebuilt when the URL changes.
+A table missing (SQLite's "no such table", PostgreSQL's UndefinedTable) is ``SchemaMissing``:
+the store was never migrated, which no retry mends.
 
 SQLAlchemy is imported on first use, not at handler import.
 """
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from functions.common.errors import BadInput, CredentialsRefused, Unavailable
+from functions.common.errors import BadInput, CredentialsRefused, SchemaMissing, Unavailable
 from functions.common.secrets import SecretSource, is_auth_refusal, with_fresh_secret
 
 if TYPE_CHECKING:
@@ -28,6 +30,11 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _SCHEMES = ("sqlite://", "postgresql://", "postgresql+psycopg://", "postgres://")
+# How each database says a table is not there: SQLite's text, PostgreSQL's SQLSTATE (42P01,
+# UndefinedTable) with the relation's name in its text.
+_SQLITE_NO_TABLE = re.compile(r"no such table: (\S+)")
+_PG_NO_TABLE = re.compile(r'relation "([^"]+)" does not exist')
+UNDEFINED_TABLE = "42P01"
 
 
 def check_store_url(url: str) -> str:
@@ -50,30 +57,19 @@ def check_store_url(url: str) -> str:
 
 
 def url_from_secret(value: str, source: str = "the secret") -> str:
-    """A store URL from a secret's value: a URL, or an RDS-style JSON object."""
+    """A store URL from a secret's value: a URL, or an RDS-style JSON object, read as the node
+    reads it (``shared.db.logins``); ``BadInput`` when it names no store."""
+    from shared.db.logins import url_from_secret as secret_url
+    from shared.secret_versions import SecretUnreadable
+
     value = value.strip()
     if not value.startswith("{"):
-        return check_store_url(value)
+        return check_store_url(value)  # its errors say which URLs are supported
     try:
-        fields: dict[str, Any] = json.loads(value)
-    except ValueError:
-        raise BadInput(f"{source} is neither a database URL nor a JSON object") from None
-    missing = [k for k in ("username", "password", "host") if not fields.get(k)]
-    if missing:
-        raise BadInput(f"{source} lacks {', '.join(missing)}")
-    engine = str(fields.get("engine", "postgres"))
-    if engine not in ("postgres", "postgresql"):
-        raise BadInput(f"{source}: engine {engine!r} is not supported (postgres only)")
-    from sqlalchemy.engine import URL
-
-    return URL.create(
-        "postgresql",
-        username=str(fields["username"]),
-        password=str(fields["password"]),
-        host=str(fields["host"]),
-        port=int(fields.get("port") or 5432),
-        database=str(fields.get("dbname") or fields.get("database") or "postgres"),
-    ).render_as_string(hide_password=False)
+        url = secret_url(value, source)
+    except SecretUnreadable as err:
+        raise BadInput(str(err)) from None
+    return url.render_as_string(hide_password=False)
 
 
 class Store:
@@ -135,9 +131,10 @@ class Store:
     def run(self, work: Callable[[Engine], T]) -> T:
         """``work(engine)``; a refused login is retried once with the secret fetched anew.
 
-        Raises ``CredentialsRefused`` when the credentials stay refused, ``Unavailable`` when
-        the database cannot be reached or drops the connection."""
-        from sqlalchemy.exc import InterfaceError, OperationalError
+        Raises ``CredentialsRefused`` when the credentials stay refused, ``SchemaMissing`` when
+        a table is not there, ``Unavailable`` when the database cannot be reached or drops the
+        connection."""
+        from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
 
         try:
             if self._from_secret:
@@ -162,7 +159,16 @@ class Store:
                         "the database refused the credentials in its URL"
                     ) from err
                 raise
-        except (OperationalError, InterfaceError) as err:
+        except (OperationalError, InterfaceError, ProgrammingError) as err:
+            table = missing_table(err)
+            if table is not None:
+                named = f" (no table {table!r})" if table else ""
+                raise SchemaMissing(
+                    f"the store's schema is missing or out of date{named}: create it with "
+                    "`edge-node db migrate --config FILE` (or `--url URL`), then run again"
+                ) from err
+            if isinstance(err, ProgrammingError):
+                raise
             raise Unavailable(f"the database is unavailable: {_first_line(err)}") from err
 
     def dispose(self) -> None:
@@ -170,6 +176,19 @@ class Store:
             self._engine.dispose()
         self._engine = None
         self._url = None
+
+
+def missing_table(err: BaseException) -> str | None:
+    """The table a database error says is not there ("" if it names none), or None for any
+    other error."""
+    orig = getattr(err, "orig", None) or err
+    if getattr(orig, "sqlstate", None) == UNDEFINED_TABLE:
+        found = _PG_NO_TABLE.search(str(orig))
+        return found.group(1) if found else ""
+    if type(orig).__module__ == "sqlite3":
+        found = _SQLITE_NO_TABLE.search(str(orig))
+        return found.group(1) if found else None
+    return None
 
 
 def _first_line(err: BaseException) -> str:

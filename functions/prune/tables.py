@@ -25,7 +25,7 @@ from sqlalchemy import Column, ColumnElement, Table, and_, not_, or_, select
 from shared.db import schema
 from shared.reports.records import PENDING, SETTLED
 
-# The largest ``chain.reorg_window`` the config accepts (shared/config.py).
+# The largest ``chain.reorg_window`` the config accepts (shared/config/chain.py).
 KEEP_BLOCKS = 1024
 OPEN_TX = ("signed", "broadcast")
 

@@ -32,8 +32,8 @@ if TYPE_CHECKING:
 obs = for_function("rotation")
 logger, metrics, tracer = obs.logger, obs.metrics, obs.tracer
 # The age check is its own function (infra: "secret-age"), and its metrics carry that name as
-# their service dimension, which the SecretAge alarm reads. Only the metrics: a second
-# for_function would take the core loggers' handler from the rotation functions' lines.
+# their service dimension, which the SecretAge alarm reads. Only the metrics: its lines are
+# logged through this module's logger like the rotation steps'.
 age_metrics = Metrics(namespace=NAMESPACE, service=m.AGE_SERVICE)
 _clients: AwsClients | None = None  # made at the first call, reused by warm invocations
 

@@ -2,14 +2,15 @@
 connections, read again when the database refuses them (no restart).
 
 The secret holds a URL or an RDS-style JSON object (``username``, ``password``, ``host``,
-``port``, ``dbname``) as the rotation function keeps it. ``attach(engine, login)`` hooks the
-engine's ``do_connect``: each new connection logs in with the current credentials; refused,
-with the pending ones (a rotation between its setSecret and finishSecret steps) and the
-previous ones (the alternating-users scheme keeps them working until the next rotation);
-all refused, the versions are read again (at most once per ``min_gap_s``, waiting out the
-gap rather than failing) and tried once more. A refusal that survives that is raised as the
-driver's error: the callers treat it as the database being away (the store writer retries the
-batch with backoff), so nothing queued is lost while a rotation settles.
+``port``, ``dbname``) as the rotation function keeps it, read as the functions read it
+(``shared.db.logins``). ``attach(engine, login)`` hooks the engine's ``do_connect``: each new
+connection logs in with the current credentials; refused, with the pending ones (a rotation
+between its setSecret and finishSecret steps) and the previous ones (the alternating-users
+scheme keeps them working until the next rotation); all refused, the versions are read again
+(at most once per ``min_gap_s``, waiting out the gap rather than failing) and tried once more.
+A refusal that survives that is raised as the driver's error: the callers treat it as the
+database being away (the store writer retries the batch with backoff), so nothing queued is
+lost while a rotation settles.
 
 Pooled connections that are already open keep working through a password change (PostgreSQL
 checks a password only at login), so only new connections pay for any of this.
@@ -17,9 +18,7 @@ checks a password only at login), so only new connections pay for any of this.
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 import threading
 import time
 import weakref
@@ -29,58 +28,10 @@ from typing import Any
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import URL
 
+from shared.db.logins import login_refused, url_from_secret
 from shared.secret_versions import RefreshGate, SecretUnreadable, Versions, read_versions
 
 log = logging.getLogger(__name__)
-
-_REFUSED_SQLSTATES = frozenset({"28P01", "28000"})
-_REFUSED_TEXT = re.compile(r"password authentication failed|role \"[^\"]*\" does not exist")
-
-
-def login_refused(err: BaseException) -> bool:
-    """The database refused the login (as opposed to being unreachable)."""
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [err]
-    while todo:
-        e = todo.pop()
-        if e is None or id(e) in seen:
-            continue
-        seen.add(id(e))
-        if getattr(e, "sqlstate", None) in _REFUSED_SQLSTATES or _REFUSED_TEXT.search(str(e)):
-            return True
-        orig = getattr(e, "orig", None)
-        todo += [e.__cause__, e.__context__, orig if isinstance(orig, BaseException) else None]
-    return False
-
-
-def url_from_secret(value: str, source: str) -> URL:
-    """The URL a secret's value names (a URL, or an RDS-style JSON object)."""
-    from sqlalchemy.engine import make_url
-
-    from shared.db.engine import normalize_url
-
-    text = value.strip()
-    if not text.startswith("{"):
-        try:
-            return make_url(normalize_url(text))
-        except Exception:
-            raise SecretUnreadable(f"{source} is not a database URL") from None
-    try:
-        fields = json.loads(text)
-    except ValueError:
-        raise SecretUnreadable(f"{source} is neither a database URL nor a JSON object") from None
-    if not isinstance(fields, dict) or not all(
-        fields.get(k) for k in ("username", "password", "host")
-    ):
-        raise SecretUnreadable(f"{source} lacks username, password or host")
-    return URL.create(
-        "postgresql+psycopg",
-        username=str(fields["username"]),
-        password=str(fields["password"]),
-        host=str(fields["host"]),
-        port=int(fields.get("port") or 5432),
-        database=str(fields.get("dbname") or fields.get("database") or "postgres"),
-    )
 
 
 class RotatingLogin:

@@ -17,9 +17,9 @@ from moto import mock_aws
 from psycopg import sql
 from sqlalchemy import text
 
-from shared.db.credentials import RotatingLogin, attach, login_refused, url_from_secret
+from shared.db.credentials import RotatingLogin, attach
 from shared.db.engine import create_engine
-from shared.secret_versions import SecretUnreadable
+from shared.db.logins import login_refused
 from tests.support.scram_pg import ScramPostgres
 
 pytestmark = pytest.mark.postgres
@@ -134,13 +134,3 @@ def test_concurrent_refusals_share_one_read(
         assert login.refreshes == 1
     finally:
         engine.dispose()
-
-
-def test_secret_values() -> None:
-    url = url_from_secret('{"username": "u", "password": "p@ss/word", "host": "h"}', "s")
-    assert (url.username, url.password, url.host, url.port) == ("u", "p@ss/word", "h", 5432)
-    assert url_from_secret("postgresql://a:b@h:1/d", "s").drivername == "postgresql+psycopg"
-    with pytest.raises(SecretUnreadable, match="lacks"):
-        url_from_secret('{"username": "u"}', "s")
-    with pytest.raises(SecretUnreadable, match="neither"):
-        url_from_secret("{nope", "s")

@@ -83,9 +83,9 @@ class SecretsManagerDriver:
 
 @contextlib.contextmanager
 def core_loggers_restored() -> Iterator[None]:
-    """Importing a handler module gives the core loggers (``functions``, ``shared``) that
-    function's JSON handler (functions.common.observability): put back what was there, so a
-    test importing the rotation handler leaves the other functions' tests as it found them."""
+    """Calling a handler gives the core loggers (``functions``, ``shared``) that function's
+    JSON handler (functions.common.observability): put back what was there, so a test calling
+    the rotation handler leaves the other functions' tests as they found them."""
     from functions.common.observability import CORE_LOGGERS
 
     saved = {

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from functions.backup import catalog, layout
-from functions.backup.create import BackupOptions, create_backup
+from functions.backup.create import BackupOptions, create_backup, table_entries
 from functions.backup.errors import BackupCorrupt, SourceUnavailable
 from functions.backup.manifest import Manifest, dump_json
 from functions.backup.objects import S3Objects
@@ -211,7 +211,7 @@ def _rewrite_with_null_block_number(bucket: S3Objects, m: Manifest) -> Manifest:
     import zstandard
 
     from functions.backup.archive import ArchiveWriter, Rows, TableEnd, TableStart, read_archive
-    from functions.backup.manifest import ObjectEntry, TableEntry
+    from functions.backup.manifest import ObjectEntry
     from functions.backup.upload import CompressedUpload
 
     key = layout.key(PREFIX, m.id, layout.DATA)
@@ -235,20 +235,9 @@ def _rewrite_with_null_block_number(bucket: S3Objects, m: Manifest) -> Manifest:
             writer.end_table()
     writer.finish()
     size, sha, parts = upload.close()
-    tables = [
-        TableEntry(
-            name=t.name,
-            columns=t.columns,
-            order_by=t.order_by,
-            rows=t.rows,
-            raw_bytes=t.raw_bytes,
-            sha256=t.sha256,
-        )
-        for t in writer.tables
-    ]
     fixed = m.model_copy(
         update={
-            "tables": tables,
+            "tables": table_entries(writer),
             "objects": [ObjectEntry(name=layout.DATA, size=size, sha256=sha, parts=parts)],
             "stored_bytes": size,
         }

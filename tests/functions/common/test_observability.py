@@ -170,3 +170,66 @@ def test_core_lines_follow_the_function_that_runs_when_several_are_imported(
         ("core of the first", "first-fn"),
     ]
     assert all(line["function_request_id"] == lambda_context.aws_request_id for line in lines)
+
+
+IMPORT_TWO_HANDLERS = """
+import logging
+import sys
+
+from functions.common.observability import CORE_LOGGERS
+from tests.functions.events import FakeLambdaContext
+
+def state():
+    return {
+        name or "root": (list(lg.handlers), lg.level, lg.propagate)
+        for name in (*CORE_LOGGERS, "")
+        for lg in [logging.getLogger(name)]
+    }
+
+before = state()
+import functions.prune.handler as prune
+import functions.report.handler as report
+assert state() == before, f"importing handlers changed the logging: {before} -> {state()}"
+print("imports-clean", file=sys.stderr)
+
+def call(module, message):
+    @module.logger.inject_lambda_context
+    def run(event, context):
+        logging.getLogger("functions.example.core").info(message)
+        logging.getLogger("shared.example").info(message + " (shared)")
+    run({}, FakeLambdaContext())
+
+call(prune, "during prune")
+call(report, "during report")
+call(prune, "prune again")
+"""
+
+
+def test_importing_handlers_changes_no_logging_and_each_call_routes_to_its_function() -> None:
+    """A process importing several handlers (the laptop's scheduler, the tests) keeps its logging
+    as it was; while a handler runs, the core lines go to that function's JSON handler."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_LAMBDA")}
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_TWO_HANDLERS],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "imports-clean" in done.stderr
+    lines = [line for line in json_lines(done.stdout) if "message" in line]
+    assert [(line["message"], line["service"]) for line in lines] == [
+        ("during prune", "prune"),
+        ("during prune (shared)", "prune"),
+        ("during report", "report"),
+        ("during report (shared)", "report"),
+        ("prune again", "prune"),
+        ("prune again (shared)", "prune"),
+    ]
+    assert all(line["function_request_id"] for line in lines)

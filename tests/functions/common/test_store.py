@@ -1,16 +1,18 @@
 from __future__ import annotations
 
 import socket
+import sqlite3
 
 import pytest
+import sqlalchemy.exc
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from functions.common.aws import AwsClients
-from functions.common.errors import BadInput, CredentialsRefused, Unavailable
+from functions.common.errors import BadInput, CredentialsRefused, SchemaMissing, Unavailable
 from functions.common.secrets import SecretSource
 from functions.common.settings import OpsSettings
-from functions.common.store import Store, check_store_url, url_from_secret
+from functions.common.store import Store, check_store_url, missing_table, url_from_secret
 from tests.functions.common.fake_pg import refusing_postgres
 
 
@@ -60,7 +62,7 @@ def test_rds_style_secret_becomes_a_url_with_the_password_escaped() -> None:
         "edge",
     )
     assert url_from_secret("sqlite:///x.db") == "sqlite:///x.db"
-    with pytest.raises(BadInput, match="lacks password"):
+    with pytest.raises(BadInput, match=r"lacks username, password or host \(missing: password\)"):
         url_from_secret('{"username": "edge", "host": "h"}')
     with pytest.raises(BadInput, match="engine 'mysql'"):
         url_from_secret('{"engine": "mysql", "username": "u", "password": "p", "host": "h"}')
@@ -157,3 +159,57 @@ def test_without_a_pending_version_a_double_refusal_stands(aws: AwsClients) -> N
     secrets = SecretSource(aws.secretsmanager)
     assert secrets.get_pending("edge/db") is None
     assert secrets.get_pending("edge/missing") is None
+
+
+def _count_trades(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("select count(*) from trades")).scalar_one())
+
+
+def test_a_store_without_its_schema_says_to_migrate(db_url: str) -> None:
+    store = Store.from_url(db_url)
+    try:
+        with pytest.raises(SchemaMissing) as err:
+            store.run(_count_trades)
+    finally:
+        store.dispose()
+    assert isinstance(err.value, BadInput) and err.value.exit_code == 2
+    assert "no table 'trades'" in str(err.value)
+    assert "edge-node db migrate" in str(err.value)
+
+
+def test_other_sql_errors_are_not_a_missing_schema(pg_url: str) -> None:
+    def bad_sql(engine: Engine) -> None:
+        with engine.connect() as conn:
+            conn.execute(text("select frm nowhere"))
+
+    store = Store.from_url(pg_url)
+    try:
+        with pytest.raises(sqlalchemy.exc.ProgrammingError):
+            store.run(bad_sql)
+    finally:
+        store.dispose()
+
+
+class _PgError(Exception):
+    def __init__(self, sqlstate: str, text: str) -> None:
+        super().__init__(text)
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize(
+    ("err", "table"),
+    [
+        (_PgError("42P01", 'relation "trades" does not exist'), "trades"),
+        (_PgError("42P01", "something else"), ""),
+        (_PgError("42703", 'column "x" does not exist'), None),
+        (sqlite3.OperationalError("no such table: main.candles"), "main.candles"),
+        (sqlite3.OperationalError("no such column: x"), None),
+        (sqlite3.OperationalError("database is locked"), None),
+        (ValueError("no such table: trades"), None),
+    ],
+)
+def test_which_errors_name_a_missing_table(err: Exception, table: str | None) -> None:
+    assert missing_table(err) == table
+    wrapped = sqlalchemy.exc.OperationalError("select 1", {}, err)
+    assert missing_table(wrapped) == table

@@ -126,3 +126,12 @@ def test_an_unreachable_archive_is_a_failure_not_a_traceback(
     assert "S3 refused the archive" in done.stderr and "Traceback" not in done.stderr
     for table, rows in seeded.rows.items():
         assert keys_in_db(seeded.engine, table) == set(rows)
+
+
+def test_a_store_without_its_schema_says_to_migrate_and_exits_2(
+    db_url: str, cli_env: dict[str, str]
+) -> None:
+    done = edge_ops("prune", "--db", db_url, "--archive-to", f"s3://{BUCKET}/arch", env=cli_env)
+    assert done.returncode == 2, done.stderr
+    assert "schema is missing" in done.stderr and "`edge-node db migrate" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -93,3 +93,16 @@ def test_bad_input_is_one_line_and_exit_2(
     done = edge_ops("report", "daily", "--db", db, *args, env=cli_env)
     assert done.returncode == 2, done.stderr
     assert message in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_a_store_without_its_schema_says_to_migrate_and_exits_2(
+    db_url: str, cli_env: dict[str, str]
+) -> None:
+    done = edge_ops("report", "daily", "--db", db_url, env=cli_env)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("edge-ops: error: the store's schema is missing")
+    assert "no table 'trades'" in done.stderr and "`edge-node db migrate" in done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    as_json = edge_ops("report", "daily", "--db", db_url, "--json", env=cli_env)
+    assert as_json.returncode == 2
+    assert json.loads(as_json.stdout)["error"]["kind"] == "schema_missing"

@@ -11,20 +11,16 @@ from typing import Any
 import pytest
 
 from functions.common.aws import AwsClients
-from functions.common.observability import _share_handler
 from tests.functions.events import FakeLambdaContext
 from tests.support.rotation import SecretsManagerDriver, core_loggers_restored
 
 
 @pytest.fixture
 def rotation_handler() -> Iterator[ModuleType]:
-    """The handler module, imported by the first test that needs it (not at collection: a
-    handler's import takes over the core loggers' JSON handler, which other tests check;
-    put back after each test)."""
+    """The handler module; the core loggers, which each call points at the function's JSON
+    handler, are put back after each test (other tests check them)."""
     with core_loggers_restored():
-        module = importlib.import_module("functions.rotation.handler")
-        _share_handler(module.logger)  # the steps' lines go to the function's handler
-        yield module
+        yield importlib.import_module("functions.rotation.handler")
 
 
 @pytest.fixture

@@ -1,0 +1,96 @@
+"""What every database login shares, the node's and the functions': a credentials secret's
+value read as a URL, and a refused login told apart from an unreachable database.
+
+A secret holds a URL or an RDS-style JSON object (``username``, ``password``, ``host``,
+``port``, ``dbname``, ``engine``) as RDS and the rotation functions keep it.
+
+"Refused", looked for along the exception's chain (causes, contexts and the driver's error a
+SQLAlchemy error wraps): SQLSTATE 28P01/28000, or, since psycopg carries no SQLSTATE for a
+failed connection, a driver's ``OperationalError`` saying "authentication failed" or
+'role "..." does not exist' (the user a stale secret names was dropped by a rotation). Only a
+driver's error is read as text: any other exception may say anything.
+
+SQLAlchemy is imported on first use: a function handler importing this pays nothing for it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from shared.secret_versions import SecretUnreadable
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
+
+REFUSED_SQLSTATES = frozenset({"28P01", "28000"})
+_REFUSED_TEXT = re.compile(r"authentication failed|role \"[^\"]*\" does not exist")
+_DRIVERS = ("psycopg", "sqlalchemy")
+
+
+def exception_chain(err: BaseException) -> Iterator[BaseException]:
+    """``err``, its causes and contexts, and the driver errors SQLAlchemy errors wrap; once each."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [err]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        yield e
+        orig = getattr(e, "orig", None)  # SQLAlchemy's DBAPIError wraps the driver's error
+        todo.extend([e.__cause__, e.__context__, orig if isinstance(orig, BaseException) else None])
+
+
+def _refuses_login(e: BaseException) -> bool:
+    if getattr(e, "sqlstate", None) in REFUSED_SQLSTATES:
+        return True
+    return (
+        type(e).__module__.startswith(_DRIVERS)
+        and type(e).__name__ == "OperationalError"
+        and _REFUSED_TEXT.search(str(e)) is not None
+    )
+
+
+def login_refused(err: BaseException) -> bool:
+    """The database refused the login (as opposed to being unreachable)."""
+    return any(_refuses_login(e) for e in exception_chain(err))
+
+
+def url_from_secret(value: str, source: str) -> URL:
+    """The URL a secret's value names (a URL, or an RDS-style JSON object); ``SecretUnreadable``
+    naming ``source`` (never quoting the value) when it names none."""
+    from sqlalchemy.engine import URL, make_url
+
+    from shared.db.engine import normalize_url
+
+    text = value.strip()
+    if not text.startswith("{"):
+        try:
+            return make_url(normalize_url(text))
+        except Exception:
+            raise SecretUnreadable(f"{source} is not a database URL") from None
+    try:
+        fields: Any = json.loads(text)
+    except ValueError:
+        fields = None
+    if not isinstance(fields, dict):
+        raise SecretUnreadable(f"{source} is neither a database URL nor a JSON object")
+    missing = [k for k in ("username", "password", "host") if not fields.get(k)]
+    if missing:
+        raise SecretUnreadable(
+            f"{source} lacks username, password or host (missing: {', '.join(missing)})"
+        )
+    engine = str(fields.get("engine", "postgres"))
+    if engine not in ("postgres", "postgresql"):
+        raise SecretUnreadable(f"{source}: engine {engine!r} is not supported (postgres only)")
+    return URL.create(
+        "postgresql+psycopg",
+        username=str(fields["username"]),
+        password=str(fields["password"]),
+        host=str(fields["host"]),
+        port=int(fields.get("port") or 5432),
+        database=str(fields.get("dbname") or fields.get("database") or "postgres"),
+    )

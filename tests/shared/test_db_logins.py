@@ -1,0 +1,69 @@
+"""A credentials secret's value read as a URL, and what counts as a refused login: one reading
+for the node and the functions."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+import sqlalchemy.exc
+
+from shared.db.logins import login_refused, url_from_secret
+from shared.secret_versions import SecretUnreadable
+
+
+def test_secret_values() -> None:
+    url = url_from_secret('{"username": "u", "password": "p@ss/word", "host": "h"}', "s")
+    assert (url.username, url.password, url.host, url.port) == ("u", "p@ss/word", "h", 5432)
+    assert url.drivername == "postgresql+psycopg"
+    assert url_from_secret("postgresql://a:b@h:1/d", "s").drivername == "postgresql+psycopg"
+    full = url_from_secret(
+        '{"engine": "postgres", "username": "u", "password": "p", "host": "h", "port": 6432, '
+        '"dbname": "edge"}',
+        "s",
+    )
+    assert (full.port, full.database) == (6432, "edge")
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ('{"username": "u"}', r"s lacks username, password or host \(missing: password, host\)"),
+        ("{nope", "neither a database URL nor a JSON object"),
+        ('{"engine": "mysql", "username": "u", "password": "p", "host": "h"}', "engine 'mysql'"),
+        ("not a url", "s is not a database URL"),
+    ],
+)
+def test_unusable_secret_values(value: str, why: str) -> None:
+    with pytest.raises(SecretUnreadable, match=why) as err:
+        url_from_secret(value, "s")
+    assert '"p"' not in str(err.value)
+
+
+def _wrapped(inner: BaseException) -> BaseException:
+    try:
+        try:
+            raise inner
+        except BaseException as e:
+            raise sqlalchemy.exc.OperationalError("select 1", {}, e) from e
+    except sqlalchemy.exc.OperationalError as outer:
+        return outer
+
+
+class _WithSqlstate(Exception):
+    sqlstate = "28P01"
+
+
+@pytest.mark.parametrize(
+    ("err", "refused"),
+    [
+        (_WithSqlstate(), True),
+        (psycopg.OperationalError('FATAL:  password authentication failed for user "u"'), True),
+        (psycopg.OperationalError('FATAL:  role "edge_a" does not exist'), True),
+        (psycopg.OperationalError("connection refused"), False),
+        (_wrapped(psycopg.OperationalError("password authentication failed")), True),
+        (_wrapped(psycopg.OperationalError("server closed the connection")), False),
+        (ValueError("authentication failed"), False),  # only a driver's error is read as text
+    ],
+)
+def test_what_counts_as_a_refused_login(err: BaseException, refused: bool) -> None:
+    assert login_refused(err) is refused
