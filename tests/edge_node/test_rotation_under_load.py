@@ -241,7 +241,7 @@ async def test_rotations_under_load_lose_nothing(
 ) -> None:
     import importlib
 
-    with core_loggers_restored():  # a guard: importing a handler must leave the core loggers as they were
+    with core_loggers_restored():  # a guard: an import leaves them as they were
         rotation_handler = importlib.import_module("functions.rotation.handler")
     server = database.server
     handler_aws = AwsClients(AwsOptions(region=REGION, endpoint_url=moto))
