@@ -64,12 +64,14 @@ def compressed_for(text: str, scale: Decimal = FOR_SCALE, floor_ms: int = MIN_FO
 
 
 def compress(rules: Mapping[str, Any], scale: Decimal = FOR_SCALE) -> dict[str, Any]:
-    """A copy of a rules file's content with every rule's ``for:`` compressed."""
+    """A copy of a rules file's content with every rule's ``for:`` and ``keep_firing_for:``
+    compressed."""
     out: dict[str, Any] = copy.deepcopy(dict(rules))
     for group in out.get("groups") or []:
         for rule in group.get("rules") or []:
-            if "for" in rule:
-                rule["for"] = compressed_for(str(rule["for"]), scale)
+            for key in ("for", "keep_firing_for"):  # a hold scales as the wait does
+                if key in rule:
+                    rule[key] = compressed_for(str(rule[key]), scale)
     return out
 
 

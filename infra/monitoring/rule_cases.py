@@ -233,6 +233,12 @@ CASES: tuple[Case, ...] = (
         {"RpcHeadLag": [Fires(_node(), "10")]},
     ),
     Case(
+        "ten blocks behind, then one failed scrape (the series go stale for a minute)",
+        {f"head_lag_blocks{{{NODE}}}": "10x5 stale 10x3"},
+        "6m",
+        {"RpcHeadLag": [Fires(_node(), "10")]},
+    ),
+    Case(
         "five blocks behind (the limit, not above it)",
         {f"head_lag_blocks{{{NODE}}}": "5x10"},
         "5m",
