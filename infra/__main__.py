@@ -15,7 +15,8 @@ from infra.alerting import Alerting, AlertingArgs
 from infra.dashboard import Dashboard, DashboardArgs
 from infra.database import Database, DatabaseArgs
 from infra.edge_host import EdgeHost, EdgeHostArgs
-from infra.functions import Functions, FunctionsArgs, Targets
+from infra.function_access import Targets
+from infra.functions import Functions, FunctionsArgs
 from infra.host_boot import BadHostConfig, node_config, stop_timeout_s
 from infra.monitoring import alertmanager_sns, rule_cases
 from infra.naming import stack_prefix
