@@ -112,7 +112,7 @@ def test_routes_reach_the_fanout_and_the_runbook(
 
 def test_the_rule_agrees_with_the_fanout_catalogue_and_the_runbooks() -> None:
     """The severity and runbook labels the rule sets are the ones the fan-out's catalogue
-    gives the alert, and the runbook is one infra/catalog.py deploys."""
+    gives the alert, and the runbook is one infra/catalog/ deploys."""
     import re
 
     from functions.fanout.routing import lookup
