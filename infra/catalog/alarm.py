@@ -50,7 +50,7 @@ class Alarm:
     threshold: float
     severity: Severity
     missing: str = "notBreaching"  # breaching where silence means the thing stopped
-    runbook: str | None = None  # a key of RUNBOOKS
+    runbook: str | None = None  # a key of RUNBOOKS (runbooks.py)
     seed: str = ""  # the seed's rule this alarm implements, or "" for ours
     datapoints: int | None = None  # M of N; default all N
     # Set where no function publishes the metric yet: who must (tests/infra fails once it is
