@@ -1,5 +1,5 @@
 """moto standing in for AWS: the server, the resources the chain uses, and the environment
-the functions read (the same ``EDGE_OPS_*`` names infra/catalog.py gives the deployed ones).
+the functions read (the same ``EDGE_OPS_*`` names infra/catalog/ gives the deployed ones).
 """
 
 from __future__ import annotations

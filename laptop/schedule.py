@@ -1,4 +1,4 @@
-"""EventBridge schedule expressions (``rate(...)``, ``cron(...)``, as infra/catalog.py writes
+"""EventBridge schedule expressions (``rate(...)``, ``cron(...)``, as infra/catalog/ writes
 them) and compressed time, for the laptop's scheduler. Pure: no clock read, no I/O.
 
 EventBridge's cron has six fields (minutes hours day-of-month month day-of-week year) and

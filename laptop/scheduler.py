@@ -1,4 +1,4 @@
-"""The local scheduler: every scheduled function of infra/catalog.py, called in-process with
+"""The local scheduler: every scheduled function of infra/catalog/, called in-process with
 an EventBridge-shaped scheduled event, on its schedule in compressed time.
 
 Each function runs alone (as ``concurrency=1`` makes them in AWS); fires missed while a run

@@ -1,5 +1,5 @@
 """The fan-out's CloudWatch metrics (EMF, namespace ``EdgeOps``, dimensions ``service=fanout``
-and ``environment``): one list, for the handler and the Pulumi program's alarms (infra/catalog.py;
+and ``environment``): one list, for the handler and the Pulumi program's alarms (infra/catalog/;
 tests/infra checks that every alarm reads a metric declared here, with these dimensions).
 """
 

@@ -1,6 +1,6 @@
 """The prune function's settings and metrics: imported by the handler and by the Pulumi
 program's drift test (tests/infra), with no side effect (the handler's import sets up logging
-and metrics). Its schedule: daily at 23:00 UTC (seed 001), infra/catalog.py.
+and metrics). Its schedule: daily at 23:00 UTC (seed 001), infra/catalog/.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The rotation functions' CloudWatch metrics (EMF, namespace ``EdgeOps``, dimensions
 ``service`` and ``environment``): one list, for the handlers and the Pulumi program's alarms
-(infra/catalog.py; tests/infra checks every alarm reads a metric declared here)."""
+(infra/catalog/; tests/infra checks every alarm reads a metric declared here)."""
 
 from __future__ import annotations
 

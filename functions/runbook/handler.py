@@ -1,4 +1,4 @@
-"""The runbook functions, one per runbook (infra/catalog.py: runbook-pause-trading, ...), each
+"""The runbook functions, one per runbook (infra/catalog/: runbook-pause-trading, ...), each
 invoked by its alarms directly (the alarm's Lambda action) or through SNS.
 
 Metrics (EMF, namespace EdgeOps, service ``runbook``, dimension ``runbook``): ``RunbookActed``,

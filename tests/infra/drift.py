@@ -1,4 +1,4 @@
-"""What the catalog (infra/catalog.py) says against what the functions' code declares: each
+"""What the catalog (infra/catalog/) says against what the functions' code declares: each
 check returns the disagreements as lines (empty: they agree), so the tests can show both that
 the real catalog agrees and that a doctored entry is caught.
 

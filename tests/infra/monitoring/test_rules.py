@@ -67,7 +67,7 @@ def test_each_rule_reads_only_metrics_the_node_exports(name: str) -> None:
 
 
 def test_a_name_means_one_severity_and_one_runbook_everywhere() -> None:
-    """A CloudWatch alarm in infra/catalog.py and a rule of the same name agree."""
+    """A CloudWatch alarm of infra/catalog/ and a rule of the same name agree."""
     shared = [a for a in catalog.ALARMS if a.name in RULES]
     assert len(shared) >= 5  # MarketDataStale, RpcHeadLag, HighMemoryUsage, DiskSpace, ...
     for alarm in shared:
