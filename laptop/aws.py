@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from infra.monitoring import alertmanager_sns
+
 REGION = "us-east-1"
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "laptop",
@@ -31,8 +33,17 @@ class Resources:
     alert_table: str
     alert_dlq_url: str
     runbook_table: str  # the runbooks' lock and once-records
-    notify_topic: str  # the low-severity topic (reports, runbook announcements)
-    critical_topic: str  # where a runbook's escalation also goes
+    topics: dict[str, str]  # severity -> the alert topic's ARN (all four, as deployed)
+
+    @property
+    def notify_topic(self) -> str:
+        """The low-severity topic (reports, runbook announcements)."""
+        return self.topics["low"]
+
+    @property
+    def critical_topic(self) -> str:
+        """Where a runbook's escalation also goes."""
+        return self.topics["critical"]
 
     def env(self, chat_url: str) -> dict[str, str]:
         """The variables the functions read, pointed at moto and the chat stand-in (the names
@@ -131,12 +142,12 @@ def create_resources(endpoint: str, chat_url: str, stack: str = "laptop") -> Res
             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
-    # The alert topics the functions publish to; nothing subscribes here (deployed, the fan-out
-    # does): a runbook's announcement is kept by moto, the alert itself went to the fan-out.
-    low, critical = (
-        sns.create_topic(Name=f"edge-{stack}-alerts-{sev}")["TopicArn"]
-        for sev in ("low", "critical")
-    )
+    # The four alert topics: Alertmanager publishes to them, the functions announce on them,
+    # and laptop/subscriptions.py subscribes the fan-out and the runbooks as deployed.
+    topics = {
+        sev: sns.create_topic(Name=f"edge-{stack}-alerts-{sev}")["TopicArn"]
+        for sev in alertmanager_sns.SEVERITIES
+    }
     dlq = sqs.create_queue(QueueName=f"edge-{stack}-alert-dlq")["QueueUrl"]
     return Resources(
         endpoint=endpoint,
@@ -147,8 +158,7 @@ def create_resources(endpoint: str, chat_url: str, stack: str = "laptop") -> Res
         alert_table=table,
         alert_dlq_url=dlq,
         runbook_table=locks,
-        notify_topic=low,
-        critical_topic=critical,
+        topics=topics,
     )
 
 

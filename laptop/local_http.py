@@ -1,5 +1,5 @@
 """A loopback HTTP server on its own thread, the shell the laptop stack's stand-ins share (the
-chat stand-in and the fan-out/runbook receivers): start, stop, and the URL it answers on."""
+chat stand-in and the control endpoints): start, stop, and the URL it answers on."""
 
 from __future__ import annotations
 

@@ -1,11 +1,14 @@
 """The real Prometheus and Alertmanager (Debian's packages), configured for the laptop and run
 as child processes in their own process groups, always stopped by ``stop()``.
 
-Prometheus scrapes the node's ``/prometheus`` (bearer token) every second and evaluates the
+Prometheus scrapes the node's ``/prometheus`` (bearer token) every 2 s and evaluates the
 deployed rules (shared/monitoring/rules.yml) every second, in compressed time (each ``for:``
 scaled down, laptop/compressed_rules.py; written into the run directory), and sends to
-Alertmanager; Alertmanager groups for a second and posts (webhook version 4) to the fan-out's
-local receiver and, for the alerts whose rule names a runbook the laptop runs, to that runbook.
+Alertmanager. Alertmanager runs the edge host's deployed configuration
+(infra/monitoring/alertmanager_sns.py and its template): every alert, one per message, published
+to its severity's SNS topic in moto, with the message attributes the fan-out and the runbooks
+read; only the endpoint, the keys and the timings are the laptop's. Who hears the topics is
+laptop/subscriptions.py.
 """
 
 from __future__ import annotations
@@ -24,16 +27,12 @@ from typing import Any
 
 import urllib3
 
-from laptop import compressed_rules
+from infra.monitoring import alertmanager_sns
+from laptop import aws, compressed_rules
 from shared import monitoring
 
 # The configurations are written as JSON, which both tools read as the YAML subset it is.
 DEPLOYED_RULES = monitoring.RULES
-# The runbooks the laptop runs when an alert names them. Not node-down (it restarts the host's
-# service through SSM Run Command, which moto cannot run), nor prune or emergency-stop (they
-# would prune or stop the demo node): alerts naming those reach the fan-out only. The runbook
-# function itself also refuses an alert naming another runbook (functions/runbook/runner.py).
-LAPTOP_RUNBOOKS = ("pause-trading",)
 PROMETHEUS_NAMES = ("prometheus",)
 ALERTMANAGER_NAMES = ("prometheus-alertmanager", "alertmanager")  # Debian's name first
 
@@ -59,7 +58,8 @@ class Targets:
     node_token: str
     alertmanager_port: int
     prometheus_port: int
-    receivers_url: str  # the local fan-out and runbook receivers
+    aws_endpoint: str  # moto's
+    topics: Mapping[str, str]  # severity -> the alert topic in moto
 
 
 def prometheus_config(t: Targets, rule_files: list[Path]) -> dict[str, Any]:
@@ -89,47 +89,30 @@ def prometheus_config(t: Targets, rule_files: list[Path]) -> dict[str, Any]:
     }
 
 
-def alertmanager_config(
-    receivers_url: str, runbooks: Mapping[str, tuple[str, ...]]
-) -> dict[str, Any]:
-    """Every alert to the fan-out (resolutions too); the alerts naming a runbook (``runbooks``:
-    runbook -> alert names, compressed_rules.runbook_alerts) also to it (``continue``), firing
-    only: the rules name the runbook in an annotation, which Alertmanager cannot match on."""
-    base = receivers_url.rstrip("/")
-    routes: list[dict[str, Any]] = [
-        {
-            "matchers": [f'alertname=~"{"|".join(sorted(alerts))}"'],
-            "receiver": f"runbook-{name}",
-            "continue": True,
-        }
-        for name, alerts in sorted(runbooks.items())
-        if alerts
-    ]
-    routes.append({"receiver": "fanout"})
-    return {
-        "route": {
-            "receiver": "fanout",
-            "group_by": ["alertname"],
-            "group_wait": "1s",
-            "group_interval": "1s",
-            "repeat_interval": "4h",
-            "routes": routes,
-        },
-        "receivers": [
-            {
-                "name": "fanout",
-                "webhook_configs": [{"url": f"{base}/fanout", "send_resolved": True}],
-            },
-            *(
-                {
-                    "name": f"runbook-{name}",
-                    "webhook_configs": [{"url": f"{base}/runbook/{name}", "send_resolved": False}],
-                }
-                for name, alerts in sorted(runbooks.items())
-                if alerts
-            ),
-        ],
-    }
+def alertmanager_config(topics: Mapping[str, str], endpoint: str) -> dict[str, Any]:
+    """The edge host's configuration (``alertmanager_sns.config``: every alert, one per
+    message, to its severity's topic with the message attributes), for the laptop's topics in
+    moto: only where it publishes (``api_url``, moto's keys for SigV4) and the timings (a second
+    to group, as the rules' ``for:`` are compressed) differ. TEMPLATE_NAME is beside it."""
+    cfg = alertmanager_sns.config(topics, aws.REGION, alertmanager_sns.TEMPLATE_NAME)
+    for receiver in cfg["receivers"]:
+        for sns in receiver["sns_configs"]:
+            sns["api_url"] = endpoint
+            sns["sigv4"].update(
+                access_key=aws.FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                secret_key=aws.FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            )
+    for route in [cfg["route"], *cfg["route"]["routes"]]:
+        route.update(group_wait="1s", group_interval="1s", repeat_interval="4h")
+    return cfg
+
+
+def write_alertmanager_config(cfg: Mapping[str, Any], directory: Path) -> Path:
+    """The configuration and its template (read relative to it), into ``directory``."""
+    (directory / alertmanager_sns.TEMPLATE_NAME).write_text(alertmanager_sns.TEMPLATE)
+    path = directory / "alertmanager.yml"
+    path.write_text(json.dumps(cfg))
+    return path
 
 
 class Daemon:
@@ -194,18 +177,18 @@ class Monitoring:
     def alertmanager_url(self) -> str:
         return f"http://127.0.0.1:{self.t.alertmanager_port}"
 
-    def start(self, runbooks: tuple[str, ...] = LAPTOP_RUNBOOKS) -> None:
+    def start(self) -> None:
         prom_bin, am_bin = find_tool(PROMETHEUS_NAMES), find_tool(ALERTMANAGER_NAMES)
         self.dir.mkdir(parents=True, exist_ok=True)
         deployed = compressed_rules.load(self.rules)
         rules = compressed_rules.write(
             compressed_rules.compress(deployed), self.dir / "rules.compressed.yml"
         )
-        named = compressed_rules.runbook_alerts(deployed)
-        routed = {name: named.get(name, ()) for name in runbooks}
-        prom_cfg, am_cfg = self.dir / "prometheus.yml", self.dir / "alertmanager.yml"
+        prom_cfg = self.dir / "prometheus.yml"
         prom_cfg.write_text(json.dumps(prometheus_config(self.t, [rules])))
-        am_cfg.write_text(json.dumps(alertmanager_config(self.t.receivers_url, routed)))
+        am_cfg = write_alertmanager_config(
+            alertmanager_config(self.t.topics, self.t.aws_endpoint), self.dir
+        )
         self.alertmanager = Daemon(
             "alertmanager",
             [

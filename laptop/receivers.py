@@ -1,28 +1,32 @@
-"""The local HTTP endpoint Alertmanager posts to, standing in for the Lambda function URLs /
-SNS subscriptions: ``POST /fanout`` calls the fan-out's real handler in-process with the
-webhook as its event; ``POST /runbook/pause-trading`` hands it to the pause-trading runbook
-function, gated as deployed (laptop/runbook.py).
+"""The functions' side of the laptop's alert subscriptions (laptop/subscriptions.py): each
+subscription's SQS queue polled on its own thread, each SNS notification in it handed to the
+subscribed function as Lambda hands it one, ``{"Records": [{"EventSource": "aws:sns", ...,
+"Sns": <the notification>}]}``: the fan-out's real handler, or a runbook function gated as
+deployed (laptop/runbook.py). The laptop converts nothing: the functions read the alert.
 
-A handler that fails answers 500, so Alertmanager retries, as Lambda's failure would make it.
+A delivery whose function fails is left in the queue and comes back after the queue's
+visibility timeout, as Lambda retries an asynchronous invocation; after ``MAX_RECEIVES``
+attempts it is dropped (deployed, it would go to the function's failure destination).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from laptop.local_http import LocalHttpServer
+from laptop import aws
+from laptop.subscriptions import Subscribed
 
 log = logging.getLogger(__name__)
 
-MAX_BODY = 5_000_000
+MAX_RECEIVES = 3  # Lambda's asynchronous invocation: the first try and two retries
 
 
 @dataclass
@@ -48,70 +52,118 @@ class LambdaContext:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    path: str
+    subscription: str  # e.g. fanout-on-high, pause-trading-on-high
     at: float
     ok: bool
-    summary: str
+    summary: str  # the alert and its status as the attributes say, or the subject
 
 
-Route = Callable[[dict[str, Any]], Any]
+Target = Callable[[dict[str, Any]], Any]  # a function, called with its Lambda event
 
 
-class Receivers(LocalHttpServer):
-    def __init__(self, routes: dict[str, Route], host: str = "127.0.0.1") -> None:
-        self.routes = routes
+def lambda_sns_event(notification: Mapping[str, Any], subscription_arn: str) -> dict[str, Any]:
+    """The event Lambda gives a function subscribed to a topic, for one notification."""
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": subscription_arn,
+                "Sns": dict(notification),
+            }
+        ]
+    }
+
+
+def summary(notification: Mapping[str, Any]) -> str:
+    attrs = notification.get("MessageAttributes") or {}
+
+    def attr(name: str) -> str | None:
+        entry = attrs.get(name)
+        return entry.get("Value") if isinstance(entry, Mapping) else None
+
+    if attr("alertname"):
+        return f"{attr('alertname')} {attr('status')}"
+    return str(notification.get("Subject") or "")[:80]
+
+
+class Receivers:
+    """One polling thread per subscription, calling ``targets[subscription.target]``."""
+
+    def __init__(
+        self, endpoint: str, subscribed: list[Subscribed], targets: Mapping[str, Target]
+    ) -> None:
+        missing = {s.subscription.target for s in subscribed} - set(targets)
+        if missing:
+            raise ValueError(f"no function for subscriptions of {sorted(missing)}")
+        self.endpoint = endpoint
+        self.subscribed = subscribed
+        self.targets = targets
         self.deliveries: deque[Delivery] = deque(maxlen=500)
-        super().__init__(_handler_for(self), host, 0)
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._poll, args=(s,), name=s.subscription.name, daemon=True)
+            for s in subscribed
+        ]
 
-    def dispatch(self, path: str, payload: dict[str, Any]) -> tuple[int, str]:
-        route = self.routes.get(path)
-        if route is None:
-            return 404, "no such receiver"
-        alerts = payload.get("alerts") or []
-        what = ", ".join(
-            f"{a.get('labels', {}).get('alertname')} {a.get('status')}" for a in alerts
-        )
+    def start(self) -> Receivers:
+        for t in self._threads:
+            t.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=10)
+
+    def _poll(self, s: Subscribed) -> None:
+        sqs = aws.client("sqs", self.endpoint)  # a client per thread
+        while not self._stop.is_set():
+            try:
+                got = sqs.receive_message(
+                    QueueUrl=s.queue_url,
+                    MaxNumberOfMessages=10,
+                    WaitTimeSeconds=1,
+                    AttributeNames=["ApproximateReceiveCount"],
+                )
+            except Exception as err:  # moto stopping, or busy: try again, unless stopping
+                if not self._stop.is_set():
+                    log.warning("%s: receive failed: %s", s.subscription.name, err)
+                    self._stop.wait(1)
+                continue
+            for m in got.get("Messages", []):
+                if self.deliver(s, m["Body"]) or _received(m) >= MAX_RECEIVES:
+                    sqs.delete_message(QueueUrl=s.queue_url, ReceiptHandle=m["ReceiptHandle"])
+
+    def deliver(self, s: Subscribed, body: str) -> bool:
+        """One notification to the subscribed function; whether it succeeded."""
+        name = s.subscription.name
         try:
-            result = route(payload)
-        except Exception as err:  # the handler failed: Alertmanager retries, as with Lambda
-            log.error("%s failed on %s: %s", path, what, err)
-            self.deliveries.append(Delivery(path, time.time(), False, f"{what}: {err}"))
-            return 500, f"{type(err).__name__}: {err}"
-        self.deliveries.append(Delivery(path, time.time(), True, what))
-        return 200, json.dumps(result, default=str)
+            notification = json.loads(body)
+        except ValueError:
+            self.deliveries.append(Delivery(name, time.time(), False, "not SNS JSON"))
+            return False
+        what = summary(notification)
+        try:
+            self.targets[s.subscription.target](lambda_sns_event(notification, s.arn))
+        except Exception as err:  # the function failed: delivered again later, as by Lambda
+            log.error("%s failed on %s: %s", name, what, err)
+            self.deliveries.append(Delivery(name, time.time(), False, f"{what}: {err}"))
+            return False
+        self.deliveries.append(Delivery(name, time.time(), True, what))
+        return True
 
 
-def _handler_for(r: Receivers) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            status, text = 400, "bad body"
-            if 0 < length <= MAX_BODY:
-                try:
-                    payload = json.loads(self.rfile.read(length))
-                except ValueError:
-                    payload = None
-                if isinstance(payload, dict):
-                    status, text = r.dispatch(self.path, payload)
-            body = text.encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    return Handler
+def _received(message: Mapping[str, Any]) -> int:
+    return int((message.get("Attributes") or {}).get("ApproximateReceiveCount", "1"))
 
 
-def fanout_route() -> Route:
+def fanout_target() -> Target:
     """The fan-out's Lambda handler, called as Lambda would call it."""
 
-    def call(payload: dict[str, Any]) -> Any:
+    def call(event: dict[str, Any]) -> Any:
         from functions.fanout import handler
 
-        return handler.handler(payload, LambdaContext("edge-laptop-fanout"))
+        return handler.handler(event, LambdaContext("edge-laptop-fanout"))
 
     return call

@@ -1,11 +1,14 @@
-"""Alertmanager's webhook into a runbook function (functions/runbook), as the deployed function
-takes it: the payload read by the function's own ``parse_trigger`` (one trigger per alert) and
-each run through the gated runner, as the Lambda handler does.
+"""An alert delivered through SNS into a runbook function (functions/runbook), as the deployed
+function takes it: the Lambda SNS event (laptop/receivers.py) read by the function's own
+``parse_trigger`` (the alert in the message attributes the edge host's Alertmanager writes,
+shared/alert_notice.py) and each trigger run through the gated runner, as the Lambda handler
+does.
 
-So the laptop runs the function's rules too: only an alert whose rule names this runbook, only
-while the webhook says ``firing``, once per alert fingerprint and ``startsAt`` (the lock and
+So the laptop runs the deployed rules too: the subscription's filter policy lets through only
+firing alerts naming this runbook (laptop/subscriptions.py), and the function acts only on an
+alert naming it, only while it fires, once per alert fingerprint and ``startsAt`` (the lock and
 once-records in moto's DynamoDB table, ``EDGE_OPS_RUNBOOK_TABLE``, made by laptop/aws.py); a
-resolution, a repeat of the same firing alert or Alertmanager retrying a delivery does nothing.
+repeat of the same firing alert or a redelivery does nothing.
 
 Its settings are the deployed function's (infra/functions.py's names, from the stack's
 environment: stop parameter, incident location, lock table, topics) less the node's URL, its API
@@ -42,9 +45,9 @@ def settings() -> RunbookSettings:
     return load_settings(RunbookSettings).model_copy(update=LEFT_OUT)
 
 
-def run_runbook(name: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
-    """The runbook ``name`` on an Alertmanager webhook (version 4): one result per alert, acted
-    or skipped with the reason (``UnreadableTrigger`` for a payload the function refuses)."""
+def run_runbook(name: str, event: dict[str, Any]) -> list[dict[str, Any]]:
+    """The runbook ``name`` on a Lambda event (SNS records): one result per alert, acted or
+    skipped with the reason (``UnreadableTrigger`` for an event the function refuses)."""
     from functions.common.aws import AwsClients, AwsOptions
     from functions.runbook import context, runner
     from functions.runbook.trigger import parse_trigger
@@ -52,7 +55,7 @@ def run_runbook(name: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
     s = settings()
     aws = AwsClients(AwsOptions.from_settings(s))
     results = []
-    for trigger in parse_trigger(payload):
+    for trigger in parse_trigger(event):
         ctx = context.build(s, aws, f"runbook:{name}", need_store=True)
         try:
             results.append(runner.run(name, trigger, ctx, gated=True).as_dict())

@@ -1,6 +1,8 @@
-"""The laptop stack, put together: chat stand-in, moto, the receivers (fan-out, runbook), the
-demo chain and node, Prometheus and Alertmanager, and the scheduler. ``Stack`` is a context
-manager: whatever it started is stopped on the way out, in reverse order, even after a failure.
+"""The laptop stack, put together: chat stand-in, moto (with the deployed alert subscriptions),
+the receivers (fan-out, runbook) polling them, the control endpoints, the demo chain and node,
+Prometheus and Alertmanager (publishing to moto's SNS as deployed), and the scheduler.
+``Stack`` is a context manager: whatever it started is stopped on the way out, in reverse
+order, even after a failure.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from typing import Any
 
 import urllib3
 
-from laptop import aws
+from laptop import aws, compressed_rules, subscriptions
 from laptop.chain import DemoChain
 from laptop.chat import ChatStandIn
-from laptop.monitoring import DEPLOYED_RULES, LAPTOP_RUNBOOKS, Monitoring, Targets
-from laptop.receivers import Receivers, fanout_route
+from laptop.control import Control
+from laptop.monitoring import DEPLOYED_RULES, Monitoring, Targets
+from laptop.receivers import Receivers, fanout_target
 from laptop.runbook import run_runbook
 from laptop.schedule import CompressedClock
 from laptop.scheduler import Scheduler, catalog_jobs
@@ -59,6 +62,7 @@ class Stack:
         self.moto: aws.MotoServer | None = None
         self.resources: aws.Resources | None = None
         self.receivers: Receivers | None = None
+        self.control: Control | None = None
         self.chain: DemoChain | None = None
         self.monitoring: Monitoring | None = None
         self._exit = contextlib.ExitStack()
@@ -94,15 +98,25 @@ class Stack:
             region=aws.REGION,
             rate=self.traffic_rate,
         )
+        # The deployed subscriptions (the fan-out on every topic, the runbooks the laptop runs
+        # on their rules' topics, filtered), as SQS queues the receivers poll.
+        rules = subscriptions.alerting_rules(compressed_rules.load(self.rules))
+        subscribed = subscriptions.subscribe(
+            res.endpoint, res.topics, subscriptions.plan(rules, subscriptions.LAPTOP_RUNBOOKS)
+        )
         self.receivers = Receivers(
+            res.endpoint,
+            subscribed,
             {
-                "/fanout": fanout_route(),
-                **{f"/runbook/{n}": functools.partial(run_runbook, n) for n in LAPTOP_RUNBOOKS},
-                "/rpc/cut": self.chain.cut_rpc,
-                "/rpc/restore": self.chain.restore_rpc,
-            }
+                subscriptions.FANOUT: fanout_target(),
+                **{n: functools.partial(run_runbook, n) for n in subscriptions.LAPTOP_RUNBOOKS},
+            },
         ).start()
         x.callback(self.receivers.stop)
+        self.control = Control(
+            {"/rpc/cut": self.chain.cut_rpc, "/rpc/restore": self.chain.restore_rpc}
+        ).start()
+        x.callback(self.control.stop)
         x.callback(self.chain.stop)
         self.chain.start()
         tmp = self.workdir / "functions-tmp"
@@ -126,7 +140,8 @@ class Stack:
                 node_token=self.chain.token,
                 alertmanager_port=am_port,
                 prometheus_port=prom_port,
-                receivers_url=self.receivers.url,
+                aws_endpoint=res.endpoint,
+                topics=res.topics,
             ),
             self.rules,
         )

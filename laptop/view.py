@@ -10,8 +10,8 @@ from laptop.stack import Stack
 
 
 def intro_text(stack: Stack) -> str:
-    assert stack.chain and stack.monitoring and stack.chat and stack.receivers and stack.moto
-    r = stack.receivers.url
+    assert stack.chain and stack.monitoring and stack.chat and stack.control and stack.moto
+    r = stack.control.url
     return "\n".join(
         [
             "",

@@ -1,9 +1,10 @@
 """Issue 10 section 4, end to end on this machine: the RPC endpoint is cut -> the deployed
-head-lag alert (in compressed time) fires in the real Prometheus -> the real Alertmanager
-delivers it -> the fan-out's handler posts to the Slack stand-in -> the pause-trading runbook
-function (gated, once per alert) sets the SSM flag (moto) -> the node stops trading within its
-poll interval -> an incident report is in the moto bucket; then the endpoint comes back and the
-resolution is delivered."""
+head-lag alert (in compressed time) fires in the real Prometheus -> the real Alertmanager, with
+the edge host's configuration, publishes it to the high topic in moto's SNS -> through the
+deployed subscriptions the fan-out's handler posts to the Slack stand-in and the pause-trading
+runbook function (filtered on the attributes, gated, once per alert) sets the SSM flag (moto)
+-> the node stops trading within its poll interval -> an incident report is in the moto bucket;
+then the endpoint comes back and the resolution is delivered, to the fan-out only."""
 
 from __future__ import annotations
 
@@ -61,6 +62,16 @@ def slack_posts(stack: Stack, needle: str) -> list[str]:
     return [p.raw for p in stack.chat.snapshot() if p.channel == "slack" and needle in p.raw]
 
 
+def runbook_deliveries(stack: Stack) -> list[tuple[str, str, bool]]:
+    """What the pause-trading runbook's subscriptions delivered to it (alert, status)."""
+    assert stack.receivers is not None
+    return [
+        (d.subscription, d.summary, d.ok)
+        for d in stack.receivers.deliveries
+        if d.subscription.startswith("pause-trading-")
+    ]
+
+
 def test_cut_rpc_pauses_trading_and_the_resolution_arrives(tmp_path: Path) -> None:
     require_monitoring_tools()
     with Stack(tmp_path / "stack") as stack:
@@ -70,7 +81,7 @@ def test_cut_rpc_pauses_trading_and_the_resolution_arrives(tmp_path: Path) -> No
         # Steady state first: the node follows the chain, trades (paper), no alert that pauses
         # trading fires and no runbook ran. (Other deployed rules may fire on a laptop, in
         # compressed time: DiskSpaceWarning on a disk more than 70% full, SlowDatabaseQueries
-        # under load; they reach the fan-out only, laptop/monitoring.py LAPTOP_RUNBOOKS.)
+        # under load; they reach the fan-out only, laptop/subscriptions.py LAPTOP_RUNBOOKS.)
         eventually(
             lambda: (
                 (h := stack.chain.node.health()).block_age_s is not None  # type: ignore[union-attr]
@@ -87,7 +98,7 @@ def test_cut_rpc_pauses_trading_and_the_resolution_arrives(tmp_path: Path) -> No
         ]
         assert not slack_posts(stack, "RpcHeadLag")
         assert stack.receivers is not None
-        assert not [d for d in stack.receivers.deliveries if d.path.startswith("/runbook/")]
+        assert not runbook_deliveries(stack)
 
         stack.chain.cut_rpc()
         firing = eventually(
@@ -102,7 +113,8 @@ def test_cut_rpc_pauses_trading_and_the_resolution_arrives(tmp_path: Path) -> No
         )
         assert firing[0]["labels"]["severity"] == "high"
 
-        # Alertmanager -> fan-out handler -> Slack stand-in (and Telegram: severity high).
+        # Alertmanager -> SNS (moto) -> fan-out handler -> Slack stand-in (and Telegram:
+        # severity high).
         posted = eventually(
             lambda: slack_posts(stack, "RpcHeadLag"), 30, "the alert on Slack", stack
         )
@@ -136,7 +148,12 @@ def test_cut_rpc_pauses_trading_and_the_resolution_arrives(tmp_path: Path) -> No
             stack,
         )
         assert runner.trading_state() == "paused"
-        assert len(stack.incident_reports()) == len(keys)  # a resolution runs no runbook
+        # the runbook heard the firing alert through its subscription, never the resolution
+        # (the deployed filter policy), and a resolution runs no runbook
+        heard = runbook_deliveries(stack)
+        assert ("pause-trading-on-high", "RpcHeadLag firing", True) in heard
+        assert not [d for d in heard if "resolved" in d[1]]
+        assert len(stack.incident_reports()) == len(keys)
 
         # Meanwhile the scheduler ran the functions on their schedules (a compressed day from
         # 22:58): the prune at 23:00, the daily report at 00:15, the backup at 02:00.

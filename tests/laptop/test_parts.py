@@ -1,11 +1,10 @@
-"""The stack's own parts, each alone: Alertmanager alerts into the runbook function through the
-stack's receiver, gated (moto's lock table: once per alert, never on a resolution), the
-receivers (a failing handler answers 500 so Alertmanager retries), the chat stand-in (records,
-refuses what is not a post), and the stack's AWS resources."""
+"""The stack's own parts, each alone: an alert as the edge host's Alertmanager publishes it to
+SNS, into the runbook function as Lambda hands it (gated: moto's lock table, once per alert,
+never on a resolution), the control endpoints (a failing one answers 500), the chat stand-in
+(records, refuses what is not a post), and the stack's AWS resources."""
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -14,54 +13,53 @@ import boto3
 import pytest
 import urllib3
 
+from infra.monitoring import alertmanager_sns
 from laptop.aws import MotoServer, client, create_resources, environment
 from laptop.chat import ChatStandIn
-from laptop.receivers import Receivers
+from laptop.control import Control
+from laptop.receivers import lambda_sns_event
 from laptop.runbook import run_runbook
+from shared import alert_notice
 
 
-def webhook(
+def notice(
     status: str,
     fingerprint: str = "abc123",
     starts_at: str = "2026-12-02T03:00:00Z",
     runbook: str = "pause-trading",
 ) -> dict[str, Any]:
-    return {
-        "version": "4",
-        "groupKey": '{}:{alertname="RpcHeadLag"}',
+    """An SNS notification as the edge host's Alertmanager publishes one alert (its message
+    attributes, shared/alert_notice.py), as SNS hands it to a subscriber."""
+    values = {
+        "source": alert_notice.SOURCE,
+        "alertname": "RpcHeadLag",
+        "severity": "high",
         "status": status,
-        "alerts": [
-            {
-                "status": status,
-                "labels": {"alertname": "RpcHeadLag", "severity": "high"},
-                "annotations": {"summary": "behind", "runbook": runbook},
-                "startsAt": starts_at,
-                "fingerprint": fingerprint,
-            }
-        ],
+        "runbook": runbook,
+        "fingerprint": fingerprint,
+        "starts_at": starts_at,
+        "ends_at": "2026-12-02T03:05:00Z" if status == "resolved" else alert_notice.NONE,
+    }
+    return {
+        "Type": "Notification",
+        "MessageId": "m-1",
+        "TopicArn": "arn:aws:sns:us-east-1:123456789012:edge-laptop-alerts-high",
+        "Subject": f"[{status.upper()}] RpcHeadLag",
+        "Message": f"{status.upper()} RpcHeadLag: behind\nlabel.alertname: RpcHeadLag\n",
+        "Timestamp": "2026-12-02T03:00:01.000Z",
+        "MessageAttributes": {k: {"Type": "String", "Value": v} for k, v in values.items()},
     }
 
 
 class RunbookReceiver:
-    """The stack's runbook receiver on moto with the stack's resources and environment."""
+    """The stack's runbook function on moto with the stack's resources and environment."""
 
     def __init__(self, moto_url: str) -> None:
         self.res = create_resources(moto_url, "http://127.0.0.1:9")
-        self.receivers = Receivers(
-            {"/runbook/pause-trading": functools.partial(run_runbook, "pause-trading")}
-        )
 
-    def post(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
-        r = urllib3.request(
-            "POST",
-            f"{self.receivers.url}/runbook/pause-trading",
-            json=payload,
-            retries=False,
-            timeout=60,
-        )
-        assert r.status == 200, r.data
-        results: list[dict[str, Any]] = json.loads(r.data)
-        return results
+    def deliver(self, notification: dict[str, Any]) -> list[dict[str, Any]]:
+        arn = f"{self.res.topics['high']}:sub-1"
+        return run_runbook("pause-trading", lambda_sns_event(notification, arn))
 
     def flag(self) -> str:
         ssm = client("ssm", self.res.endpoint)
@@ -90,11 +88,7 @@ def receiver() -> Iterator[RunbookReceiver]:
             "EDGE_OPS_DATABASE_URL": "sqlite:////nonexistent/edge.db",
         }
         with environment(env):
-            rr.receivers.start()
-            try:
-                yield rr
-            finally:
-                rr.receivers.stop()
+            yield rr
     finally:
         moto.stop()
 
@@ -102,7 +96,7 @@ def receiver() -> Iterator[RunbookReceiver]:
 def test_the_runbook_pauses_through_the_flag_and_files_an_incident(
     receiver: RunbookReceiver,
 ) -> None:
-    (result,) = receiver.post(webhook("firing"))
+    (result,) = receiver.deliver(notice("firing"))
     assert result["acted"] and result["ok"], result
     assert "ssm" in result["summary"]
     assert receiver.flag() == "pause"
@@ -117,36 +111,38 @@ def test_the_runbook_pauses_through_the_flag_and_files_an_incident(
 def test_one_firing_alert_acts_once_however_often_it_is_delivered(
     receiver: RunbookReceiver,
 ) -> None:
-    (first,) = receiver.post(webhook("firing"))
+    (first,) = receiver.deliver(notice("firing"))
     assert first["acted"]
     receiver.reset_flag()  # so that a second action would show
-    for _ in range(2):  # Alertmanager repeating the group, or retrying a delivery
-        (again,) = receiver.post(webhook("firing"))
+    for _ in range(2):  # Alertmanager repeating the alert, or SNS redelivering it
+        (again,) = receiver.deliver(notice("firing"))
         assert not again["acted"] and "handled already" in again["skipped"]
     assert receiver.flag() == "false"
     assert len(receiver.incidents()) == 1
     # the same alert firing again later is a new state change: acted on
-    (later,) = receiver.post(webhook("firing", starts_at="2026-12-02T04:00:00Z"))
+    (later,) = receiver.deliver(notice("firing", starts_at="2026-12-02T04:00:00Z"))
     assert later["acted"] and receiver.flag() == "pause"
     assert len(receiver.incidents()) == 2
 
 
 def test_a_resolution_runs_nothing(receiver: RunbookReceiver) -> None:
-    (result,) = receiver.post(webhook("resolved"))
+    # the subscription's filter keeps resolutions out (test_subscriptions.py); the function
+    # refuses one all the same
+    (result,) = receiver.deliver(notice("resolved"))
     assert not result["acted"] and "resolved" in result["skipped"]
     assert receiver.flag() == "false"
     assert receiver.incidents() == []
 
 
 def test_an_alert_naming_another_runbook_is_not_this_ones(receiver: RunbookReceiver) -> None:
-    (result,) = receiver.post(webhook("firing", runbook="emergency-stop"))
+    (result,) = receiver.deliver(notice("firing", runbook="emergency-stop"))
     assert not result["acted"] and "emergency-stop" in result["skipped"]
     assert receiver.flag() == "false"
 
 
-def test_receivers_answer_500_when_the_handler_fails() -> None:
+def test_control_endpoints_answer_500_when_the_function_fails() -> None:
     def broken(_payload: dict[str, Any]) -> None:
-        raise RuntimeError("secret unreadable")
+        raise RuntimeError("proxy gone")
 
     seen: list[dict[str, Any]] = []
 
@@ -154,18 +150,18 @@ def test_receivers_answer_500_when_the_handler_fails() -> None:
         seen.append(payload)
         return {"ok": True}
 
-    r = Receivers({"/fanout": broken, "/ok": ok}).start()
+    c = Control({"/rpc/cut": broken, "/ok": ok}).start()
     try:
-        body = json.dumps(webhook("firing")).encode()
-        failed = urllib3.request("POST", f"{r.url}/fanout", body=body, retries=False)
-        assert failed.status == 500 and b"secret unreadable" in failed.data
-        assert urllib3.request("POST", f"{r.url}/ok", body=body, retries=False).status == 200
-        assert seen == [webhook("firing")]
-        assert urllib3.request("POST", f"{r.url}/nowhere", body=body, retries=False).status == 404
-        assert urllib3.request("POST", f"{r.url}/ok", body=b"[1", retries=False).status == 400
-        assert [(d.path, d.ok) for d in r.deliveries] == [("/fanout", False), ("/ok", True)]
+        body = json.dumps({"why": "test"}).encode()
+        failed = urllib3.request("POST", f"{c.url}/rpc/cut", body=body, retries=False)
+        assert failed.status == 500 and b"proxy gone" in failed.data
+        answered = urllib3.request("POST", f"{c.url}/ok", body=body, retries=False)
+        assert answered.status == 200 and json.loads(answered.data) == {"ok": True}
+        assert seen == [{"why": "test"}]
+        assert urllib3.request("POST", f"{c.url}/nowhere", body=body, retries=False).status == 404
+        assert urllib3.request("POST", f"{c.url}/ok", body=b"[1", retries=False).status == 400
     finally:
-        r.stop()
+        c.stop()
 
 
 def test_chat_stand_in_records_posts_and_shows_them() -> None:
@@ -213,7 +209,11 @@ def test_resources_are_made_in_moto() -> None:
         key = ddb.describe_table(TableName=res.runbook_table)["Table"]["KeySchema"]
         assert key == [{"AttributeName": "id", "KeyType": "HASH"}]
         topics = {t["TopicArn"] for t in client("sns", moto.url).list_topics()["Topics"]}
-        assert {env["EDGE_OPS_NOTIFY_TOPIC_ARN"], env["EDGE_OPS_ESCALATE_TOPIC_ARN"]} <= topics
+        # the four alert topics, as deployed: the runbooks announce on low, escalate to critical
+        assert set(res.topics) == set(alertmanager_sns.SEVERITIES)
+        assert set(res.topics.values()) <= topics
+        assert env["EDGE_OPS_NOTIFY_TOPIC_ARN"] == res.topics["low"]
+        assert env["EDGE_OPS_ESCALATE_TOPIC_ARN"] == res.topics["critical"]
     finally:
         moto.stop()
 

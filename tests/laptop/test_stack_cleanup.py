@@ -40,11 +40,13 @@ def test_a_failed_start_stops_everything(tmp_path: Path, monkeypatch: pytest.Mon
     with pytest.raises(RuntimeError, match="prometheus exited"):
         s.__enter__()
     assert s.chain is not None and s.chain.anvil is not None and s.chain.runner is not None
-    assert s.chat is not None and s.moto is not None and s.receivers is not None
+    assert s.chat is not None and s.moto is not None and s.control is not None
     monitoring = seen["monitoring"]
     assert monitoring.alertmanager.proc.poll() is not None  # Alertmanager was up, is stopped
     assert monitoring.prometheus.proc.poll() is not None
     assert not s.chain.runner._thread.is_alive()  # the node drained and ended
     assert not s.chain.anvil.running
-    for url in (s.chat.url, s.moto.url, s.receivers.url, monitoring.alertmanager_url):
+    assert s.receivers is not None  # the subscriptions' pollers ended
+    assert not [t for t in s.receivers._threads if t.is_alive()]
+    for url in (s.chat.url, s.moto.url, s.control.url, monitoring.alertmanager_url):
         assert not port_open(url), url
