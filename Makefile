@@ -14,7 +14,8 @@ demo: setup
 test: setup lint types pytest
 
 # The whole chain on a laptop (README "The laptop stack"): the demo chain and node, moto for
-# AWS, the functions, Prometheus and Alertmanager (Debian packages), a local Slack stand-in.
+# AWS, the functions, Prometheus and Alertmanager (Debian packages; Alertmanager publishing to
+# moto's SNS as deployed), a local Slack stand-in.
 stack: setup
 	$(VENV)/python -m laptop $(ARGS)
 
