@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ from tests.support.trading import (
     assert_journal_agrees_with_chain,
     caught_up_to,
     prometheus_text,
-    start_arb_chain,
+    running_arb_chain,
     trade_once,
     trade_rows,
     trader_ready,
@@ -40,13 +39,7 @@ pytestmark = [pytest.mark.chain, pytest.mark.slow]
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
-@pytest.fixture
-def chain() -> Iterator[ArbChain]:
-    c = start_arb_chain()
-    try:
-        yield c
-    finally:
-        c.anvil.stop()
+chain = pytest.fixture(running_arb_chain, name="chain")
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,7 +25,7 @@ from tests.support.trading import (
     caught_up_to,
     journal_rows,
     prometheus_text,
-    start_arb_chain,
+    running_arb_chain,
     trade_once,
     trade_rows,
     trading,
@@ -35,13 +34,7 @@ from tests.support.trading import (
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
 
-@pytest.fixture
-def chain() -> Iterator[ArbChain]:
-    c = start_arb_chain()
-    try:
-        yield c
-    finally:
-        c.anvil.stop()
+chain = pytest.fixture(running_arb_chain, name="chain")
 
 
 @pytest.fixture

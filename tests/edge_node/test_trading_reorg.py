@@ -5,7 +5,6 @@ same signed bytes again, settles it in the new chain, and ends with journal = ch
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 
@@ -16,7 +15,7 @@ from tests.support.trading import (
     a_trade_pending,
     assert_journal_agrees_with_chain,
     caught_up_to,
-    start_arb_chain,
+    running_arb_chain,
     trade_rows,
     trading,
 )
@@ -24,13 +23,7 @@ from tests.support.trading import (
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
 
-@pytest.fixture
-def chain() -> Iterator[ArbChain]:
-    c = start_arb_chain()
-    try:
-        yield c
-    finally:
-        c.anvil.stop()
+chain = pytest.fixture(running_arb_chain, name="chain")
 
 
 async def test_a_trade_whose_block_is_reorganised_away_ends_as_the_chain_says(

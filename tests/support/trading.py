@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,6 +140,16 @@ def start_arb_chain() -> ArbChain:
     traders = prepare_traders(anvil, setup.market, [1, 2])
     anvil.set_automine(False)
     return ArbChain(anvil, setup, traders)
+
+
+def running_arb_chain() -> Iterator[ArbChain]:
+    """The arbitrage chain for one test, stopped after it; a module makes it its ``chain``
+    fixture with ``chain = pytest.fixture(running_arb_chain, name="chain")``."""
+    c = start_arb_chain()
+    try:
+        yield c
+    finally:
+        c.anvil.stop()
 
 
 # --- the node, seen from the test ---------------------------------------------------------------

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,19 +23,13 @@ from tests.support.trading import (
     assert_journal_agrees_with_chain,
     import_send_log,
     journal_rows,
-    start_arb_chain,
+    running_arb_chain,
 )
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
 
-@pytest.fixture
-def chain() -> Iterator[ArbChain]:
-    c = start_arb_chain()
-    try:
-        yield c
-    finally:
-        c.anvil.stop()
+chain = pytest.fixture(running_arb_chain, name="chain")
 
 
 def _config(chain: ArbChain, store_url: str, tmp_path: Path) -> Path:

@@ -5,7 +5,6 @@ confirmed from its /health; AWS is the moto server the node polls its flag on.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import boto3
 import pytest
@@ -21,19 +20,13 @@ from functions.runbook.trigger import by_person
 from shared.db import schema
 from shared.node_api import NodeApi
 from tests.support.node import TOKEN, wait_for
-from tests.support.trading import ArbChain, start_arb_chain, trading
+from tests.support.trading import ArbChain, running_arb_chain, trading
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 PARAMETER = "/edge/test/runbook-stop"
 
 
-@pytest.fixture
-def chain() -> Iterator[ArbChain]:
-    c = start_arb_chain()
-    try:
-        yield c
-    finally:
-        c.anvil.stop()
+chain = pytest.fixture(running_arb_chain, name="chain")
 
 
 def _context(moto: str, store_url: str, node_url: str) -> Context:
