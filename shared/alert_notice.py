@@ -57,10 +57,6 @@ class AlertNotice:
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def firing(self) -> bool:
-        return self.status == "firing"
-
 
 def _attribute(attrs: Mapping[str, Any], name: str) -> str | None:
     entry = attrs.get(name)

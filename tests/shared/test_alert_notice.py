@@ -48,7 +48,7 @@ def test_body_lines_and_continuations() -> None:
 def test_none_means_absent() -> None:
     notice = alert_notice.read(_sns(GOOD))
     assert (notice.runbook, notice.ends_at, notice.severity) == (None, None, "high")
-    assert notice.firing
+    assert notice.status == "firing"
 
 
 def test_not_a_notice_without_the_source_attribute() -> None:

@@ -32,12 +32,14 @@ def test_blocks_between_two_processed_ones_share_the_gap() -> None:
 
 
 def test_a_rollback_or_a_clock_going_back_gives_no_gap() -> None:
-    b = fed([(100, 1_000), (101, 1_002), (102, 1_004)])
+    # a window of two, so that one wrong gap would move the median
+    b = fed([(100, 1_000), (101, 1_002), (102, 1_004)], window=2)
     b.observe(101, 1_003)  # the reorg's replacement block: measured from, not against
+    assert b.seconds == 2.0  # not (1003 - 1004) / (101 - 102) = 1 s beside the last 2 s
     b.observe(102, 1_005)
-    assert b.seconds == 2.0  # gaps 2, 2, then 2 (101 -> 102), not -1
+    assert b.seconds == 2.0  # gaps 2, then 2 (101 -> 102)
     b.observe(103, 1_001)  # a timestamp before its parent's: no gap
-    assert b.seconds == 2.0
+    assert b.seconds == 2.0  # not a median of 2 and -4
 
 
 def test_subsecond_chains_are_floored_at_the_timestamps_resolution() -> None:
