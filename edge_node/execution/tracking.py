@@ -227,16 +227,20 @@ class Tracking(Sending):
                     p.nonce,
                     s.block,
                 )
-            if undone:
-                # The risk tally and today's loss follow the journal, which follows the chain:
-                # restored before anything is sent again, so no trade is sized or refused on
-                # a tally that still counts the removed blocks' outcomes.
-                now = time.time()
-                daily_pnl, streak = await self._db(self.journal.risk_state, now)
-                self.risk.restore(now, daily_pnl, streak)
-            for s in undone:
-                # The same signed bytes are still valid for this nonce.
-                await self._broadcast(s.pending, s.tx.raw_hex, s.tx.tx_hash)
+            try:
+                if undone:
+                    # The risk tally and today's loss follow the journal, which follows the
+                    # chain: restored before anything is sent again, so no trade is sized or
+                    # refused on a tally that still counts the removed blocks' outcomes.
+                    now = time.time()
+                    daily_pnl, streak = await self._db(self.journal.risk_state, now)
+                    self.risk.restore(now, daily_pnl, streak)
+            finally:
+                # Sent again even if the tally could not be read back (the database away):
+                # the trades are pending again and their bytes must reach the chain.
+                for s in undone:
+                    # The same signed bytes are still valid for this nonce.
+                    await self._broadcast(s.pending, s.tx.raw_hex, s.tx.tx_hash)
 
     async def _conflict(self, p: PendingNonce) -> None:
         """The chain used this nonce for a transaction the journal does not know."""

@@ -172,8 +172,7 @@ class DatabaseRotator:
     def set(self, current: str, pending: str) -> bool:
         cur = DbLogin.parse(current, "the current database secret")
         new = DbLogin.parse(pending, "the pending database secret")
-        if self.can_login(new):
-            return False  # set already (a replay, or an interrupted step that got that far)
+        # checked before any login with the pending password: it goes to no other server
         if new.username != alternate(cur.username):
             raise RotationRefused(
                 f"the pending user {new.username!r} is not the alternate of the current user "
@@ -181,6 +180,8 @@ class DatabaseRotator:
             )
         if (new.host, new.port, new.dbname) != (cur.host, cur.port, cur.dbname):
             raise RotationRefused("the pending secret names another database than the current")
+        if self.can_login(new):
+            return False  # set already (a replay, or an interrupted step that got that far)
         admin = self._administrator(current, cur)
         if not self.can_login(cur) and not self._create_first_user(admin, cur):
             raise RotationRefused(

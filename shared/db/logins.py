@@ -86,11 +86,15 @@ def url_from_secret(value: str, source: str) -> URL:
     engine = str(fields.get("engine", "postgres"))
     if engine not in ("postgres", "postgresql"):
         raise SecretUnreadable(f"{source}: engine {engine!r} is not supported (postgres only)")
+    try:
+        port = int(fields.get("port") or 5432)
+    except (TypeError, ValueError):
+        raise SecretUnreadable(f"{source}: port is not a number") from None
     return URL.create(
         "postgresql+psycopg",
         username=str(fields["username"]),
         password=str(fields["password"]),
         host=str(fields["host"]),
-        port=int(fields.get("port") or 5432),
+        port=port,
         database=str(fields.get("dbname") or fields.get("database") or "postgres"),
     )

@@ -31,6 +31,7 @@ def test_secret_values() -> None:
         ("{nope", "neither a database URL nor a JSON object"),
         ('{"engine": "mysql", "username": "u", "password": "p", "host": "h"}', "engine 'mysql'"),
         ("not a url", "s is not a database URL"),
+        ('{"username": "u", "password": "p", "host": "h", "port": "54x"}', "port is not a number"),
     ],
 )
 def test_unusable_secret_values(value: str, why: str) -> None:
