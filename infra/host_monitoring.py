@@ -223,10 +223,12 @@ def units(m: HostMonitoring) -> dict[str, str]:
 
 def files(m: HostMonitoring) -> dict[str, str]:
     """The files written under ETC and /etc/systemd/system, by absolute path."""
-    am = alertmanager_sns.config(m.topics, m.region, f"{ETC}/{alertmanager_sns.TEMPLATE_NAME}")
     out = {
         f"{ETC}/prometheus.yml": yaml.safe_dump(prometheus_config(m), sort_keys=False),
-        f"{ETC}/alertmanager.yml": yaml.safe_dump(am, sort_keys=False, width=200),
+        # the same text the committed example and the amtool tests are (only the topics differ)
+        f"{ETC}/alertmanager.yml": alertmanager_sns.render(
+            m.topics, m.region, f"{ETC}/{alertmanager_sns.TEMPLATE_NAME}"
+        ),
         f"{ETC}/{alertmanager_sns.TEMPLATE_NAME}": alertmanager_sns.TEMPLATE,
         "/etc/tmpfiles.d/edge-prometheus.conf": f"d {TOKEN_DIR} 0700 prometheus prometheus -\n",
     }

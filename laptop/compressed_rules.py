@@ -4,9 +4,6 @@ that what waits minutes in production waits seconds here (pure, but for ``write`
 
 Only ``for:`` is scaled: the range windows in the expressions (``[5m]``, ``[1h]``) are kept, so
 a rate reads the same data; and an alert's own thresholds are the deployed ones.
-
-Also here: which alerts name which runbook (the ``runbook`` annotation, or label), read from
-the same rules, for the laptop's Alertmanager routes.
 """
 
 from __future__ import annotations
@@ -73,20 +70,6 @@ def compress(rules: Mapping[str, Any], scale: Decimal = FOR_SCALE) -> dict[str, 
                 if key in rule:
                     rule[key] = compressed_for(str(rule[key]), scale)
     return out
-
-
-def runbook_alerts(rules: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
-    """runbook -> the alerts naming it (annotation, else label), as the runbook reads them."""
-    out: dict[str, list[str]] = {}
-    for group in rules.get("groups") or []:
-        for rule in group.get("rules") or []:
-            if "alert" not in rule:
-                continue
-            notes, labels = rule.get("annotations") or {}, rule.get("labels") or {}
-            runbook = notes.get("runbook") or labels.get("runbook")
-            if runbook:
-                out.setdefault(str(runbook), []).append(str(rule["alert"]))
-    return {name: tuple(alerts) for name, alerts in out.items()}
 
 
 def load(path: Path) -> dict[str, Any]:

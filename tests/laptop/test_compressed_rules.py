@@ -79,15 +79,6 @@ def test_only_the_waits_change_in_the_deployed_rules() -> None:
     assert cr.load(monitoring.RULES) == deployed  # the input is left alone
 
 
-def test_alerts_by_the_runbook_they_name() -> None:
-    named = cr.runbook_alerts(cr.load(monitoring.RULES))
-    assert named["pause-trading"] == ("MarketDataStale", "RpcHeadLag")
-    assert named["emergency-stop"] == ("PaperTradingViolation",)
-    assert set(named) == {"pause-trading", "emergency-stop", "node-down", "prune"}
-    doc = {"groups": [{"name": "g", "rules": [{"alert": "A", "labels": {"runbook": "x"}}]}]}
-    assert cr.runbook_alerts(doc) == {"x": ("A",)}  # a label does too
-
-
 CUT_ENDPOINT_TEST = """
 rule_files: [{rules}]
 evaluation_interval: 1s

@@ -9,7 +9,6 @@ policy (infra/functions.py subscribes the runbook with it). Only the timing is s
 from __future__ import annotations
 
 import json
-import socket
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -27,15 +26,10 @@ from functions.runbook.trigger import parse_trigger
 from infra.monitoring import alertmanager_sns
 from laptop.monitoring import ALERTMANAGER_NAMES, Daemon, find_tool, wait_ready
 from tests.infra.monitoring.tools import require
+from tests.support.process import free_port
 
 pytestmark = pytest.mark.tools
 REGION = "us-east-1"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -83,7 +77,7 @@ def alertmanager(aws: dict[str, Any], tmp_path: Path) -> Iterator[str]:
         route.update(group_wait="0s", group_interval="1s", repeat_interval="1h")
     (tmp_path / "edge-sns.tmpl").write_text(alertmanager_sns.TEMPLATE)
     (tmp_path / "alertmanager.yml").write_text(yaml.safe_dump(cfg))
-    port = _free_port()
+    port = free_port()
     daemon = Daemon(
         "alertmanager",
         [
