@@ -122,18 +122,32 @@ class Client:
     every_s: float
     statuses: Counter[int] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
+    token_read_at: float = 0.0  # time.monotonic() of the last read of the token
+
+
+def _await_token_reads(clients: list[Client], since: float, within: float) -> None:
+    """Block until every client has read the token after ``since`` (a fixed sleep races a
+    loaded machine: a client still holding a token two rotations old is refused)."""
+    deadline = time.monotonic() + within
+    while any(c.token_read_at <= since for c in clients):
+        assert time.monotonic() < deadline, "a client never read the rotated token"
+        time.sleep(0.2)
 
 
 async def _client_loop(
     client: Client, base: str, read_token: Callable[[], str], stop: asyncio.Event
 ) -> None:
-    token, read_at = await asyncio.to_thread(read_token), time.monotonic()
+    read_at = time.monotonic()
+    token = await asyncio.to_thread(read_token)
+    client.token_read_at = read_at  # when the read began: it sees what was current then
     paths = ["/api/v1/pools", "/api/v1/trades?limit=5", "/health"]
     async with aiohttp.ClientSession() as session:
         i = 0
         while not stop.is_set():
             if time.monotonic() - read_at >= client.every_s:
-                token, read_at = await asyncio.to_thread(read_token), time.monotonic()
+                read_at = time.monotonic()
+                token = await asyncio.to_thread(read_token)
+                client.token_read_at = read_at
             path = paths[i % len(paths)]
             i += 1
             try:
@@ -322,8 +336,10 @@ async def test_rotations_under_load_lose_nothing(
                 Step.FINISH,
                 lambda: _fail_once_between_label_moves(sm),
             )
+            token_rotated = time.monotonic()
             _rotate(driver, DB_SECRET, 0.3, Step.SET, _die_after_set(monkeypatch))
-            time.sleep(9)  # every client has read the new token once before the next one
+            # every client has read the new token once before the next rotation
+            _await_token_reads([fresh, lagging], since=token_rotated, within=60.0)
             _rotate(driver, TOKEN_SECRET, 0.3)
             _rotate(driver, DB_SECRET, 0.3)
             # The pool's connections are recycled: every new login now needs the new
@@ -353,7 +369,7 @@ async def test_rotations_under_load_lose_nothing(
         )
         trades = await asyncio.to_thread(trade_rows, node.engine)
         writer_failed = node.writer.failed
-        users = await asyncio.to_thread(_logged_in_users, database)
+        users = await _only_current_user_eventually(database, within=30.0)
     # zero failed authenticated requests
     assert fresh.failures == [] and lagging.failures == []
     assert sum(fresh.statuses.values()) > 100 and sum(lagging.statuses.values()) > 100
@@ -381,7 +397,20 @@ async def test_rotations_under_load_lose_nothing(
     assert current["password"] != database.password
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         psycopg.connect(server.url(database.user, database.password, database.dbname)).close()
-    assert users == {database.user}  # new connections after the recycle: current credentials
+    # once the connections checked out during the recycle are returned and closed, only the
+    # current credentials are logged in (a snapshot right after the recycle can race them)
+    assert users == {database.user}
+
+
+async def _only_current_user_eventually(database: Database, within: float) -> set[str]:
+    """The users logged in to the database, polled until only the first role (current again
+    after two rotations) remains or ``within`` seconds pass; the last set seen."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        users = await asyncio.to_thread(_logged_in_users, database)
+        if users == {database.user} or asyncio.get_running_loop().time() > deadline:
+            return users
+        await asyncio.sleep(0.5)
 
 
 def _logged_in_users(database: Database) -> set[str]:

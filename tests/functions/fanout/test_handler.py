@@ -58,13 +58,20 @@ def deployed(aws: AwsClients, sinks: Sinks, monkeypatch: pytest.MonkeyPatch) -> 
         "EDGE_OPS_ALERT_DLQ_URL": dlq,
         "EDGE_OPS_ALERT_PAGERDUTY_URL": sinks.pagerduty.url + "/v2/enqueue",
         "EDGE_OPS_ALERT_TELEGRAM_API": sinks.telegram.url,
-        "EDGE_OPS_ALERT_HTTP_TIMEOUT_S": "0.5",
+        # generous: a loaded machine must not turn a slow answer into a retried POST
+        "EDGE_OPS_ALERT_HTTP_TIMEOUT_S": "5",
         "EDGE_OPS_ALERT_MAX_ATTEMPTS": "2",
         "EDGE_OPS_ALERT_RUNBOOK_BASE_URL": "https://github.com/example/edge/blob/main/README.md",
     }.items():
         monkeypatch.setenv(key, value)
     _handler().reset()
     yield dlq
+    _handler().reset()
+
+
+def hanging_channels_time_out_fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests where a channel never answers wait 0.5 s per attempt, not 5 s."""
+    monkeypatch.setenv("EDGE_OPS_ALERT_HTTP_TIMEOUT_S", "0.5")
     _handler().reset()
 
 
@@ -96,7 +103,7 @@ def test_a_cloudwatch_alarm_through_sns(
 
 def test_sns_delivering_twice_reaches_each_channel_once(deployed: str, sinks: Sinks) -> None:
     event = recorded("sns_cloudwatch_alarm")
-    invoke(event)
+    assert invoke(event)["by_status"] == {"delivered": 3}
     _handler().reset()  # another instance (cold start) gets the duplicate
     again = invoke(event)
     assert again["by_status"] == {"duplicate": 3}
@@ -104,8 +111,13 @@ def test_sns_delivering_twice_reaches_each_channel_once(deployed: str, sinks: Si
 
 
 def test_failures_go_to_the_dead_letter_queue_with_their_metric(
-    deployed: str, aws: AwsClients, sinks: Sinks, capsys: pytest.CaptureFixture[str]
+    deployed: str,
+    aws: AwsClients,
+    sinks: Sinks,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    hanging_channels_time_out_fast(monkeypatch)
     sinks.pagerduty.answer(Reply(400, {"status": "invalid event"}))
     sinks.telegram.answer(HANG)
     result = invoke(recorded("sns_cloudwatch_alarm"))
@@ -120,8 +132,13 @@ def test_failures_go_to_the_dead_letter_queue_with_their_metric(
 
 
 def test_secrets_never_in_a_log_line_metric_or_result(
-    deployed: str, aws: AwsClients, sinks: Sinks, capsys: pytest.CaptureFixture[str]
+    deployed: str,
+    aws: AwsClients,
+    sinks: Sinks,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    hanging_channels_time_out_fast(monkeypatch)
     sinks.pagerduty.answer(Reply(400, {"errors": [f"routing key {ROUTING_KEY} unknown"]}))
     sinks.slack.answer(Reply(500))
     sinks.telegram.answer(HANG)
