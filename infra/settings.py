@@ -16,6 +16,8 @@ import pulumi
 from infra import catalog
 from infra.host_boot import BadHostConfig, Release
 from infra.host_monitoring import BadMonitoringRelease, MonitoringRelease, Tarball
+from shared.rpc_endpoints import NAME_PATTERN, NAME_RULE
+from shared.rpc_endpoints import check as check_endpoints
 
 NAMESPACE = "edge-node"  # Pulumi.yaml's project name: `pulumi config set edge-node:...`
 LOG_RETENTIONS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653)
@@ -89,24 +91,14 @@ def _secret(config: pulumi.Config, key: str, check: Any) -> tuple[pulumi.Output[
     return value, checked
 
 
-_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # functions/probe/settings.py NAME_PATTERN
+_NAME = re.compile(NAME_PATTERN)
 
 
 def _endpoints(value: Any) -> tuple[str, ...]:
-    """The endpoints' names. Each needs an ``http_url``: the probe asks every endpoint for its
-    head over HTTP (functions/probe/settings.py parse_endpoints), and alarms per name."""
-    if not isinstance(value, list) or not value:
-        raise ValueError("must be a JSON list of endpoints ({name, ws_url, http_url})")
-    names: list[str] = []
-    for i, ep in enumerate(value):
-        if not isinstance(ep, dict) or not _NAME.match(str(ep.get("name", ""))):
-            raise ValueError(f"endpoint {i} needs a name of 1-64 letters, digits, _ . -")
-        if not str(ep.get("http_url", "")).startswith(("http://", "https://")):
-            raise ValueError(f"endpoint {ep['name']!r} needs an http_url (the probe uses it)")
-        if ep["name"] in names:
-            raise ValueError(f"endpoint {ep['name']!r} is named twice")
-        names.append(ep["name"])
-    return tuple(names)
+    """The endpoints' names (the probe's Endpoint dimension, one alarm each). The secret is read
+    as the probe reads it (shared/rpc_endpoints.py), in the node's shape only: the host's boot
+    script writes each entry as an ``[[endpoints]]`` table."""
+    return tuple(e.name for e in check_endpoints(value, node_shape=True))
 
 
 def _alert_email(value: Any) -> AlertEmail | None:
@@ -199,7 +191,7 @@ def read(config: pulumi.Config, aws_config: pulumi.Config, root: Path) -> StackS
     alert_channels, _ = _secret(config, "alertChannels", _channels)
     node_name = config.get("nodeName") or "edge"
     if not _NAME.match(node_name):
-        raise BadStackConfig(f"{NAMESPACE}:nodeName must be 1-64 letters, digits, _ . -")
+        raise BadStackConfig(f"{NAMESPACE}:nodeName must be {NAME_RULE}")
     port = config.get_int("apiPort") or 8080
     if not 1024 <= port <= 65535:
         raise BadStackConfig(f"{NAMESPACE}:apiPort must be 1024-65535")

@@ -1,25 +1,24 @@
 """The probe's settings (``EDGE_OPS_*`` variables) and thresholds, with the seeds' defaults.
 
 Where the node is (``EDGE_OPS_NODE_URL``), its API token (a Secrets Manager secret, or a value
-for a person's laptop), the RPC endpoints to compare with it (a JSON object name -> URL given
-directly, or a secret holding one: provider URLs carry API keys, so only names are ever shown),
+for a person's laptop), the RPC endpoints to compare with it (JSON read by
+shared/rpc_endpoints.py, given directly or in a secret: provider URLs carry API keys, so only
+names are ever shown),
 and the backups' location. Every call is bounded by ``probe_call_timeout_s`` and the whole
 probe by ``probe_deadline_s``, well under its one-minute schedule.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
-from typing import Any
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from functions.common.errors import BadInput
 from functions.common.settings import OpsSettings
+from shared import rpc_endpoints
+from shared.rpc_endpoints import NAME_PATTERN
 
-NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 DAY_S = 86_400.0
 
 # seed 000 "Performance Degradation Triggers": health check response > 1000 ms
@@ -49,7 +48,7 @@ class ProbeSettings(OpsSettings):
     node_name: str = Field(default="edge", pattern=NAME_PATTERN)
     node_token_secret_id: str | None = Field(default=None, min_length=1, max_length=2048)
     node_token: SecretStr | None = None  # for a person's laptop; functions use the secret
-    rpc_endpoints: SecretStr | None = None  # JSON {"name": "https://..."}: URLs hold keys
+    rpc_endpoints: SecretStr | None = None  # shared/rpc_endpoints.py JSON: URLs hold keys
     rpc_endpoints_secret_id: str | None = Field(default=None, min_length=1, max_length=2048)
     backup_location: str | None = None  # s3://bucket/prefix, as the backup functions use
 
@@ -96,30 +95,11 @@ class ProbeSettings(OpsSettings):
 
 
 def parse_endpoints(raw: str, source: str) -> dict[str, str]:
-    """RPC endpoints from JSON: ``{"name": "url"}`` or ``[{"name": ..., "http_url"|"url": ...}]``
-    (the node's own config shape). Errors name the entry, never a URL."""
+    """RPC endpoints from JSON, name -> http_url, in either shape shared/rpc_endpoints.py reads
+    (``{"name": "url"}`` or the node's ``[{"name", "http_url", "ws_url"}]``). Errors name
+    ``source`` and the entry, never a URL."""
     try:
-        value: Any = json.loads(raw)
-    except ValueError:
-        raise BadInput(f'{source} is not JSON (expected {{"name": "https://..."}})') from None
-    pairs: list[tuple[Any, Any]]
-    if isinstance(value, dict):
-        pairs = list(value.items())
-    elif isinstance(value, list):
-        pairs = []
-        for i, item in enumerate(value):
-            if not isinstance(item, dict):
-                raise BadInput(f"{source}: entry {i} is not an object")
-            pairs.append((item.get("name"), item.get("http_url") or item.get("url")))
-    else:
-        raise BadInput(f"{source} must be a JSON object or list")
-    out: dict[str, str] = {}
-    for i, (name, url) in enumerate(pairs):
-        if not isinstance(name, str) or not re.match(NAME_PATTERN, name):
-            raise BadInput(f"{source}: entry {i} needs a name of 1-64 letters, digits, _ . -")
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise BadInput(f"{source}: endpoint {name!r} needs an http(s) URL")
-        if name in out:
-            raise BadInput(f"{source}: endpoint {name!r} is named twice")
-        out[name] = url
-    return out
+        endpoints = rpc_endpoints.parse(raw)
+    except rpc_endpoints.BadRpcEndpoints as err:
+        raise BadInput(f"{source}: {err}") from None
+    return {e.name: e.http_url for e in endpoints}

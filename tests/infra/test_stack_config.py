@@ -60,6 +60,35 @@ def test_an_endpoint_without_http_url_is_refused_without_quoting_it(stack_config
 
 
 @pulumi.runtime.test  # type: ignore[untyped-decorator]
+def test_a_numeric_endpoint_name_is_refused_as_the_probe_refuses_it(stack_config: Config) -> Any:
+    config, secrets = stack_config
+    # both read the secret with shared/rpc_endpoints.py (tests/functions/probe/test_handler.py)
+    config["edge-node:rpcEndpoints"] = json.dumps(
+        [{"name": 7, "http_url": "https://rpc.example.com/KEY-RPC-0007"}]
+    )
+    with pytest.raises(BadStackConfig) as err:
+        run(config, secrets)
+    assert str(err.value) == (
+        "edge-node:rpcEndpoints: entry 0: name must be a JSON string of 1-64 letters, digits, "
+        "_ . -, not a JSON number"
+    )
+    return _nothing()
+
+
+@pulumi.runtime.test  # type: ignore[untyped-decorator]
+def test_an_endpoint_the_node_would_refuse_is_refused_at_deploy(stack_config: Config) -> Any:
+    config, secrets = stack_config
+    # the host's boot script writes the entry into the node's config, which checks the URL
+    config["edge-node:rpcEndpoints"] = json.dumps(
+        [{"name": "primary", "http_url": "https://rpc.example.com:99999/KEY-RPC-0001"}]
+    )
+    with pytest.raises(BadStackConfig, match="'primary': http_url port must be 1-65535") as err:
+        run(config, secrets)
+    assert "KEY-RPC-0001" not in str(err.value)
+    return _nothing()
+
+
+@pulumi.runtime.test  # type: ignore[untyped-decorator]
 def test_a_bad_alert_email_is_refused(stack_config: Config) -> Any:
     config, secrets = stack_config
     config["edge-node:alertEmail"] = json.dumps({"from": "alerts@example.com", "to": "ops@x.io"})

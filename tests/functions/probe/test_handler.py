@@ -218,3 +218,20 @@ def test_settings_that_cannot_work_fail_the_invocation_clearly(
         env.setenv(variable, value)
     with pytest.raises(BadInput, match=says):
         _handler().handler(scheduled_event(), FakeLambdaContext())
+
+
+def test_an_endpoint_the_stack_would_refuse_fails_the_rpc_check_naming_the_entry(
+    env: pytest.MonkeyPatch, aws: AwsClients, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the stack refuses this secret at `pulumi up` (tests/infra/test_stack_config.py) with the
+    # same words: both read it with shared/rpc_endpoints.py
+    numeric = [{"name": 7, "http_url": "https://rpc.example.com/KEY-RPC-0007"}]
+    aws.secretsmanager.create_secret(Name=RPC_SECRET, SecretString=json.dumps(numeric))
+    out, pts = _call(capsys)
+    [rpc] = [c for c in out["checks"] if c["check"] == "rpc"]
+    assert rpc["ok"] is False
+    assert rpc["detail"] == (
+        f"could not read the RPC endpoints: secret {RPC_SECRET!r}: entry 0: name must be a JSON "
+        "string of 1-64 letters, digits, _ . -, not a JSON number"
+    )
+    assert check_ok(pts, "healthz", Node="edge-test") == 1.0  # the rest of the probe ran
