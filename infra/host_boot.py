@@ -259,6 +259,7 @@ def agent_config(boot: Boot) -> str:
 
 
 def user_data(boot: Boot) -> str:
+    """The boot script, as text: ``packed`` compresses it (once) and checks EC2's limit."""
     r = boot.release
     script = textwrap.dedent(
         f"""\
@@ -296,22 +297,18 @@ def user_data(boot: Boot) -> str:
         systemctl enable --now edge-node.service
         """
     )
-    text = (
+    return (
         script.replace("@@PREPARE@@", _PREPARE)
         .replace("@@UNIT@@", unit(boot))
         .replace("@@AGENT@@", agent_config(boot) + "\n")
         .replace("@@MONITORING@@", monitoring_script(boot.monitoring) if boot.monitoring else "")
     )
-    size = len(_gzip(text))
-    if size > USER_DATA_LIMIT:
-        raise BadHostConfig(f"user data is {size} bytes compressed, over EC2's 16 KiB")
-    return text
-
-
-def _gzip(text: str) -> bytes:
-    return gzip.compress(text.encode(), compresslevel=9, mtime=0)  # the same text, same bytes
 
 
 def packed(text: str) -> str:
-    """The user data as EC2 is given it: gzip (cloud-init unpacks it), then base64."""
-    return base64.b64encode(_gzip(text)).decode()
+    """The user data as EC2 is given it: gzipped once (cloud-init unpacks it), refused over
+    EC2's limit, then base64."""
+    data = gzip.compress(text.encode(), compresslevel=9, mtime=0)  # the same text, same bytes
+    if len(data) > USER_DATA_LIMIT:
+        raise BadHostConfig(f"user data is {len(data)} bytes compressed, over EC2's 16 KiB")
+    return base64.b64encode(data).decode()

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
+import hashlib
 import tomllib
 
 import pytest
 
 from infra.host_boot import (
     STOP_MARGIN_S,
+    USER_DATA_LIMIT,
     BadHostConfig,
     Boot,
     Release,
     node_config,
+    packed,
     stop_timeout_s,
     unit,
     user_data,
@@ -76,6 +81,24 @@ def test_user_data_checks_the_release_and_fits_ec2s_limit() -> None:
     assert len(text.encode()) < 16 * 1024
     for heredoc in ("PREPARE", "UNIT", "AGENT", "ROTATE"):
         assert f"\n{heredoc}\n" in text  # each heredoc is closed
+
+
+def test_packed_user_data_is_what_cloud_init_unpacks() -> None:
+    text = user_data(boot())
+    assert gzip.decompress(base64.b64decode(packed(text))).decode() == text
+    assert packed(text) == packed(text)  # the same text, the same bytes: no spurious replace
+
+
+def test_user_data_over_ec2s_limit_compressed_is_refused_when_packed() -> None:
+    # hex digests barely compress: twice the limit of them stays over it gzipped
+    noise = "".join(hashlib.sha256(str(i).encode()).hexdigest() for i in range(1024))
+    assert len(noise) == 2 * 32 * 1024
+    with pytest.raises(BadHostConfig, match=r"user data is \d+ bytes compressed, over EC2's"):
+        packed(user_data(boot()) + f"# {noise}\n")
+    # what fits packs
+    fits = noise[:USER_DATA_LIMIT]
+    assert len(gzip.compress(fits.encode(), 9, mtime=0)) < USER_DATA_LIMIT
+    assert gzip.decompress(base64.b64decode(packed(fits))).decode() == fits
 
 
 @pytest.mark.parametrize(
