@@ -69,7 +69,6 @@ host = EdgeHost(
         db_secret_arn=secrets.db_credentials.arn,
         rpc_secret_arn=secrets.rpc_keys.arn,
         log_retention_days=settings.log_retention_days,
-        alerts_topic_arn=alerting.topics[catalog.Severity.CRITICAL].arn,
         monitoring=settings.monitoring,
         topic_arns={sev: topic.arn for sev, topic in alerting.topics.items()},
         node_name=settings.node_name,

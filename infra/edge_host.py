@@ -62,9 +62,10 @@ class EdgeHostArgs:
     db_secret_arn: pulumi.Input[str]
     rpc_secret_arn: pulumi.Input[str]
     log_retention_days: int
-    alerts_topic_arn: pulumi.Input[str]  # the node's own events (edge_node/alerts.py)
     monitoring: MonitoringRelease
-    topic_arns: Mapping[Severity, pulumi.Input[str]]  # where its Alertmanager publishes
+    # where its Alertmanager publishes; the critical one takes the node's own events too
+    # (edge_node/alerts.py; the node's alerts.sns_topic_arn)
+    topic_arns: Mapping[Severity, pulumi.Input[str]]
     node_name: str = "edge"
     instance_type: str = "t3.small"
     volume_gb: int = 30
@@ -94,7 +95,7 @@ class EdgeHost(pulumi.ComponentResource):
             type="String",
             # the topic's ARN adds at most ~330 bytes (a 256-character name) to the template
             tier="Advanced" if len(args.config_template) + 400 > 4096 else "Standard",
-            value=pulumi.Output.from_input(args.alerts_topic_arn).apply(
+            value=pulumi.Output.from_input(args.topic_arns[Severity.CRITICAL]).apply(
                 lambda arn: with_alerts_topic(args.config_template, arn)
             ),
             description="the node's config template (no secrets: endpoints come from Secrets)",
@@ -124,7 +125,7 @@ class EdgeHost(pulumi.ComponentResource):
                     ["*"],
                     {"StringEquals": {"cloudwatch:namespace": catalog.HOST_NAMESPACE}},
                 ),
-                # the node's own events go to one of them (alerts_topic_arn, the critical)
+                # the node's own events go to one of them, the critical
                 iam.Allow(["sns:Publish"], [args.topic_arns[s] for s in Severity]),
                 iam.Allow(list(SESSION_MANAGER), ["*"]),
             ]
