@@ -18,7 +18,7 @@ from infra.edge_host import EdgeHost, EdgeHostArgs
 from infra.function_access import Targets
 from infra.functions import Functions, FunctionsArgs
 from infra.host_boot import BadHostConfig, node_config, stop_timeout_s
-from infra.monitoring import alertmanager_sns, rule_cases
+from infra.monitoring import alert_rules, alertmanager_sns
 from infra.naming import stack_prefix
 from infra.network import Network, NetworkArgs
 from infra.secrets import Secrets, SecretsArgs, SecretsRotation, SecretsRotationArgs
@@ -144,7 +144,7 @@ AlertSubscriptions(
     AlertSubscriptionsArgs(
         alerting.topics,
         functions.functions,
-        alertmanager_sns.runbook_topics(rule_cases.rules()),
+        alertmanager_sns.runbook_topics(alert_rules.rules()),
     ),
 )
 SecretsRotation(

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from infra.monitoring import cases_chain, cases_node
+from infra.monitoring.alert_rules import rules as rules  # re-exported: tests read it here
 from infra.monitoring.case_types import Case, Fires
 from shared import monitoring
 
@@ -34,12 +35,6 @@ RULES_FROM_TESTS = "../../shared/monitoring/rules.yml"
 TESTS = HERE / "rules.test.yml"
 
 CASES: tuple[Case, ...] = cases_node.CASES + cases_chain.CASES
-
-
-def rules() -> dict[str, dict[str, Any]]:
-    """Every alerting rule in rules.yml by name."""
-    data = yaml.safe_load(RULES.read_text())
-    return {r["alert"]: r for g in data["groups"] for r in g["rules"] if "alert" in r}
 
 
 _TEMPLATE = re.compile(r"\{\{\s*(\$value|\$labels\.(\w+))\s*\}\}")
