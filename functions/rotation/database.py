@@ -40,6 +40,8 @@ from functions.common.errors import BadInput, Unavailable
 from functions.common.secrets import is_auth_refusal
 from functions.rotation.staging import RotationRefused
 from functions.rotation.token import PendingSecretRefused
+from shared.db.logins import secret_fields, url_from_fields
+from shared.secret_versions import SecretUnreadable
 
 if TYPE_CHECKING:
     import psycopg
@@ -70,36 +72,30 @@ class DbLogin:
 
     @classmethod
     def parse(cls, value: str | dict[str, Any], what: str) -> DbLogin:
-        fields = _fields(value, what)
-        missing = [k for k in ("host", "username", "password") if not fields.get(k)]
-        if missing:
-            raise BadInput(f"{what} lacks {', '.join(missing)}")
+        """The login an RDS-style secret (a JSON object) names, read as the node reads it
+        (``shared.db.logins``); ``BadInput`` naming ``what`` (never quoting a value)."""
+        fields = value if isinstance(value, dict) else _fields(value, what)
         try:
-            port = int(fields.get("port") or 5432)
-        except (TypeError, ValueError):
-            raise BadInput(f"{what}: port is not a number") from None
+            url = url_from_fields(fields, what)
+        except SecretUnreadable as err:
+            raise BadInput(str(err)) from None
         return cls(
-            host=str(fields["host"]),
-            port=port,
-            dbname=str(fields.get("dbname") or "postgres"),
-            username=str(fields["username"]),
-            password=str(fields["password"]),
+            host=url.host or "",
+            port=url.port or 5432,
+            dbname=url.database or "postgres",
+            username=url.username or "",
+            password=url.password or "",
         )
 
     def __repr__(self) -> str:  # never the password, even in a traceback's locals
         return f"DbLogin({self.username}@{self.host}:{self.port}/{self.dbname})"
 
 
-def _fields(value: str | dict[str, Any], what: str) -> dict[str, Any]:
-    if isinstance(value, dict):
-        return value
+def _fields(value: str, what: str) -> dict[str, Any]:
     try:
-        fields = json.loads(value)
-    except ValueError:
-        raise BadInput(f"{what} is not a JSON object") from None
-    if not isinstance(fields, dict):
-        raise BadInput(f"{what} is not a JSON object")
-    return fields
+        return secret_fields(value, what)
+    except SecretUnreadable as err:
+        raise BadInput(str(err)) from None
 
 
 def alternate(username: str) -> str:
