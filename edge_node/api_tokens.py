@@ -117,7 +117,6 @@ class SecretTokens:
         self.clock = clock
         self._lock = asyncio.Lock()
         self._read_started = float("-inf")  # monotonic time the latest read began
-        self.generation = 0
         self.refreshes = 0
         self.refresh_failures = 0
         self.accepted: Counter[str] = Counter()
@@ -177,7 +176,6 @@ class SecretTokens:
             versions = await asyncio.to_thread(read_versions, self.client, self.secret_id)
         finally:
             self.gate.done(self.clock())
-            self.generation += 1
         self.refreshes += 1
         before = self.ring.versions
         if not self.ring.update(versions):

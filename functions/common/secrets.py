@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from functions.common.aws import error_code, http_status
 from functions.common.errors import BadInput, CredentialsRefused, Unavailable
 from shared.db.logins import exception_chain, login_refused
+from shared.secret_versions import CURRENT, PENDING
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -119,7 +120,7 @@ class SecretSource:
             # AWSCURRENT named, not implied: AWS implies it, but moto (our tests) keeps serving
             # the version a rotation moved the label from when no stage is given.
             value = self._provider.get(
-                secret_id, max_age=self.max_age_s, force_fetch=force, VersionStage="AWSCURRENT"
+                secret_id, max_age=self.max_age_s, force_fetch=force, VersionStage=CURRENT
             )
         except GetParameterError as err:
             code = next((error_code(e) for e in exception_chain(err) if error_code(e)), None)
@@ -141,7 +142,7 @@ class SecretSource:
         """
         try:
             answer = self._provider.client.get_secret_value(
-                SecretId=secret_id, VersionStage="AWSPENDING"
+                SecretId=secret_id, VersionStage=PENDING
             )
         except Exception as err:
             if error_code(err) in ("ResourceNotFoundException", "InvalidRequestException"):

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from functions.common.aws import error_code
 from functions.common.errors import BadInput
 from functions.rotation.kinds import KIND_TAG, SecretKind, max_age_days, tagged_kind
-from functions.rotation.staging import CURRENT, PENDING
 from functions.rotation.steps import aws_errors
+from shared.secret_versions import CURRENT, PENDING
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient

@@ -11,7 +11,9 @@ setSecret logs in as the administrator only after checking that the pending user
 current user's alternate on the same server, and that the current credentials work (a secret
 edited to point elsewhere must not make us change another role's password). A clone that does
 not exist yet is created as a member of the current role that acts as it (``SET role``), so
-that what either role creates belongs to the same owner.
+that what either role creates belongs to the same owner. The administrator's login refused
+(its secret's password changed, its user dropped) is ``AdminSecretRefused``: one line for the
+operator, who must fix that secret; nothing is changed.
 
 On a fresh database the application's role does not exist yet: the secret names it with the
 password the deployment generated (infra/secrets.py), and its first rotation creates it. The
@@ -36,10 +38,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, LiteralString
 
-from functions.common.errors import BadInput, Unavailable
+from functions.common.errors import BadInput, OpsError, Unavailable
 from functions.common.secrets import is_auth_refusal
 from functions.rotation.staging import RotationRefused
 from functions.rotation.token import PendingSecretRefused
+from shared.db.logins import secret_fields, url_from_fields
+from shared.secret_versions import SecretUnreadable
 
 if TYPE_CHECKING:
     import psycopg
@@ -60,6 +64,14 @@ FIRST_USER_RIGHTS: tuple[LiteralString, ...] = (
 )
 
 
+class AdminSecretRefused(OpsError):
+    """The database refused the administrator's login (the secret the database secret's
+    ``masterarn`` names): fix that secret's username or password, then run the rotation again.
+    Nothing was changed: the pending version stays pending."""
+
+    kind = "admin_secret_refused"
+
+
 @dataclass(frozen=True, slots=True)
 class DbLogin:
     host: str
@@ -70,36 +82,36 @@ class DbLogin:
 
     @classmethod
     def parse(cls, value: str | dict[str, Any], what: str) -> DbLogin:
-        fields = _fields(value, what)
-        missing = [k for k in ("host", "username", "password") if not fields.get(k)]
-        if missing:
-            raise BadInput(f"{what} lacks {', '.join(missing)}")
+        """The login an RDS-style secret (a JSON object) names, read as the node reads it
+        (``shared.db.logins``); ``BadInput`` naming ``what`` (never quoting a value)."""
+        fields = value if isinstance(value, dict) else _fields(value, what)
         try:
-            port = int(fields.get("port") or 5432)
-        except (TypeError, ValueError):
-            raise BadInput(f"{what}: port is not a number") from None
+            url = url_from_fields(fields, what)
+        except SecretUnreadable as err:
+            raise BadInput(str(err)) from None
         return cls(
-            host=str(fields["host"]),
-            port=port,
-            dbname=str(fields.get("dbname") or "postgres"),
-            username=str(fields["username"]),
-            password=str(fields["password"]),
+            host=url.host or "",
+            port=url.port or 5432,
+            dbname=url.database or "postgres",
+            username=url.username or "",
+            password=url.password or "",
         )
 
     def __repr__(self) -> str:  # never the password, even in a traceback's locals
         return f"DbLogin({self.username}@{self.host}:{self.port}/{self.dbname})"
 
 
-def _fields(value: str | dict[str, Any], what: str) -> dict[str, Any]:
-    if isinstance(value, dict):
-        return value
+@dataclass(frozen=True, slots=True)
+class Administrator:
+    login: DbLogin
+    secret_id: str  # the masterarn it was read from (for messages)
+
+
+def _fields(value: str, what: str) -> dict[str, Any]:
     try:
-        fields = json.loads(value)
-    except ValueError:
-        raise BadInput(f"{what} is not a JSON object") from None
-    if not isinstance(fields, dict):
-        raise BadInput(f"{what} is not a JSON object")
-    return fields
+        return secret_fields(value, what)
+    except SecretUnreadable as err:
+        raise BadInput(str(err)) from None
 
 
 def alternate(username: str) -> str:
@@ -123,7 +135,12 @@ class DatabaseRotator:
         self.connect_timeout_s = connect_timeout_s
 
     @contextmanager
-    def connect(self, login: DbLogin) -> Iterator[psycopg.Connection[Any]]:
+    def connect(
+        self, login: DbLogin, *, admin_secret: str | None = None
+    ) -> Iterator[psycopg.Connection[Any]]:
+        """A connection as ``login``: ``Unavailable`` if the server cannot be reached; a refused
+        login is the driver's error, or ``AdminSecretRefused`` for the administrator (the
+        ``admin_secret`` it came from)."""
         import psycopg
 
         try:
@@ -137,6 +154,13 @@ class DatabaseRotator:
                 application_name="edge-ops-rotation",
             )
         except psycopg.OperationalError as err:
+            if is_auth_refusal(err) and admin_secret is not None:
+                raise AdminSecretRefused(
+                    f"the database at {login.host}:{login.port} refused the administrator's "
+                    f"login as {login.username} (secret {admin_secret!r}, the database secret's "
+                    "masterarn): fix that secret's username or password, then run the rotation "
+                    "again; nothing was changed"
+                ) from None
             if is_auth_refusal(err):
                 raise
             raise Unavailable(
@@ -191,7 +215,7 @@ class DatabaseRotator:
         self._set_password(admin, cur.username, new.username, new.password)
         return True
 
-    def _administrator(self, current: str, cur: DbLogin) -> DbLogin:
+    def _administrator(self, current: str, cur: DbLogin) -> Administrator:
         """The credentials of the secret ``masterarn`` names, on the current database."""
         master_id = _fields(current, "the current database secret").get("masterarn")
         if not master_id:
@@ -202,15 +226,16 @@ class DatabaseRotator:
         admin = DbLogin.parse(self.read_secret(str(master_id)), f"secret {master_id!r}")
         if (admin.host, admin.port) != (cur.host, cur.port):
             raise RotationRefused("the administrator's secret names another server")
-        return DbLogin(admin.host, admin.port, cur.dbname, admin.username, admin.password)
+        login = DbLogin(admin.host, admin.port, cur.dbname, admin.username, admin.password)
+        return Administrator(login, str(master_id))
 
-    def _create_first_user(self, admin: DbLogin, first: DbLogin) -> bool:
+    def _create_first_user(self, admin: Administrator, first: DbLogin) -> bool:
         """Create the role ``first`` names, with its password, if neither it nor its alternate
         exists (a fresh database); False if it exists (then its password is wrong)."""
         from psycopg import sql
 
         user, clone = first.username, alternate(first.username)
-        with self.connect(admin) as conn, conn.transaction():
+        with self.connect(admin.login, admin_secret=admin.secret_id) as conn, conn.transaction():
             rows = conn.execute(
                 "SELECT rolname FROM pg_roles WHERE rolname IN (%s, %s)", (user, clone)
             ).fetchall()
@@ -236,12 +261,14 @@ class DatabaseRotator:
         log.info("created the application's first role %s on %s", user, first.host)
         return True
 
-    def _set_password(self, admin: DbLogin, current_user: str, user: str, password: str) -> None:
+    def _set_password(
+        self, admin: Administrator, current_user: str, user: str, password: str
+    ) -> None:
         from psycopg import sql
 
         # Utility statements take no bind parameters: the password is a quoted literal, the
         # statement is never logged.
-        with self.connect(admin) as conn, conn.transaction():
+        with self.connect(admin.login, admin_secret=admin.secret_id) as conn, conn.transaction():
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (user,)).fetchone()
             if exists:
                 conn.execute(

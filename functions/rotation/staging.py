@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from functions.common.errors import BadInput, OpsError
+from shared.secret_versions import CURRENT, PENDING
 
-CURRENT, PENDING, PREVIOUS = "AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"
 _TOKEN = re.compile(r"^[A-Za-z0-9-]{32,64}$")
 
 

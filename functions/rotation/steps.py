@@ -24,8 +24,6 @@ from functions.common.aws import error_code
 from functions.common.errors import BadInput, Unavailable
 from functions.rotation.kinds import SecretKind, kind_from_value, tagged_kind
 from functions.rotation.staging import (
-    CURRENT,
-    PENDING,
     RotationRefused,
     Step,
     Verdict,
@@ -35,6 +33,7 @@ from functions.rotation.staging import (
     stages,
     version_with,
 )
+from shared.secret_versions import CURRENT, PENDING
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from shared.secret_versions import SecretUnreadable
@@ -59,25 +59,23 @@ def login_refused(err: BaseException) -> bool:
     return any(_refuses_login(e) for e in exception_chain(err))
 
 
-def url_from_secret(value: str, source: str) -> URL:
-    """The URL a secret's value names (a URL, or an RDS-style JSON object); ``SecretUnreadable``
-    naming ``source`` (never quoting the value) when it names none."""
-    from sqlalchemy.engine import URL, make_url
-
-    from shared.db.engine import normalize_url
-
-    text = value.strip()
-    if not text.startswith("{"):
-        try:
-            return make_url(normalize_url(text))
-        except Exception:
-            raise SecretUnreadable(f"{source} is not a database URL") from None
+def secret_fields(value: str, source: str) -> dict[str, Any]:
+    """The JSON object a secret's value holds; ``SecretUnreadable`` naming ``source`` (never
+    quoting the value) when it holds none."""
     try:
-        fields: Any = json.loads(text)
+        fields: Any = json.loads(value)
     except ValueError:
         fields = None
     if not isinstance(fields, dict):
-        raise SecretUnreadable(f"{source} is neither a database URL nor a JSON object")
+        raise SecretUnreadable(f"{source} is not a JSON object")
+    return fields
+
+
+def url_from_fields(fields: Mapping[str, Any], source: str) -> URL:
+    """The URL an RDS-style object names; ``SecretUnreadable`` naming ``source`` (never quoting
+    a value) when it names none."""
+    from sqlalchemy.engine import URL
+
     missing = [k for k in ("username", "password", "host") if not fields.get(k)]
     if missing:
         raise SecretUnreadable(
@@ -98,3 +96,23 @@ def url_from_secret(value: str, source: str) -> URL:
         port=port,
         database=str(fields.get("dbname") or fields.get("database") or "postgres"),
     )
+
+
+def url_from_secret(value: str, source: str) -> URL:
+    """The URL a secret's value names (a URL, or an RDS-style JSON object); ``SecretUnreadable``
+    naming ``source`` (never quoting the value) when it names none."""
+    from sqlalchemy.engine import make_url
+
+    from shared.db.engine import normalize_url
+
+    text = value.strip()
+    if not text.startswith("{"):
+        try:
+            return make_url(normalize_url(text))
+        except Exception:
+            raise SecretUnreadable(f"{source} is not a database URL") from None
+    try:
+        fields = secret_fields(text, source)
+    except SecretUnreadable:
+        raise SecretUnreadable(f"{source} is neither a database URL nor a JSON object") from None
+    return url_from_fields(fields, source)

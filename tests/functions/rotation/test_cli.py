@@ -5,15 +5,26 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from functions.common.aws import AwsClients, AwsOptions
+from shared.db.engine import normalize_url
+from tests.conftest import postgres_base_url
 from tests.functions.cli_runner import edge_ops
 from tests.functions.conftest import REGION
-from tests.functions.rotation.pg_roles import APP_SECRET, app_roles, login_at, store_secrets
+from tests.functions.rotation.pg_roles import (
+    ADMIN_SECRET,
+    APP_SECRET,
+    admin,
+    app_roles,
+    login_at,
+    store_secrets,
+)
 from tests.support.scram_pg import ScramPostgres
 
 TOKEN: Any = [{"Key": "edge-ops:secret-kind", "Value": "api-token"}]
@@ -22,6 +33,20 @@ TOKEN: Any = [{"Key": "edge-ops:secret-kind", "Value": "api-token"}]
 @pytest.fixture
 def server_aws(moto_endpoint: str) -> AwsClients:
     return AwsClients(AwsOptions(region=REGION, endpoint_url=moto_endpoint))
+
+
+@pytest.fixture
+def local_pg() -> ScramPostgres:
+    """The machine's PostgreSQL (127.0.0.1:5432, or DATABASE_URL's): it trusts every login
+    but refuses one as a role that does not exist."""
+    url = make_url(normalize_url(postgres_base_url()))
+    return ScramPostgres(
+        url.host or "127.0.0.1",
+        url.port or 5432,
+        url.username or "postgres",
+        url.password or "",
+        url.database or "postgres",
+    )
 
 
 def ok(*args: str, env: dict[str, str]) -> dict[str, Any]:
@@ -94,6 +119,35 @@ def test_a_person_rotates_the_database_password(
         second = login_at(server_aws, "AWSCURRENT")
         assert second["username"] == roles.clone
         assert roles.works(second) and roles.works(first)
+
+
+@pytest.mark.postgres
+def test_a_refused_administrator_is_one_line_saying_which_secret_to_fix(
+    cli_env: dict[str, str], server_aws: AwsClients, local_pg: ScramPostgres
+) -> None:
+    with app_roles(local_pg, with_clone=False) as roles:
+        first = store_secrets(server_aws, roles)
+        dba, password = f"{roles.user}_dba", f"dba-{secrets.token_hex(8)}"  # no such role
+        server_aws.secretsmanager.put_secret_value(
+            SecretId=ADMIN_SECRET, SecretString=json.dumps(local_pg.login(dba, password))
+        )
+        human = edge_ops("rotate", APP_SECRET, env=cli_env)
+        machine = edge_ops("rotate", APP_SECRET, "--json", env=cli_env)  # resumes: the same
+        pending = login_at(server_aws, "AWSPENDING")
+        with admin(local_pg) as conn:
+            clone = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (roles.clone,))
+            assert clone.fetchone() is None  # nothing was changed
+    assert human.returncode == machine.returncode == 1
+    assert human.stderr.splitlines() == [
+        f"edge-ops: error: the database at {local_pg.host}:{local_pg.port} refused the "
+        f"administrator's login as {dba} (secret '{ADMIN_SECRET}', the database secret's "
+        "masterarn): fix that secret's username or password, then run the rotation again; "
+        "nothing was changed"
+    ]
+    assert json.loads(machine.stdout)["error"]["kind"] == "admin_secret_refused"
+    printed = human.stdout + human.stderr + machine.stdout + machine.stderr
+    for secret in (password, first["password"], pending["password"]):
+        assert secret not in printed
 
 
 def test_secrets_age(cli_env: dict[str, str], server_aws: AwsClients) -> None:

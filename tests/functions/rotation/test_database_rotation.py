@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from typing import Any
 from urllib.parse import quote
 
@@ -13,9 +14,15 @@ import pytest
 from functions.common.aws import AwsClients
 from functions.common.secrets import SecretSource
 from functions.common.store import Store
-from functions.rotation.database import DatabaseRotator, alternate, new_password
+from functions.rotation.database import (
+    AdminSecretRefused,
+    DatabaseRotator,
+    alternate,
+    new_password,
+)
 from functions.rotation.staging import RotationRefused, Step
 from tests.functions.rotation.pg_roles import (
+    ADMIN_SECRET,
     APP_SECRET,
     AppRoles,
     admin,
@@ -23,6 +30,7 @@ from tests.functions.rotation.pg_roles import (
     login_at,
     store_secrets,
 )
+from tests.support.leaks import everything_shown
 from tests.support.rotation import SecretsManagerDriver
 from tests.support.scram_pg import ScramPostgres
 
@@ -154,6 +162,33 @@ def test_set_refuses_when_the_current_credentials_do_not_work(
     with pytest.raises(RotationRefused, match="current credentials"):
         driver.step(APP_SECRET, token, Step.SET)
     assert not roles.works(login_at(aws, "AWSPENDING"))  # nothing was set
+
+
+def test_a_refused_administrator_fails_the_step_saying_which_secret_to_fix(
+    driver: SecretsManagerDriver,
+    aws: AwsClients,
+    roles: AppRoles,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    first = store_secrets(aws, roles)
+    server = roles.server
+    wrong = f"wrong-{secrets.token_hex(8)}"
+    aws.secretsmanager.put_secret_value(
+        SecretId=ADMIN_SECRET, SecretString=json.dumps(server.login(server.admin_user, wrong))
+    )
+    token = driver.open(APP_SECRET)
+    driver.step(APP_SECRET, token, Step.CREATE)
+    pending = login_at(aws, "AWSPENDING")
+    with pytest.raises(AdminSecretRefused, match=f"secret '{ADMIN_SECRET}'.*fix that secret"):
+        driver.step(APP_SECRET, token, Step.SET)
+    with pytest.raises(AdminSecretRefused) as again:  # Secrets Manager's retry: the same
+        driver.step(APP_SECRET, token, Step.SET)
+    assert roles.works(first) and not roles.works(pending)  # nothing was changed
+    printed = capsys.readouterr()
+    assert "rotation step failed" in printed.out and "AdminSecretRefused" in printed.out
+    shown = everything_shown(again.value) + printed.out + printed.err
+    for password in (wrong, server.admin_password, first["password"], pending["password"]):
+        assert password not in shown
 
 
 def test_generated_passwords_need_no_escaping() -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 
 from functions.common.errors import BadInput
@@ -15,6 +18,9 @@ from functions.rotation.staging import (
     open_rotation,
     remaining,
 )
+from shared import secret_versions
+
+ROOT = Path(__file__).resolve().parents[3]
 
 TOKEN = "6f1c1a4e-2b9d-4c43-9a2e-0d6c1f0b7e55"
 OLD = "0b8b1d9e-57a8-4f55-8c1e-7a3c2d9b1f00"
@@ -70,3 +76,39 @@ def test_event_parsing() -> None:
     assert Step.parse("finish") is Step.FINISH
     assert list(remaining(None)) == list(STEPS)
     assert list(remaining(Step.SET)) == [Step.TEST, Step.FINISH]
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    found: set[int] = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        first = body[0] if isinstance(body, list) and body else None
+        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+            found.add(id(first.value))
+    return found
+
+
+def label_literals(path: Path) -> list[str]:
+    """Where ``path``'s code (not its docstrings) spells a version label as a string."""
+    labels = {secret_versions.CURRENT, secret_versions.PENDING, secret_versions.PREVIOUS}
+    tree = ast.parse(path.read_text(), str(path))
+    docs = _docstrings(tree)
+    return [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and node.value in labels and id(node) not in docs
+    ]
+
+
+def test_the_version_labels_are_spelt_once() -> None:
+    """AWSCURRENT, AWSPENDING and AWSPREVIOUS are ``shared.secret_versions``' constants: the
+    node, the functions and shared import them rather than spell them again."""
+    assert label_literals(ROOT / "shared" / "secret_versions.py")  # the scan sees them
+    spelt = [
+        where
+        for package in ("edge_node", "functions", "shared")
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if path != ROOT / "shared" / "secret_versions.py"
+        for where in label_literals(path)
+    ]
+    assert spelt == []
