@@ -220,8 +220,9 @@ class Receivers:
         """One received message: delivered (then deleted), left for a retry, or parked (then
         deleted). An SQS error here leaves it in the queue: it comes back."""
         received = _received(m)
-        if received > MAX_RECEIVES:  # its tries were made, but parking it failed: park it now
-            self._park(sqs, s, m["Body"], "parking failed before", MAX_RECEIVES)
+        if received > MAX_RECEIVES:  # its tries were made, but an SQS call after them failed
+            why = f"received {received} times: its tries were made, their end not recorded"
+            self._park(sqs, s, m["Body"], why, MAX_RECEIVES)
         else:
             d = self.deliver(s, m["Body"])
             if d.unreadable:

@@ -198,10 +198,14 @@ def test_the_laptop_scrapes_as_the_host_does_with_its_labels(tmp_path: Path) -> 
         "scrape_timeout": "2s",
         "evaluation_interval": "1s",
     }
+
+
+def test_promtool_accepts_the_laptops_prometheus_config(tmp_path: Path) -> None:
     require_monitoring_tools()
+    find_tool(PROMETHEUS_NAMES)
+    prom_cfg, _ = laptop_monitoring(tmp_path, compressed_rules.load(DEPLOYED_RULES)).write_configs()
     promtool = shutil.which("promtool")
     assert promtool, "promtool comes with Debian's prometheus package"
-    find_tool(PROMETHEUS_NAMES)
     checked = run([promtool, "check", "config", str(prom_cfg)])
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
