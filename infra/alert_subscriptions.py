@@ -1,8 +1,9 @@
-"""Which alerts invoke which functions: the fan-out hears every severity topic; each runbook
-the Prometheus rules name (shared/monitoring/rules.yml, ``runbook`` annotation) hears the
-topics those rules' alerts are published to, filtered on the message attributes the edge
-host's Alertmanager writes (firing alerts naming that runbook: a resolution never starts
-one). CloudWatch alarms start their runbooks directly (infra/alarms.py).
+"""Which alerts invoke which functions, made in AWS: the plan is
+infra/monitoring/subscription_plan.py's (the fan-out on every severity topic; each runbook the
+Prometheus rules name, ``runbook`` annotation, on the topics those rules' alerts are published
+to, filtered on the message attributes the edge host's Alertmanager writes: firing alerts naming
+that runbook, so a resolution never starts one), the same plan the laptop makes in moto.
+CloudWatch alarms start their runbooks directly (infra/alarms.py).
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra import catalog
 from infra.catalog import Severity
-from infra.monitoring import alertmanager_sns
+from infra.monitoring import subscription_plan
 from infra.naming import child
 
 
@@ -29,6 +29,7 @@ class AlertSubscriptionsArgs:
     topics: Mapping[Severity, aws.sns.Topic]
     functions: Mapping[str, aws.lambda_.Function]
     # runbook name -> severities whose topic carries alerts naming it
+    # (alertmanager_sns.runbook_topics of the rules)
     runbook_topics: Mapping[str, set[str]]
 
 
@@ -38,24 +39,13 @@ class AlertSubscriptions(pulumi.ComponentResource):
     ) -> None:
         super().__init__("edge:infra:AlertSubscriptions", name, None, opts)
         self._name = name
-        fanout = args.functions.get("fanout")
-        if fanout is not None:
-            for sev, topic in args.topics.items():
-                self._subscribe(f"fanout-on-{sev.value}", fanout, topic, None)
-        for runbook, severities in sorted(args.runbook_topics.items()):
-            fn_name = catalog.RUNBOOKS.get(runbook)
-            if fn_name is None:
-                raise RunbookMissing(
-                    f"a Prometheus rule names runbook {runbook!r}; the catalog has "
-                    f"{sorted(catalog.RUNBOOKS)}"
-                )
-            fn = args.functions.get(fn_name)
-            if fn is None:
-                continue  # the stack deploys a subset of the functions (tests)
-            policy = alertmanager_sns.runbook_filter_policy(runbook)
-            for sev_name in sorted(severities):
-                topic = args.topics[Severity(sev_name)]
-                self._subscribe(f"{fn_name}-on-{sev_name}", fn, topic, policy)
+        try:
+            wanted = subscription_plan.plan(args.runbook_topics, set(args.functions))
+        except subscription_plan.UnknownRunbook as err:
+            raise RunbookMissing(str(err)) from None
+        for sub in wanted:
+            topic = args.topics[Severity(sub.severity)]
+            self._subscribe(sub.name, args.functions[sub.function], topic, sub.filter_policy)
         self.register_outputs({})
 
     def _subscribe(

@@ -97,32 +97,63 @@ class HostMonitoring:
     topics: Mapping[str, str]  # severity -> topic ARN (all four)
 
 
-def prometheus_config(m: HostMonitoring) -> dict[str, object]:
+@dataclass(frozen=True)
+class PrometheusSite:
+    """Where a Prometheus runs the node's scrape and rules: the host's (``host_site``), or
+    another machine's (the laptop's: its ports, paths and compressed timings). Everything else
+    in the configuration (the job, the labels, the scrape's path and auth) is
+    ``prometheus_config_for``'s, wherever it runs."""
+
+    node: str  # host:port of the node's API
+    alertmanager: str  # host:port
+    rule_files: tuple[str, ...]
+    token_file: str  # the node's API token, read at each scrape (it rotates)
+    scrape_interval: str = "15s"
+    evaluation_interval: str = "15s"
+    scrape_timeout: str | None = None  # Prometheus' default (10s) when None
+
+
+def host_site(api_port: int) -> PrometheusSite:
+    return PrometheusSite(
+        node=f"127.0.0.1:{api_port}",
+        alertmanager=f"127.0.0.1:{ALERTMANAGER_PORT}",
+        rule_files=(f"{ETC}/rules.yml",),
+        token_file=TOKEN_FILE,
+    )
+
+
+def target_labels(node_name: str, live: bool) -> dict[str, str]:
+    """The labels on the node's scrape target, so on every series and alert of it: the alert
+    names the node, not a loopback address; PaperTradingViolation compares the node's mode
+    with ``expected_mode``, what the stack says it must be."""
+    return {"instance": node_name, "expected_mode": "live" if live else "paper"}
+
+
+def prometheus_config_for(node_name: str, live: bool, site: PrometheusSite) -> dict[str, object]:
+    timing = {"scrape_interval": site.scrape_interval}
+    if site.scrape_timeout is not None:
+        timing["scrape_timeout"] = site.scrape_timeout
+    timing["evaluation_interval"] = site.evaluation_interval
     return {
-        "global": {"scrape_interval": "15s", "evaluation_interval": "15s"},
-        "rule_files": [f"{ETC}/rules.yml"],
-        "alerting": {
-            "alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{ALERTMANAGER_PORT}"]}]}]
-        },
+        "global": timing,
+        "rule_files": list(site.rule_files),
+        "alerting": {"alertmanagers": [{"static_configs": [{"targets": [site.alertmanager]}]}]},
         "scrape_configs": [
             {
                 "job_name": "edge-node",  # the rules select job="edge-node"
                 "metrics_path": "/prometheus",
-                "authorization": {"type": "Bearer", "credentials_file": TOKEN_FILE},
+                "authorization": {"type": "Bearer", "credentials_file": site.token_file},
                 "static_configs": [
-                    {
-                        "targets": [f"127.0.0.1:{m.api_port}"],
-                        # the alert names the node, not a loopback address; PaperTradingViolation
-                        # compares the node's mode with what this stack says it must be
-                        "labels": {
-                            "instance": m.node_name,
-                            "expected_mode": "live" if m.live else "paper",
-                        },
-                    }
+                    {"targets": [site.node], "labels": target_labels(node_name, live)}
                 ],
             }
         ],
     }
+
+
+def prometheus_config(m: HostMonitoring) -> dict[str, object]:
+    """The edge host's."""
+    return prometheus_config_for(m.node_name, m.live, host_site(m.api_port))
 
 
 def _unit(description: str, user: str, body: str) -> str:

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from infra import catalog
 from infra.monitoring import alertmanager_sns
 
 REGION = "us-east-1"
@@ -32,6 +33,7 @@ class Resources:
     alert_secret_id: str
     alert_table: str
     alert_dlq_url: str
+    failures_url: str  # every function's on-failure destination (infra/alerting.py)
     runbook_table: str  # the runbooks' lock and once-records
     topics: dict[str, str]  # severity -> the alert topic's ARN (all four, as deployed)
 
@@ -47,12 +49,12 @@ class Resources:
 
     def env(self, chat_url: str) -> dict[str, str]:
         """The variables the functions read, pointed at moto and the chat stand-in (the names
-        infra/functions.py gives the deployed functions)."""
+        and the bucket prefixes infra/function_access.py gives the deployed functions)."""
         return {
-            "EDGE_OPS_BACKUP_LOCATION": f"s3://{self.backups_bucket}/backups",
-            "EDGE_OPS_REPORT_TO": f"s3://{self.reports_bucket}/reports",
-            "EDGE_OPS_PRUNE_ARCHIVE_TO": f"s3://{self.reports_bucket}/archive",
-            "EDGE_OPS_INCIDENTS_TO": f"s3://{self.reports_bucket}/incidents",
+            "EDGE_OPS_BACKUP_LOCATION": f"s3://{self.backups_bucket}/{catalog.BACKUPS_PREFIX}",
+            "EDGE_OPS_REPORT_TO": f"s3://{self.reports_bucket}/{catalog.REPORTS_PREFIX}",
+            "EDGE_OPS_PRUNE_ARCHIVE_TO": f"s3://{self.reports_bucket}/{catalog.ARCHIVE_PREFIX}",
+            "EDGE_OPS_INCIDENTS_TO": f"s3://{self.reports_bucket}/{catalog.INCIDENTS_PREFIX}",
             "EDGE_OPS_STOP_PARAMETER": self.stop_flag,
             "AWS_ENDPOINT_URL": self.endpoint,
             **FAKE_CREDENTIALS,
@@ -149,6 +151,7 @@ def create_resources(endpoint: str, chat_url: str, stack: str = "laptop") -> Res
         for sev in alertmanager_sns.SEVERITIES
     }
     dlq = sqs.create_queue(QueueName=f"edge-{stack}-alert-dlq")["QueueUrl"]
+    failures = sqs.create_queue(QueueName=f"edge-{stack}-function-failures")["QueueUrl"]
     return Resources(
         endpoint=endpoint,
         stop_flag=flag,
@@ -157,6 +160,7 @@ def create_resources(endpoint: str, chat_url: str, stack: str = "laptop") -> Res
         alert_secret_id=secret,
         alert_table=table,
         alert_dlq_url=dlq,
+        failures_url=failures,
         runbook_table=locks,
         topics=topics,
     )

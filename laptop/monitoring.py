@@ -1,10 +1,12 @@
 """The real Prometheus and Alertmanager (Debian's packages), configured for the laptop and run
 as child processes in their own process groups, always stopped by ``stop()``.
 
-Prometheus scrapes the node's ``/prometheus`` (bearer token) every 2 s and evaluates the
-deployed rules (shared/monitoring/rules.yml) every second, in compressed time (each ``for:``
-scaled down, laptop/compressed_rules.py; written into the run directory), and sends to
-Alertmanager. Alertmanager runs the edge host's deployed configuration
+Prometheus runs the edge host's configuration (``host_monitoring.prometheus_config_for``: the
+job, the target's labels, ``expected_mode`` included, the bearer token file) at the laptop's
+site: it scrapes the node's ``/prometheus`` every 2 s and evaluates the deployed rules
+(shared/monitoring/rules.yml, as the stack read them) every second, in compressed time (each
+``for:`` scaled down, laptop/compressed_rules.py; written into the run directory), and sends
+to Alertmanager. Alertmanager runs the edge host's deployed configuration
 (infra/monitoring/alertmanager_sns.py and its template): every alert, one per message, published
 to its severity's SNS topic in moto, with the message attributes the fan-out and the runbooks
 read; only the endpoint, the keys and the timings are the laptop's. Who hears the topics is
@@ -27,6 +29,7 @@ from typing import Any
 
 import urllib3
 
+from infra.host_monitoring import PrometheusSite, prometheus_config_for
 from infra.monitoring import alertmanager_sns
 from laptop import aws, compressed_rules
 from shared import monitoring
@@ -62,31 +65,33 @@ class Targets:
     topics: Mapping[str, str]  # severity -> the alert topic in moto
 
 
-def prometheus_config(t: Targets, rule_files: list[Path]) -> dict[str, Any]:
-    return {
-        # Scraped every 2 s with as long to answer: the node shares its process with the stack
-        # (moto, the functions), and one scrape timing out marks every series stale, which
-        # resolves a firing alert and fires it anew (a second runbook run) a `for:` later.
-        "global": {
-            "scrape_interval": "2s",
-            "scrape_timeout": "2s",
-            "evaluation_interval": "1s",
-        },
-        "rule_files": [str(p) for p in rule_files],
-        "alerting": {
-            "alertmanagers": [
-                {"static_configs": [{"targets": [f"127.0.0.1:{t.alertmanager_port}"]}]}
-            ]
-        },
-        "scrape_configs": [
-            {
-                "job_name": "edge-node",
-                "metrics_path": "/prometheus",
-                "authorization": {"type": "Bearer", "credentials": t.node_token},
-                "static_configs": [{"targets": [t.node]}],
-            }
-        ],
-    }
+# The demo node is the laptop's (laptop/chain.py), on paper: the scrape target says so, as the
+# edge host's says what its stack's node must be, so that PaperTradingViolation reads the same.
+NODE_NAME = "laptop"
+LIVE = False
+
+
+def prometheus_site(t: Targets, rule_files: list[Path], token_file: Path) -> PrometheusSite:
+    """Where the laptop's Prometheus finds things, and its timings: all else is the edge
+    host's configuration. Scraped every 2 s with as long to answer: the node shares its
+    process with the stack (moto, the functions), and one scrape timing out marks every series
+    stale, which resolves a firing alert and fires it anew (a second runbook run) a `for:`
+    later; the rules evaluated every second (their `for:` are compressed)."""
+    return PrometheusSite(
+        node=t.node,
+        alertmanager=f"127.0.0.1:{t.alertmanager_port}",
+        rule_files=tuple(str(p) for p in rule_files),
+        token_file=str(token_file),
+        scrape_interval="2s",
+        evaluation_interval="1s",
+        scrape_timeout="2s",
+    )
+
+
+def prometheus_config(t: Targets, rule_files: list[Path], token_file: Path) -> dict[str, Any]:
+    """The edge host's configuration (``host_monitoring.prometheus_config_for``: the job, the
+    target's labels, the scrape's path and bearer token file) at the laptop's site."""
+    return dict(prometheus_config_for(NODE_NAME, LIVE, prometheus_site(t, rule_files, token_file)))
 
 
 def alertmanager_config(topics: Mapping[str, str], endpoint: str) -> dict[str, Any]:
@@ -162,10 +167,14 @@ def wait_ready(daemon: Daemon, url: str, timeout: float = 30.0) -> None:
 
 
 class Monitoring:
-    def __init__(self, workdir: Path, targets: Targets, rules: Path = DEPLOYED_RULES):
+    """Prometheus and Alertmanager for the laptop: ``rules`` is the content of the deployed
+    rules file as loaded (the stack reads it once, for its subscriptions too), compressed into
+    the run directory by ``write_configs``."""
+
+    def __init__(self, workdir: Path, targets: Targets, rules: Mapping[str, Any]):
         self.dir = workdir
         self.t = targets
-        self.rules = rules  # compressed into the run directory by start()
+        self.rules = rules
         self.prometheus: Daemon | None = None
         self.alertmanager: Daemon | None = None
 
@@ -177,18 +186,27 @@ class Monitoring:
     def alertmanager_url(self) -> str:
         return f"http://127.0.0.1:{self.t.alertmanager_port}"
 
-    def start(self) -> None:
-        prom_bin, am_bin = find_tool(PROMETHEUS_NAMES), find_tool(ALERTMANAGER_NAMES)
+    def write_configs(self) -> tuple[Path, Path]:
+        """The compressed rules, the node's token (only the owner reads it), Prometheus' and
+        Alertmanager's configurations, into the run directory: their two paths."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        deployed = compressed_rules.load(self.rules)
         rules = compressed_rules.write(
-            compressed_rules.compress(deployed), self.dir / "rules.compressed.yml"
+            compressed_rules.compress(self.rules), self.dir / "rules.compressed.yml"
         )
+        token = self.dir / "api-token"
+        token.touch(mode=0o600)
+        token.chmod(0o600)
+        token.write_text(self.t.node_token)
         prom_cfg = self.dir / "prometheus.yml"
-        prom_cfg.write_text(json.dumps(prometheus_config(self.t, [rules])))
+        prom_cfg.write_text(json.dumps(prometheus_config(self.t, [rules], token)))
         am_cfg = write_alertmanager_config(
             alertmanager_config(self.t.topics, self.t.aws_endpoint), self.dir
         )
+        return prom_cfg, am_cfg
+
+    def start(self) -> None:
+        prom_bin, am_bin = find_tool(PROMETHEUS_NAMES), find_tool(ALERTMANAGER_NAMES)
+        prom_cfg, am_cfg = self.write_configs()
         self.alertmanager = Daemon(
             "alertmanager",
             [

@@ -6,17 +6,25 @@ deployed (laptop/runbook.py). The laptop converts nothing: the functions read th
 
 A delivery whose function fails is left in the queue and comes back after the queue's
 visibility timeout, as Lambda retries an asynchronous invocation; after ``MAX_RECEIVES``
-attempts it is dropped (deployed, it would go to the function's failure destination).
+attempts it is parked in the stack's failures queue in moto (``edge-laptop-function-failures``,
+as deployed: every function's on-failure destination), as Lambda's on-failure record
+(``condition: RetriesExhausted``, the event, the error), and listed in ``parked`` (the view
+shows it). A message that is not an SNS notification (not JSON, or JSON but not an object) can
+never be delivered: it is counted and parked at once (``condition: Unreadable``, never
+invoked). Nothing ends a poller but ``stop()``: a failed SQS call is logged, counted and tried
+again after a back-off (``BACKOFF_S``, doubling to ``BACKOFF_MAX_S``), the message it was about
+coming back after its visibility timeout.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import threading
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +35,9 @@ from laptop.subscriptions import Subscribed
 log = logging.getLogger(__name__)
 
 MAX_RECEIVES = 3  # Lambda's asynchronous invocation: the first try and two retries
+BACKOFF_S = 0.5  # after a failed SQS call; doubled on each failure in a row
+BACKOFF_MAX_S = 8.0
+UNREADABLE = "not an SNS notification"
 
 
 @dataclass
@@ -52,10 +63,23 @@ class LambdaContext:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    subscription: str  # e.g. fanout-on-high, pause-trading-on-high
+    subscription: str  # e.g. fanout-on-high, runbook-pause-trading-on-high
     at: float
     ok: bool
     summary: str  # the alert and its status as the attributes say, or the subject
+    error: str | None = None  # why it failed: the function's error, or the message's fault
+    unreadable: bool = False  # not an SNS notification: never handed to the function
+
+
+@dataclass(frozen=True, slots=True)
+class Parked:
+    """A delivery given up on, as put in the failures queue."""
+
+    subscription: str
+    at: float
+    summary: str
+    error: str
+    attempts: int  # times the function was called with it
 
 
 Target = Callable[[dict[str, Any]], Any]  # a function, called with its Lambda event
@@ -79,7 +103,7 @@ def summary(notification: Mapping[str, Any]) -> str:
     attrs = notification.get("MessageAttributes") or {}
 
     def attr(name: str) -> str | None:
-        entry = attrs.get(name)
+        entry = attrs.get(name) if isinstance(attrs, Mapping) else None
         return entry.get("Value") if isinstance(entry, Mapping) else None
 
     if attr("alertname"):
@@ -87,19 +111,56 @@ def summary(notification: Mapping[str, Any]) -> str:
     return str(notification.get("Subject") or "")[:80]
 
 
+def function_arn(function: str) -> str:
+    return f"arn:aws:lambda:us-east-1:000000000000:function:edge-laptop-{function}"
+
+
+def failure_record(
+    function: str, payload: Any, error: str, attempts: int, condition: str
+) -> dict[str, Any]:
+    """What Lambda sends an asynchronous invocation's on-failure destination."""
+    return {
+        "version": "1.0",
+        "timestamp": dt.datetime.now(dt.UTC).isoformat(),
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "functionArn": f"{function_arn(function)}:$LATEST",
+            "condition": condition,
+            "approximateInvokeCount": attempts,
+        },
+        "requestPayload": payload,
+        "responseContext": {
+            "statusCode": 200,
+            "executedVersion": "$LATEST",
+            "functionError": "Unhandled",
+        },
+        "responsePayload": {"errorMessage": error},
+    }
+
+
 class Receivers:
-    """One polling thread per subscription, calling ``targets[subscription.target]``."""
+    """One polling thread per subscription, calling ``targets[subscription.function]``; what
+    fails for good goes to ``failures_url``."""
 
     def __init__(
-        self, endpoint: str, subscribed: list[Subscribed], targets: Mapping[str, Target]
+        self,
+        endpoint: str,
+        subscribed: list[Subscribed],
+        targets: Mapping[str, Target],
+        failures_url: str,
     ) -> None:
-        missing = {s.subscription.target for s in subscribed} - set(targets)
+        missing = {s.subscription.function for s in subscribed} - set(targets)
         if missing:
             raise ValueError(f"no function for subscriptions of {sorted(missing)}")
         self.endpoint = endpoint
         self.subscribed = subscribed
         self.targets = targets
+        self.failures_url = failures_url
         self.deliveries: deque[Delivery] = deque(maxlen=500)
+        self.parked: deque[Parked] = deque(maxlen=100)
+        # delivered, failed, unreadable, parked, sqs_errors
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads = [
             threading.Thread(target=self._poll, args=(s,), name=s.subscription.name, daemon=True)
@@ -116,8 +177,17 @@ class Receivers:
         for t in self._threads:
             t.join(timeout=10)
 
+    def alive(self) -> int:
+        """How many pollers are running."""
+        return sum(t.is_alive() for t in self._threads)
+
+    def count(self, what: str) -> None:
+        with self._lock:
+            self.counts[what] += 1
+
     def _poll(self, s: Subscribed) -> None:
         sqs = aws.client("sqs", self.endpoint)  # a client per thread
+        backoff = BACKOFF_S
         while not self._stop.is_set():
             try:
                 got = sqs.receive_message(
@@ -126,32 +196,89 @@ class Receivers:
                     WaitTimeSeconds=1,
                     AttributeNames=["ApproximateReceiveCount"],
                 )
-            except Exception as err:  # moto stopping, or busy: try again, unless stopping
-                if not self._stop.is_set():
-                    log.warning("%s: receive failed: %s", s.subscription.name, err)
-                    self._stop.wait(1)
-                continue
+                failed = False
+            except Exception as err:  # moto busy or stopping
+                got, failed = {}, self._sqs_failed(s, err, backoff)
             for m in got.get("Messages", []):
-                if self.deliver(s, m["Body"]) or _received(m) >= MAX_RECEIVES:
-                    sqs.delete_message(QueueUrl=s.queue_url, ReceiptHandle=m["ReceiptHandle"])
+                try:
+                    self._handle(sqs, s, m)
+                except Exception as err:  # deleting or parking it: it comes back
+                    failed = self._sqs_failed(s, err, backoff)
+            if failed:
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX_S)
+            else:
+                backoff = BACKOFF_S
 
-    def deliver(self, s: Subscribed, body: str) -> bool:
-        """One notification to the subscribed function; whether it succeeded."""
+    def _sqs_failed(self, s: Subscribed, err: Exception, backoff: float) -> bool:
+        if not self._stop.is_set():
+            self.count("sqs_errors")
+            log.warning("%s: SQS failed (again in %.1fs): %s", s.subscription.name, backoff, err)
+        return True
+
+    def _handle(self, sqs: Any, s: Subscribed, m: Mapping[str, Any]) -> None:
+        """One received message: delivered (then deleted), left for a retry, or parked (then
+        deleted). An SQS error here leaves it in the queue: it comes back."""
+        received = _received(m)
+        if received > MAX_RECEIVES:  # its tries were made, but an SQS call after them failed
+            why = f"received {received} times: its tries were made, their end not recorded"
+            self._park(sqs, s, m["Body"], why, MAX_RECEIVES)
+        else:
+            d = self.deliver(s, m["Body"])
+            if d.unreadable:
+                self._park(sqs, s, m["Body"], d.error or "", 0)
+            elif not d.ok and received >= MAX_RECEIVES:
+                self._park(sqs, s, m["Body"], d.error or "", received)
+            elif not d.ok:
+                return  # comes back after the queue's visibility timeout
+        sqs.delete_message(QueueUrl=s.queue_url, ReceiptHandle=m["ReceiptHandle"])
+
+    def _park(self, sqs: Any, s: Subscribed, body: str, error: str, attempts: int) -> None:
+        notification = _notification(body)
+        if notification is None:
+            payload: Any = body
+            what, condition = UNREADABLE, "Unreadable"
+        else:
+            payload = lambda_sns_event(notification, s.arn)
+            what, condition = summary(notification), "RetriesExhausted"
+        record = failure_record(s.subscription.function, payload, error, attempts, condition)
+        sqs.send_message(QueueUrl=self.failures_url, MessageBody=json.dumps(record))
         name = s.subscription.name
-        try:
-            notification = json.loads(body)
-        except ValueError:
-            self.deliveries.append(Delivery(name, time.time(), False, "not SNS JSON"))
-            return False
+        log.error("%s: parked %s after %d tries: %s", name, what, attempts, error)
+        self.count("parked")
+        self.parked.append(Parked(name, time.time(), what, error, attempts))
+
+    def deliver(self, s: Subscribed, body: str) -> Delivery:
+        """One notification to the subscribed function: what came of it (also recorded)."""
+        name = s.subscription.name
+        notification = _notification(body)
+        if notification is None:
+            self.count("unreadable")
+            log.error("%s: not an SNS notification: %.200r", name, body)
+            d = Delivery(name, time.time(), False, UNREADABLE, "not a JSON object", unreadable=True)
+            self.deliveries.append(d)
+            return d
         what = summary(notification)
         try:
-            self.targets[s.subscription.target](lambda_sns_event(notification, s.arn))
+            self.targets[s.subscription.function](lambda_sns_event(notification, s.arn))
         except Exception as err:  # the function failed: delivered again later, as by Lambda
             log.error("%s failed on %s: %s", name, what, err)
-            self.deliveries.append(Delivery(name, time.time(), False, f"{what}: {err}"))
-            return False
-        self.deliveries.append(Delivery(name, time.time(), True, what))
-        return True
+            self.count("failed")
+            d = Delivery(name, time.time(), False, what, f"{type(err).__name__}: {err}")
+        else:
+            self.count("delivered")
+            d = Delivery(name, time.time(), True, what)
+        self.deliveries.append(d)
+        return d
+
+
+def _notification(body: str) -> dict[str, Any] | None:
+    """The SNS notification a queue message carries, or None if it carries none."""
+    try:
+        notification = json.loads(body)
+    except ValueError:
+        return None
+    return notification if isinstance(notification, dict) else None
 
 
 def _received(message: Mapping[str, Any]) -> int:

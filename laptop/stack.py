@@ -19,15 +19,17 @@ from typing import Any
 
 import urllib3
 
+from infra import catalog
 from laptop import aws, compressed_rules, subscriptions
 from laptop.chain import DemoChain
 from laptop.chat import ChatStandIn
 from laptop.control import Control
 from laptop.monitoring import DEPLOYED_RULES, Monitoring, Targets
-from laptop.receivers import Receivers, fanout_target
+from laptop.receivers import Receivers, Target, fanout_target
 from laptop.runbook import run_runbook
 from laptop.schedule import CompressedClock
 from laptop.scheduler import Scheduler, catalog_jobs
+from laptop.subscriptions import Subscription
 
 
 def free_ports(n: int) -> list[int]:
@@ -38,6 +40,18 @@ def free_ports(n: int) -> list[int]:
         for s in socks:
             s.bind(("127.0.0.1", 0))
         return [int(s.getsockname()[1]) for s in socks]
+
+
+def targets(wanted: list[Subscription]) -> dict[str, Target]:
+    """The function each subscription calls, by its catalog name: the fan-out's handler, or
+    the runbook function on the runbook it runs."""
+    out: dict[str, Target] = {}
+    for sub in wanted:
+        if sub.function == subscriptions.FANOUT:
+            out[sub.function] = fanout_target()
+        elif sub.runbook is not None:
+            out[sub.function] = functools.partial(run_runbook, sub.runbook)
+    return out
 
 
 SPEED = 720.0  # simulated seconds per real second: a day in two minutes
@@ -98,19 +112,15 @@ class Stack:
             region=aws.REGION,
             rate=self.traffic_rate,
         )
+        # The deployed rules, read once: the subscriptions follow the runbooks they name, and
+        # Prometheus evaluates them (compressed).
+        rules = compressed_rules.load(self.rules)
         # The deployed subscriptions (the fan-out on every topic, the runbooks the laptop runs
         # on their rules' topics, filtered), as SQS queues the receivers poll.
-        rules = subscriptions.alerting_rules(compressed_rules.load(self.rules))
-        subscribed = subscriptions.subscribe(
-            res.endpoint, res.topics, subscriptions.plan(rules, subscriptions.LAPTOP_RUNBOOKS)
-        )
+        wanted = subscriptions.plan(subscriptions.alerting_rules(rules))
+        subscribed = subscriptions.subscribe(res.endpoint, res.topics, wanted)
         self.receivers = Receivers(
-            res.endpoint,
-            subscribed,
-            {
-                subscriptions.FANOUT: fanout_target(),
-                **{n: functools.partial(run_runbook, n) for n in subscriptions.LAPTOP_RUNBOOKS},
-            },
+            res.endpoint, subscribed, targets(wanted), res.failures_url
         ).start()
         x.callback(self.receivers.stop)
         self.control = Control(
@@ -143,7 +153,7 @@ class Stack:
                 aws_endpoint=res.endpoint,
                 topics=res.topics,
             ),
-            self.rules,
+            rules,
         )
         x.callback(self.monitoring.stop)
         self.monitoring.start()
@@ -189,6 +199,6 @@ class Stack:
     def incident_reports(self) -> list[str]:
         assert self.resources is not None
         listing = self.s3().list_objects_v2(
-            Bucket=self.resources.reports_bucket, Prefix="incidents/"
+            Bucket=self.resources.reports_bucket, Prefix=f"{catalog.INCIDENTS_PREFIX}/"
         )
         return [o["Key"] for o in listing.get("Contents", [])]

@@ -1,8 +1,8 @@
-"""The deployed alert subscriptions, made in moto: the fan-out on every severity topic, and
-each runbook the laptop runs on the topics its rules' alerts are published to, with the
-deployed filter policy on the message attributes (infra/alert_subscriptions.py subscribes the
-functions the same way, from ``alertmanager_sns.runbook_topics`` and
-``alertmanager_sns.runbook_filter_policy``).
+"""The deployed alert subscriptions, made in moto: the plan is
+infra/monitoring/subscription_plan.py's (the one infra/alert_subscriptions.py makes in AWS), for
+the functions the laptop runs: the fan-out on every severity topic, and each runbook of
+``LAPTOP_RUNBOOKS`` on the topics its rules' alerts are published to, with the deployed filter
+policy on the message attributes.
 
 Deployed, SNS invokes the functions (protocol ``lambda``). moto's SNS cannot reach a function
 on this machine, and its ``http`` delivery drops the message attributes (moto 5.2's
@@ -22,10 +22,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from infra.monitoring import alertmanager_sns
+from infra.catalog.runbooks import RUNBOOKS
+from infra.monitoring import alertmanager_sns, subscription_plan
+from infra.monitoring.subscription_plan import FANOUT, Subscription
 from laptop import aws
 
-FANOUT = "fanout"
+__all__ = [
+    "FANOUT",
+    "LAPTOP_RUNBOOKS",
+    "RETRY_AFTER_S",
+    "Subscribed",
+    "Subscription",
+    "alerting_rules",
+    "laptop_functions",
+    "plan",
+    "subscribe",
+]
+
 # The runbooks the laptop runs when an alert names them. Not node-down (it restarts the host's
 # service through SSM Run Command, which moto cannot run), nor prune or emergency-stop (they
 # would prune or stop the demo node): alerts naming those reach the fan-out only. The runbook
@@ -33,17 +46,6 @@ FANOUT = "fanout"
 LAPTOP_RUNBOOKS = ("pause-trading",)
 # A failed delivery comes back after this long, as Lambda retries an asynchronous invocation.
 RETRY_AFTER_S = 5
-
-
-@dataclass(frozen=True, slots=True)
-class Subscription:
-    target: str  # FANOUT or a runbook's name
-    severity: str  # the topic's
-    filter_policy: dict[str, list[str]] | None  # on the message attributes
-
-    @property
-    def name(self) -> str:
-        return f"{self.target}-on-{self.severity}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,17 +62,19 @@ def alerting_rules(rules_file: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
+def laptop_functions(runbooks: tuple[str, ...] = LAPTOP_RUNBOOKS) -> set[str]:
+    """The catalog's names of the functions the laptop runs: the fan-out and ``runbooks``'."""
+    return {FANOUT, *(RUNBOOKS[r] for r in runbooks)}
+
+
 def plan(
     rules: Mapping[str, Mapping[str, Any]], runbooks: tuple[str, ...] = LAPTOP_RUNBOOKS
 ) -> list[Subscription]:
-    """The fan-out on every topic (no filter); each of ``runbooks`` that a rule names on the
-    topics ``runbook_topics`` gives, with the deployed filter policy."""
-    out = [Subscription(FANOUT, sev, None) for sev in alertmanager_sns.SEVERITIES]
-    topics = alertmanager_sns.runbook_topics(rules)
-    for runbook in runbooks:
-        policy = alertmanager_sns.runbook_filter_policy(runbook)
-        out += [Subscription(runbook, sev, policy) for sev in sorted(topics.get(runbook, ()))]
-    return out
+    """The deployed plan for ``rules`` (alerting rules by name), of the functions the laptop
+    runs."""
+    return subscription_plan.plan(
+        alertmanager_sns.runbook_topics(rules), laptop_functions(runbooks)
+    )
 
 
 def subscribe(

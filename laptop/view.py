@@ -1,11 +1,13 @@
 """The terminal view of the laptop stack: where everything listens, then one status block
 every few seconds (the node's head and trading state, the alerts in Prometheus, the stop flag,
-incident reports, and the last messages the chat stand-in received)."""
+incident reports, the subscriptions' deliveries and what was parked in the failures queue, and
+the last messages the chat stand-in received)."""
 
 from __future__ import annotations
 
 import time
 
+from laptop.receivers import Receivers
 from laptop.stack import Stack
 
 
@@ -56,5 +58,22 @@ def status_text(stack: Stack) -> str:
             for r in runs
         )
         lines.append(f"    functions (simulated {sim} UTC): {done or 'none run yet'}")
+    if stack.receivers is not None:
+        lines += deliveries_text(stack.receivers)
     lines += [f"    {p.channel}: {p.text.splitlines()[0][:120]}" for p in posts if p.text]
     return "\n".join(lines)
+
+
+def deliveries_text(r: Receivers) -> list[str]:
+    """The subscriptions' tally, and each delivery given up on (in the failures queue)."""
+    c = r.counts
+    tally = (
+        f"    deliveries: {c['delivered']} ok, {c['failed']} failed (retried), "
+        f"{c['unreadable']} unreadable, {c['sqs_errors']} SQS errors, "
+        f"{c['parked']} parked in the failures queue | pollers {r.alive()}/{len(r.subscribed)}"
+    )
+    parked = [
+        f"    PARKED {p.subscription}: {p.summary} after {p.attempts} tries: {p.error[:100]}"
+        for p in list(r.parked)[-3:]
+    ]
+    return [tally, *parked]

@@ -11,7 +11,7 @@ from typing import Any
 import pulumi
 
 from infra import catalog
-from infra.monitoring import alertmanager_sns, rule_cases
+from infra.monitoring import alertmanager_sns, rule_cases, subscription_plan
 from tests.infra.program import Checks, Program, Registered, run
 
 Grants = dict[str, set[str]]  # action -> resources
@@ -242,10 +242,12 @@ def runbooks_subscribed(p: Program, c: Checks) -> int:
     expected = alertmanager_sns.runbook_topics(rule_cases.rules())
     c.that(bool(expected), "the rules name runbooks")
     got: dict[str, set[str]] = {}
+    made: set[tuple[str, str]] = set()  # (function, topic's severity)
     for s in p.of("aws:sns/topicSubscription:TopicSubscription"):
         if s.inputs.get("protocol") != "lambda":
             continue
         fn = c.value(s, "endpoint").rsplit(":", 1)[1].removeprefix(f"{PREFIX}-")
+        made.add((fn, c.value(s, "topic").rsplit(f"{PREFIX}-alerts-", 1)[1]))
         if fn == "fanout":
             c.that(s.inputs.get("filterPolicy") is None, "the fan-out hears everything")
             continue
@@ -258,6 +260,9 @@ def runbooks_subscribed(p: Program, c: Checks) -> int:
         topic = c.value(s, "topic").rsplit(f"{PREFIX}-alerts-", 1)[1]
         got.setdefault(runbook, set()).add(topic)
     c.that(got == expected, f"runbook topics {got} != {expected}")
+    # exactly the one plan the laptop makes too (infra/monitoring/subscription_plan.py)
+    planned = {(s.function, s.severity) for s in subscription_plan.plan(expected)}
+    c.that(made == planned, f"subscriptions {sorted(made ^ planned)} differ from the plan")
     c.that("pause-trading" in got, "RpcHeadLag's runbook is reached")
     return c.examined
 

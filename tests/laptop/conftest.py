@@ -5,9 +5,11 @@ having run the chain."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 
+from laptop.aws import MotoServer
 from laptop.monitoring import ALERTMANAGER_NAMES, PROMETHEUS_NAMES, ToolMissing, find_tool
 
 
@@ -19,3 +21,13 @@ def require_monitoring_tools() -> None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"CI=true and {err}")
         pytest.skip(str(err))
+
+
+@pytest.fixture
+def moto_url() -> Iterator[str]:
+    """A moto server of its own (emptied at start: a new account)."""
+    moto = MotoServer().start()
+    try:
+        yield moto.url
+    finally:
+        moto.stop()

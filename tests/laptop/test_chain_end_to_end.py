@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+import urllib3
 
+from infra import catalog
 from laptop.chain import CONTROL_POLL_S
 from laptop.stack import Stack
 from tests.laptop.conftest import require_monitoring_tools
@@ -68,7 +70,7 @@ def runbook_deliveries(stack: Stack) -> list[tuple[str, str, bool]]:
     return [
         (d.subscription, d.summary, d.ok)
         for d in stack.receivers.deliveries
-        if d.subscription.startswith("pause-trading-")
+        if d.subscription.startswith("runbook-pause-trading-")
     ]
 
 
@@ -99,6 +101,11 @@ def test_cut_rpc_pauses_trading_and_the_resolution_arrives(tmp_path: Path) -> No
         assert not slack_posts(stack, "RpcHeadLag")
         assert stack.receivers is not None
         assert not runbook_deliveries(stack)
+        # the node is scraped as the edge host scrapes it: named, and expected on paper
+        targets = urllib3.request("GET", f"{stack.monitoring.prometheus_url}/api/v1/targets")
+        (target,) = json.loads(targets.data)["data"]["activeTargets"]
+        assert target["labels"]["expected_mode"] == "paper"
+        assert target["labels"]["instance"] == "laptop"
 
         stack.chain.cut_rpc()
         firing = eventually(
@@ -151,9 +158,12 @@ def test_cut_rpc_pauses_trading_and_the_resolution_arrives(tmp_path: Path) -> No
         # the runbook heard the firing alert through its subscription, never the resolution
         # (the deployed filter policy), and a resolution runs no runbook
         heard = runbook_deliveries(stack)
-        assert ("pause-trading-on-high", "RpcHeadLag firing", True) in heard
+        assert ("runbook-pause-trading-on-high", "RpcHeadLag firing", True) in heard
         assert not [d for d in heard if "resolved" in d[1]]
         assert len(stack.incident_reports()) == len(keys)
+        # every poller still running, nothing given up on
+        assert stack.receivers.alive() == len(stack.receivers.subscribed)
+        assert not stack.receivers.parked, list(stack.receivers.parked)
 
         # Meanwhile the scheduler ran the functions on their schedules (a compressed day from
         # 22:58): the prune at 23:00, the daily report at 00:15, the backup at 02:00.
@@ -167,6 +177,10 @@ def test_cut_rpc_pauses_trading_and_the_resolution_arrives(tmp_path: Path) -> No
         )
         assert ok
         s3 = stack.s3()
-        reports = s3.list_objects_v2(Bucket=stack.resources.reports_bucket, Prefix="reports/")
-        backups = s3.list_objects_v2(Bucket=stack.resources.backups_bucket, Prefix="backups/")
+        reports = s3.list_objects_v2(
+            Bucket=stack.resources.reports_bucket, Prefix=f"{catalog.REPORTS_PREFIX}/"
+        )
+        backups = s3.list_objects_v2(
+            Bucket=stack.resources.backups_bucket, Prefix=f"{catalog.BACKUPS_PREFIX}/"
+        )
         assert reports.get("KeyCount", 0) > 0 and backups.get("KeyCount", 0) > 0

@@ -13,8 +13,9 @@ import boto3
 import pytest
 import urllib3
 
+from infra import catalog
 from infra.monitoring import alertmanager_sns
-from laptop.aws import MotoServer, client, create_resources, environment
+from laptop.aws import MotoServer, Resources, client, create_resources, environment
 from laptop.chat import ChatStandIn
 from laptop.control import Control
 from laptop.receivers import lambda_sns_event
@@ -71,7 +72,7 @@ class RunbookReceiver:
 
     def incidents(self) -> list[str]:
         listing = client("s3", self.res.endpoint).list_objects_v2(
-            Bucket=self.res.reports_bucket, Prefix="incidents/"
+            Bucket=self.res.reports_bucket, Prefix=f"{catalog.INCIDENTS_PREFIX}/"
         )
         return [o["Key"] for o in listing.get("Contents", [])]
 
@@ -194,6 +195,8 @@ def test_resources_are_made_in_moto() -> None:
         env = res.env("http://127.0.0.1:9")
         assert env["AWS_ENDPOINT_URL"] == moto.url
         assert env["EDGE_OPS_REPORT_TO"] == f"s3://{res.reports_bucket}/reports"
+        # every function's on-failure destination, as deployed (infra/alerting.py)
+        assert res.failures_url.endswith("/edge-laptop-function-failures")
         sm = boto3.client(
             "secretsmanager",
             endpoint_url=moto.url,
@@ -216,6 +219,34 @@ def test_resources_are_made_in_moto() -> None:
         assert env["EDGE_OPS_ESCALATE_TOPIC_ARN"] == res.topics["critical"]
     finally:
         moto.stop()
+
+
+def test_the_functions_write_under_the_deployed_prefixes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The laptop's locations follow infra/catalog's prefixes (which the deployed functions'
+    environment and the buckets' lifecycle use), not copies of them."""
+    moved = {
+        "BACKUPS_PREFIX": ("EDGE_OPS_BACKUP_LOCATION", "b"),
+        "REPORTS_PREFIX": ("EDGE_OPS_REPORT_TO", "r"),
+        "ARCHIVE_PREFIX": ("EDGE_OPS_PRUNE_ARCHIVE_TO", "r"),
+        "INCIDENTS_PREFIX": ("EDGE_OPS_INCIDENTS_TO", "r"),
+    }
+    for name in moved:
+        monkeypatch.setattr(catalog, name, f"moved-{name.lower()}")
+    res = Resources(
+        endpoint="http://127.0.0.1:9",
+        stop_flag="/edge/laptop/emergency-stop",
+        reports_bucket="r",
+        backups_bucket="b",
+        alert_secret_id="s",
+        alert_table="t",
+        alert_dlq_url="q",
+        failures_url="f",
+        runbook_table="l",
+        topics={sev: f"arn:{sev}" for sev in alertmanager_sns.SEVERITIES},
+    )
+    env = res.env("http://127.0.0.1:9")
+    for name, (variable, bucket) in moved.items():
+        assert env[variable] == f"s3://{bucket}/moved-{name.lower()}"
 
 
 def test_missing_tools_fail_under_ci_and_skip_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:

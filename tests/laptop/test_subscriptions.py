@@ -1,21 +1,17 @@
-"""The laptop's alert subscriptions are the deployed ones (the fan-out on every topic; each
-runbook the laptop runs on the topics ``runbook_topics`` gives, with the deployed filter
-policy), and in moto they deliver as deployed: the notification, attributes included, handed
-to the function as a Lambda SNS event; a resolution kept from the runbook by the filter; a
-failed delivery delivered again."""
+"""The laptop's alert subscriptions are the deployed plan (infra/monitoring/subscription_plan.py:
+the fan-out on every topic; each runbook the laptop runs on the topics ``runbook_topics``
+gives, with the deployed filter policy), and in moto they deliver as deployed: the
+notification, attributes included, handed to the function as a Lambda SNS event; nothing but
+the firing alert naming the runbook reaches it; a failed delivery delivered again."""
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any
 
-import pytest
-
-from infra.monitoring import alertmanager_sns, rule_cases
+from infra.monitoring import alertmanager_sns, rule_cases, subscription_plan
 from laptop import compressed_rules
-from laptop.aws import MotoServer, client, create_resources
+from laptop.aws import client, create_resources
 from laptop.monitoring import DEPLOYED_RULES
 from laptop.receivers import Receivers
 from laptop.subscriptions import (
@@ -23,81 +19,40 @@ from laptop.subscriptions import (
     LAPTOP_RUNBOOKS,
     Subscription,
     alerting_rules,
+    laptop_functions,
     plan,
     subscribe,
 )
 from shared import alert_notice
+from tests.laptop.support import eventually, publish, queue_left
 
-T = TypeVar("T")
+PAUSE = "runbook-pause-trading"
 
 
 def laptop_plan() -> list[Subscription]:
     return plan(alerting_rules(compressed_rules.load(DEPLOYED_RULES)))
 
 
-def test_the_laptop_subscribes_as_deployed() -> None:
-    subs = laptop_plan()
-    fanout = [s for s in subs if s.target == FANOUT]
+def test_the_laptop_makes_the_deployed_plan_for_its_functions() -> None:
+    deployed = subscription_plan.plan(alertmanager_sns.runbook_topics(rule_cases.rules()))
+    mine = laptop_plan()
+    assert mine == [s for s in deployed if s.function in laptop_functions()]
+    fanout = [s for s in mine if s.function == FANOUT]
     assert sorted(s.severity for s in fanout) == sorted(alertmanager_sns.SEVERITIES)
     assert all(s.filter_policy is None for s in fanout)
-    deployed = alertmanager_sns.runbook_topics(rule_cases.rules())
-    for runbook in LAPTOP_RUNBOOKS:
-        mine = [s for s in subs if s.target == runbook]
-        assert {s.severity for s in mine} == deployed[runbook]
-        assert len(mine) == len(deployed[runbook])
-        for s in mine:
-            assert s.filter_policy == alertmanager_sns.runbook_filter_policy(runbook)
-    assert {s.target for s in subs} == {FANOUT, *LAPTOP_RUNBOOKS}
 
 
 def test_the_laptop_runs_only_the_pause_runbook() -> None:
     assert LAPTOP_RUNBOOKS == ("pause-trading",)
-    assert {s.name for s in laptop_plan() if s.target != FANOUT} == {"pause-trading-on-high"}
+    runbooks = [s for s in laptop_plan() if s.function != FANOUT]
+    assert [(s.name, s.runbook) for s in runbooks] == [(f"{PAUSE}-on-high", "pause-trading")]
 
 
-@pytest.fixture
-def moto_url() -> Iterator[str]:
-    moto = MotoServer().start()
-    try:
-        yield moto.url
-    finally:
-        moto.stop()
-
-
-def eventually(check: Callable[[], T | None], timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"{what} not within {timeout:.0f}s")
-
-
-def publish(sns: Any, topic: str, status: str, runbook: str = "pause-trading") -> None:
-    values = {
-        "source": alert_notice.SOURCE,
-        "alertname": "RpcHeadLag",
-        "severity": "high",
-        "status": status,
-        "runbook": runbook,
-        "fingerprint": "f1",
-        "starts_at": "2026-12-02T03:00:00Z",
-        "ends_at": alert_notice.NONE,
-    }
-    sns.publish(
-        TopicArn=topic,
-        Subject=f"[{status.upper()}] RpcHeadLag",
-        Message=f"{status.upper()} RpcHeadLag: behind\n",
-        MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in values.items()},
-    )
-
-
-def test_moto_delivers_as_deployed(moto_url: str) -> None:
+def test_moto_delivers_as_deployed_and_nothing_else_reaches_the_runbook(moto_url: str) -> None:
     res = create_resources(moto_url, "http://127.0.0.1:9")
     subscribed = subscribe(moto_url, res.topics, laptop_plan())
-    sns = client("sns", moto_url)
-    (runbook_sub,) = [s for s in subscribed if s.subscription.target == "pause-trading"]
+    sns, sqs = client("sns", moto_url), client("sqs", moto_url)
+    (runbook_sub,) = [s for s in subscribed if s.subscription.function == PAUSE]
     attrs = sns.get_subscription_attributes(SubscriptionArn=runbook_sub.arn)["Attributes"]
     assert attrs["TopicArn"] == res.topics["high"]
     assert json.loads(attrs["FilterPolicy"]) == alertmanager_sns.runbook_filter_policy(
@@ -105,21 +60,30 @@ def test_moto_delivers_as_deployed(moto_url: str) -> None:
     )
     assert attrs["FilterPolicyScope"] == "MessageAttributes"
 
-    events: dict[str, list[dict[str, Any]]] = {FANOUT: [], "pause-trading": []}
+    events: dict[str, list[dict[str, Any]]] = {FANOUT: [], PAUSE: []}
     receivers = Receivers(
-        moto_url,
-        subscribed,
-        {name: got.append for name, got in events.items()},
+        moto_url, subscribed, {name: got.append for name, got in events.items()}, res.failures_url
     ).start()
+
+    def fingerprints(function: str) -> list[str]:
+        return [alert_notice.read(e["Records"][0]["Sns"]).fingerprint for e in events[function]]
+
     try:
-        publish(sns, res.topics["high"], "firing")
-        publish(sns, res.topics["high"], "resolved")
-        publish(sns, res.topics["high"], "firing", runbook="emergency-stop")
-        eventually(lambda: len(events[FANOUT]) == 3, 30, "three deliveries to the fan-out")
-        (event,) = eventually(lambda: events["pause-trading"], 30, "the runbook's delivery")
+        high = res.topics["high"]
+        publish(sns, high, "firing")
+        publish(sns, high, "resolved")  # a resolution: the filter keeps it out
+        publish(sns, high, "firing", runbook="emergency-stop", fingerprint="f2")  # not this one
+        # SNS puts each into the queues before its publish returns: once the sentinel (the
+        # last published) is delivered, whatever the filter let through is delivered or queued
+        publish(sns, high, "firing", fingerprint="sentinel", alertname="MarketDataStale")
+        eventually(lambda: "sentinel" in fingerprints(PAUSE), 30, "the runbook's sentinel")
+        eventually(lambda: len(events[FANOUT]) == 4, 30, "four deliveries to the fan-out")
     finally:
         receivers.stop()
-    (record,) = event["Records"]
+    assert queue_left(sqs, runbook_sub.queue_url) == 0  # nothing waiting behind the sentinel
+    # only the firing alert naming it, and the sentinel, reached the runbook
+    assert sorted(fingerprints(PAUSE)) == ["f1", "sentinel"]
+    (record,) = events[PAUSE][fingerprints(PAUSE).index("f1")]["Records"]
     assert (record["EventSource"], record["EventVersion"]) == ("aws:sns", "1.0")
     assert record["EventSubscriptionArn"] == runbook_sub.arn
     notice = alert_notice.read(record["Sns"])  # the attributes came through
@@ -128,15 +92,14 @@ def test_moto_delivers_as_deployed(moto_url: str) -> None:
         "firing",
         "pause-trading",
     )
+    # the fan-out heard everything
     statuses = sorted(alert_notice.read(e["Records"][0]["Sns"]).status for e in events[FANOUT])
-    assert statuses == ["firing", "firing", "resolved"]
-    # only the firing alert naming it reached the runbook: not the resolution, not the other
-    assert len(events["pause-trading"]) == 1
+    assert statuses == ["firing", "firing", "firing", "resolved"]
 
 
 def test_a_failed_delivery_comes_again(moto_url: str) -> None:
     res = create_resources(moto_url, "http://127.0.0.1:9")
-    subscribed = subscribe(moto_url, res.topics, [Subscription(FANOUT, "high", None)])
+    subscribed = subscribe(moto_url, res.topics, [Subscription(FANOUT, "high", None, None)])
     calls: list[dict[str, Any]] = []
 
     def flaky(event: dict[str, Any]) -> None:
@@ -144,7 +107,7 @@ def test_a_failed_delivery_comes_again(moto_url: str) -> None:
         if len(calls) == 1:
             raise RuntimeError("Slack unreachable")
 
-    receivers = Receivers(moto_url, subscribed, {FANOUT: flaky}).start()
+    receivers = Receivers(moto_url, subscribed, {FANOUT: flaky}, res.failures_url).start()
     try:
         publish(client("sns", moto_url), res.topics["high"], "firing")
         eventually(lambda: len(calls) == 2, 30, "the delivery retried")
@@ -152,3 +115,4 @@ def test_a_failed_delivery_comes_again(moto_url: str) -> None:
         receivers.stop()
     assert calls[0] == calls[1]
     assert [d.ok for d in receivers.deliveries] == [False, True]
+    assert not receivers.parked
