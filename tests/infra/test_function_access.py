@@ -11,7 +11,7 @@ from typing import Any
 import pulumi
 
 from infra import catalog
-from infra.monitoring import alertmanager_sns, rule_cases, subscription_plan
+from infra.monitoring import alert_rules, alertmanager_sns, subscription_plan
 from tests.infra.program import Checks, Program, Registered, run
 
 Grants = dict[str, set[str]]  # action -> resources
@@ -239,7 +239,7 @@ def test_fanout_email_when_configured(stack_config: tuple[dict[str, str], list[s
 def runbooks_subscribed(p: Program, c: Checks) -> int:
     """Each runbook the Prometheus rules name hears its rules' topics, filtered to firing
     alerts naming it; no other function but the fan-out is subscribed to an alert topic."""
-    expected = alertmanager_sns.runbook_topics(rule_cases.rules())
+    expected = alertmanager_sns.runbook_topics(alert_rules.rules())
     c.that(bool(expected), "the rules name runbooks")
     got: dict[str, set[str]] = {}
     made: set[tuple[str, str]] = set()  # (function, topic's severity)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infra.monitoring import alertmanager_sns, rule_cases, subscription_plan
+from infra.monitoring import alert_rules, alertmanager_sns, subscription_plan
 from laptop import compressed_rules
 from laptop.aws import client, create_resources
 from laptop.monitoring import DEPLOYED_RULES
@@ -34,7 +34,7 @@ def laptop_plan() -> list[Subscription]:
 
 
 def test_the_laptop_makes_the_deployed_plan_for_its_functions() -> None:
-    deployed = subscription_plan.plan(alertmanager_sns.runbook_topics(rule_cases.rules()))
+    deployed = subscription_plan.plan(alertmanager_sns.runbook_topics(alert_rules.rules()))
     mine = laptop_plan()
     assert mine == [s for s in deployed if s.function in laptop_functions()]
     fanout = [s for s in mine if s.function == FANOUT]
