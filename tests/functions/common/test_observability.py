@@ -43,6 +43,9 @@ def handler(event: EventBridgeEvent, context: Any) -> dict[str, Any]:
 def test_a_scheduled_event_through_the_decorated_handler(
     capsys: pytest.CaptureFixture[str], lambda_context: FakeLambdaContext
 ) -> None:
+    # powertools' Metrics share default dimensions in a process: a handler imported by an
+    # earlier test (the laptop's, with its own environment) may have set them since import
+    metrics.set_default_dimensions(environment="test")
     event = scheduled_event(time="2026-12-01T02:00:00Z", rule="edge-ops-backup-daily")
     assert handler(event, lambda_context) == {"fired_at": "2026-12-01T02:00:00Z"}
     out = capsys.readouterr().out
