@@ -106,8 +106,8 @@ def lacks_rights(work: Work, why: str, advice: str | None = None) -> AdminLacksR
     """``AdminLacksRights`` for ``work``; ``advice`` what to grant (default: CREATEROLE)."""
     admin = work.admin_user or "the administrator"
     grant = advice or (
-        f"Give it CREATEROLE (as a superuser: ALTER ROLE {admin} CREATEROLE; from PostgreSQL "
-        "16 also the ADMIN option on the application's roles)"
+        f"Give it CREATEROLE (ALTER ROLE {admin} CREATEROLE, run by a superuser or the RDS "
+        "master user; from PostgreSQL 16 also the ADMIN option on the application's roles)"
     )
     return AdminLacksRights(
         f"the administrator {admin} (secret {work.admin_secret!r}, the database secret's "
