@@ -13,7 +13,11 @@ edited to point elsewhere must not make us change another role's password). A cl
 not exist yet is created as a member of the current role that acts as it (``SET role``), so
 that what either role creates belongs to the same owner. The administrator's login refused
 (its secret's password changed, its user dropped) is ``AdminSecretRefused``: one line for the
-operator, who must fix that secret; nothing is changed.
+operator, who must fix that secret; nothing is changed. Logged in, an administrator without
+the rights to create or alter the role (no CREATEROLE, no CONNECT on the database) is
+``AdminLacksRights``, a read-only database (a replica) ``DatabaseReadOnly``, and the server
+ending the work part way ``Unavailable``: each one line, nothing committed (one transaction),
+the pending version still pending (``pg_errors``).
 
 On a fresh database the application's role does not exist yet: the secret names it with the
 password the deployment generated (infra/secrets.py), and its first rotation creates it. The
@@ -40,6 +44,7 @@ from typing import TYPE_CHECKING, Any, LiteralString
 
 from functions.common.errors import BadInput, OpsError, Unavailable
 from functions.common.secrets import is_auth_refusal
+from functions.rotation.pg_errors import Work, connect_denied, lacks_rights, named
 from functions.rotation.staging import RotationRefused
 from functions.rotation.token import PendingSecretRefused
 from shared.db.logins import secret_fields, url_from_fields
@@ -106,6 +111,10 @@ class Administrator:
     login: DbLogin
     secret_id: str  # the masterarn it was read from (for messages)
 
+    def work(self, doing: str) -> Work:
+        server = f"{self.login.host}:{self.login.port}"
+        return Work(server, doing, self.login.username, self.secret_id)
+
 
 def _fields(value: str, what: str) -> dict[str, Any]:
     try:
@@ -163,6 +172,19 @@ class DatabaseRotator:
                 ) from None
             if is_auth_refusal(err):
                 raise
+            if admin_secret is not None and connect_denied(err):
+                work = Work(
+                    f"{login.host}:{login.port}",
+                    f"connect to the database {login.dbname}",
+                    login.username,
+                    admin_secret,
+                )
+                raise lacks_rights(
+                    work,
+                    f"permission denied for database {login.dbname!r}",
+                    f"Grant it CONNECT (GRANT CONNECT ON DATABASE {login.dbname} TO "
+                    f"{login.username})",
+                ) from None
             raise Unavailable(
                 f"the database at {login.host}:{login.port} is unavailable: "
                 f"{str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__}"
@@ -172,13 +194,30 @@ class DatabaseRotator:
         finally:
             conn.close()
 
+    @contextmanager
+    def _session(self, login: DbLogin, work: Work) -> Iterator[psycopg.Connection[Any]]:
+        """``connect`` (as the administrator if ``work`` names one), and the driver's errors
+        met during ``work`` as the errors an operator acts on (``pg_errors``); a bug's stay
+        the driver's."""
+        import psycopg
+
+        with self.connect(login, admin_secret=work.admin_secret) as conn:
+            try:
+                yield conn
+            except psycopg.Error as err:
+                found = named(err, work, operational=isinstance(err, psycopg.OperationalError))
+                if found is None:
+                    raise
+                raise found from None
+
     def can_login(self, login: DbLogin) -> bool:
         """True if ``login`` works; False if the server refuses it; ``Unavailable`` if the
         server cannot be asked (then nobody must conclude the password is wrong)."""
         import psycopg
 
+        work = Work(f"{login.host}:{login.port}", f"log in as {login.username}")
         try:
-            with self.connect(login) as conn:
+            with self._session(login, work) as conn:
                 conn.execute("SELECT 1")
         except psycopg.OperationalError as err:
             if is_auth_refusal(err):
@@ -235,7 +274,8 @@ class DatabaseRotator:
         from psycopg import sql
 
         user, clone = first.username, alternate(first.username)
-        with self.connect(admin.login, admin_secret=admin.secret_id) as conn, conn.transaction():
+        work = admin.work(f"create the application's role {user}")
+        with self._session(admin.login, work) as conn, conn.transaction():
             rows = conn.execute(
                 "SELECT rolname FROM pg_roles WHERE rolname IN (%s, %s)", (user, clone)
             ).fetchall()
@@ -268,7 +308,8 @@ class DatabaseRotator:
 
         # Utility statements take no bind parameters: the password is a quoted literal, the
         # statement is never logged.
-        with self.connect(admin.login, admin_secret=admin.secret_id) as conn, conn.transaction():
+        work = admin.work(f"create or alter the role {user}")
+        with self._session(admin.login, work) as conn, conn.transaction():
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (user,)).fetchone()
             if exists:
                 conn.execute(
@@ -295,8 +336,9 @@ class DatabaseRotator:
         import psycopg
 
         new = DbLogin.parse(pending, "the pending database secret")
+        work = Work(f"{new.host}:{new.port}", f"log in as {new.username}")
         try:
-            with self.connect(new) as conn:
+            with self._session(new, work) as conn:
                 row = conn.execute("SELECT session_user, now()").fetchone()
         except psycopg.OperationalError as err:
             if is_auth_refusal(err):

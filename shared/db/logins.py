@@ -2,7 +2,9 @@
 value read as a URL, and a refused login told apart from an unreachable database.
 
 A secret holds a URL or an RDS-style JSON object (``username``, ``password``, ``host``,
-``port``, ``dbname``, ``engine``) as RDS and the rotation functions keep it.
+``port``, ``dbname``, ``engine``) as RDS and the rotation functions keep it. An unusable one
+is ``SecretUnreadable``, whose message quotes no value of the secret but an unsupported engine's
+name (``url_from_fields``).
 
 "Refused", looked for along the exception's chain (causes, contexts and the driver's error a
 SQLAlchemy error wraps): SQLSTATE 28P01/28000, or, since psycopg carries no SQLSTATE for a
@@ -28,6 +30,12 @@ if TYPE_CHECKING:
 REFUSED_SQLSTATES = frozenset({"28P01", "28000"})
 _REFUSED_TEXT = re.compile(r"authentication failed|role \"[^\"]*\" does not exist")
 _DRIVERS = ("psycopg", "sqlalchemy")
+# An ``engine`` field a message may quote: a database product's name as RDS and Secrets
+# Manager write it (``mysql``, ``aurora-mysql``, ``sqlserver-ex``, ``oracle-ee``), never a
+# secret. Anything else (a value pasted into the wrong field) is not quoted.
+_ENGINE_NAME = re.compile(
+    r"^(aurora|db2|docdb|mariadb|mongo|mysql|oracle|postgres|redshift|sqlserver)[a-z0-9._-]{0,24}$"
+)
 
 
 def exception_chain(err: BaseException) -> Iterator[BaseException]:
@@ -72,8 +80,10 @@ def secret_fields(value: str, source: str) -> dict[str, Any]:
 
 
 def url_from_fields(fields: Mapping[str, Any], source: str) -> URL:
-    """The URL an RDS-style object names; ``SecretUnreadable`` naming ``source`` (never quoting
-    a value) when it names none."""
+    """The URL an RDS-style object names; ``SecretUnreadable`` naming ``source`` and the fields
+    at fault when it names none. Its message quotes no value but an unsupported ``engine``'s,
+    and that only when it is a database product's name (``mysql``, ``oracle-ee``: one of the
+    engines RDS names): never the username, password, host, port or database."""
     from sqlalchemy.engine import URL
 
     missing = [k for k in ("username", "password", "host") if not fields.get(k)]
@@ -83,7 +93,8 @@ def url_from_fields(fields: Mapping[str, Any], source: str) -> URL:
         )
     engine = str(fields.get("engine", "postgres"))
     if engine not in ("postgres", "postgresql"):
-        raise SecretUnreadable(f"{source}: engine {engine!r} is not supported (postgres only)")
+        named = f"engine {engine!r}" if _ENGINE_NAME.match(engine) else "its engine"
+        raise SecretUnreadable(f"{source}: {named} is not supported (postgres only)")
     try:
         port = int(fields.get("port") or 5432)
     except (TypeError, ValueError):
@@ -100,7 +111,8 @@ def url_from_fields(fields: Mapping[str, Any], source: str) -> URL:
 
 def url_from_secret(value: str, source: str) -> URL:
     """The URL a secret's value names (a URL, or an RDS-style JSON object); ``SecretUnreadable``
-    naming ``source`` (never quoting the value) when it names none."""
+    naming ``source`` when it names none, quoting nothing of the value but an object's
+    unsupported engine name (``url_from_fields``)."""
     from sqlalchemy.engine import make_url
 
     from shared.db.engine import normalize_url

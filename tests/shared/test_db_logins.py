@@ -41,6 +41,9 @@ WITH_PASSWORD = f'"username": "u", "password": "{PASSWORD}"'
         (f'{{"username": "", "password": "{PASSWORD}", "host": "h"}}', r"\(missing: username\)"),
         ("{" + WITH_PASSWORD + ', "host": "h",', "s is neither a database URL nor a JSON object"),
         ("{" + WITH_PASSWORD + ', "host": "h", "engine": "mysql"}', "engine 'mysql'"),
+        # an engine that is no engine's name (a value in the wrong field) is not quoted
+        ("{" + WITH_PASSWORD + f', "host": "h", "engine": "{PASSWORD}"}}', "s: its engine is not"),
+        ("{" + WITH_PASSWORD + ', "host": "h", "engine": "aurora-mysql"}', "'aurora-mysql' is not"),
         ("{" + WITH_PASSWORD + ', "host": "h", "port": "54x"}', "s: port is not a number"),
         (f"not a url, but {PASSWORD}", "s is not a database URL"),
         (f"postgresql://u:{PASSWORD}@h:54x/d", "s is not a database URL"),
@@ -53,6 +56,15 @@ def test_unusable_secret_values(value: str, why: str) -> None:
     shown = everything_shown(err.value)
     for fragment in FRAGMENTS:
         assert fragment not in shown
+
+
+def test_an_engine_field_holding_no_engine_name_is_never_quoted() -> None:
+    for engine in ("hunter2secret", "p" * 40, "MySQL Tr0ub4dor"):
+        with pytest.raises(SecretUnreadable, match=r"^s: its engine is not supported") as err:
+            url_from_secret(
+                f'{{"username": "u", "password": "p", "host": "h", "engine": "{engine}"}}', "s"
+            )
+        assert engine not in everything_shown(err.value)
 
 
 def _wrapped(inner: BaseException) -> BaseException:

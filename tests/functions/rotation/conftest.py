@@ -1,5 +1,5 @@
 """Fixtures of the rotation tests: the handler called as Secrets Manager calls it (in-process
-moto), and a driver that opens rotations as RotateSecret does."""
+moto), a driver that opens rotations as RotateSecret does, and the machine's PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,10 +9,14 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from functions.common.aws import AwsClients
+from shared.db.engine import normalize_url
+from tests.conftest import postgres_base_url
 from tests.functions.events import FakeLambdaContext
 from tests.support.rotation import SecretsManagerDriver, core_loggers_restored
+from tests.support.scram_pg import ScramPostgres
 
 
 @pytest.fixture
@@ -38,3 +42,17 @@ def driver(handler_clients: AwsClients, rotation_handler: ModuleType) -> Secrets
         return rotation_handler.handler(event, FakeLambdaContext())
 
     return SecretsManagerDriver(handler_clients.secretsmanager, invoke)
+
+
+@pytest.fixture
+def local_pg() -> ScramPostgres:
+    """The machine's PostgreSQL (127.0.0.1:5432, or DATABASE_URL's): it trusts every login
+    but refuses one as a role that does not exist."""
+    url = make_url(normalize_url(postgres_base_url()))
+    return ScramPostgres(
+        url.host or "127.0.0.1",
+        url.port or 5432,
+        url.username or "postgres",
+        url.password or "",
+        url.database or "postgres",
+    )

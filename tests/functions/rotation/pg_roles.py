@@ -1,7 +1,8 @@
 """Two application roles on the password-checking PostgreSQL, as an operator sets them up
 for alternating-users rotation: ``<user>`` and ``<user>_clone`` with the same rights on a
 schema of their own, and the secrets that name them (the administrator's, and the
-application's pointing at it through ``masterarn``). Dropped afterwards. And a fresh database
+application's pointing at it through ``masterarn``); an administrator with only the rights a
+test gives it. Dropped afterwards. And a fresh database
 as a new stack has it (``fresh_database``): an RDS-like administrator, no application role."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, LiteralString
 
 import psycopg
 from psycopg import sql
@@ -121,6 +122,39 @@ def store_secrets(aws: AwsClients, roles: AppRoles) -> dict[str, Any]:
         Tags=[{"Key": "edge-ops:secret-kind", "Value": "database"}],
     )
     return login
+
+
+@contextmanager
+def administrator(server: ScramPostgres, *attributes: LiteralString) -> Iterator[dict[str, Any]]:
+    """A login role with only ``attributes`` (``CREATEROLE``, ...; none: a plain user), as
+    the administrator's secret's value; dropped afterwards with what it owns."""
+    name, password = f"dba_{uuid.uuid4().hex[:8]}", secrets.token_hex(12)
+    with admin(server) as conn:
+        conn.execute(
+            sql.SQL("CREATE ROLE {} LOGIN {} PASSWORD {}").format(
+                sql.Identifier(name),
+                sql.SQL(" ").join(sql.SQL(a) for a in attributes),
+                sql.Literal(password),
+            )
+        )
+    try:
+        yield server.login(name, password)
+    finally:
+        with admin(server) as conn:
+            conn.execute(sql.SQL("DROP OWNED BY {} CASCADE").format(sql.Identifier(name)))
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
+
+
+def use_administrator(aws: AwsClients, login: dict[str, Any]) -> None:
+    aws.secretsmanager.put_secret_value(SecretId=ADMIN_SECRET, SecretString=json.dumps(login))
+
+
+def role_exists(server: ScramPostgres, name: str) -> bool:
+    with admin(server) as conn:
+        return (
+            conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
+            is not None
+        )
 
 
 def login_at(aws: AwsClients, stage: str) -> dict[str, Any]:

@@ -10,20 +10,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy.engine import make_url
 
 from functions.common.aws import AwsClients, AwsOptions
-from shared.db.engine import normalize_url
-from tests.conftest import postgres_base_url
 from tests.functions.cli_runner import edge_ops
 from tests.functions.conftest import REGION
 from tests.functions.rotation.pg_roles import (
     ADMIN_SECRET,
     APP_SECRET,
     admin,
+    administrator,
     app_roles,
     login_at,
+    role_exists,
     store_secrets,
+    use_administrator,
 )
 from tests.support.scram_pg import ScramPostgres
 
@@ -33,20 +33,6 @@ TOKEN: Any = [{"Key": "edge-ops:secret-kind", "Value": "api-token"}]
 @pytest.fixture
 def server_aws(moto_endpoint: str) -> AwsClients:
     return AwsClients(AwsOptions(region=REGION, endpoint_url=moto_endpoint))
-
-
-@pytest.fixture
-def local_pg() -> ScramPostgres:
-    """The machine's PostgreSQL (127.0.0.1:5432, or DATABASE_URL's): it trusts every login
-    but refuses one as a role that does not exist."""
-    url = make_url(normalize_url(postgres_base_url()))
-    return ScramPostgres(
-        url.host or "127.0.0.1",
-        url.port or 5432,
-        url.username or "postgres",
-        url.password or "",
-        url.database or "postgres",
-    )
 
 
 def ok(*args: str, env: dict[str, str]) -> dict[str, Any]:
@@ -147,6 +133,35 @@ def test_a_refused_administrator_is_one_line_saying_which_secret_to_fix(
     assert json.loads(machine.stdout)["error"]["kind"] == "admin_secret_refused"
     printed = human.stdout + human.stderr + machine.stdout + machine.stderr
     for secret in (password, first["password"], pending["password"]):
+        assert secret not in printed
+
+
+@pytest.mark.postgres
+def test_an_administrator_without_the_rights_is_one_line_saying_what_to_grant(
+    cli_env: dict[str, str], server_aws: AwsClients, local_pg: ScramPostgres
+) -> None:
+    with app_roles(local_pg, with_clone=False) as roles, administrator(local_pg) as dba:
+        first = store_secrets(server_aws, roles)
+        use_administrator(server_aws, dba)
+        human = edge_ops("rotate", APP_SECRET, env=cli_env)
+        machine = edge_ops("rotate", APP_SECRET, "--json", env=cli_env)  # resumes: the same
+        status = ok("rotate", APP_SECRET, "--status", env=cli_env)
+        pending = login_at(server_aws, "AWSPENDING")
+        assert not role_exists(local_pg, roles.clone)  # nothing was changed
+    assert human.returncode == machine.returncode == 1
+    under_way = status["rotation_under_way"]  # the pending version is still pending
+    assert under_way is not None and status["versions"][under_way] == ["AWSPENDING"]
+    lines = human.stderr.splitlines()
+    assert len(lines) == 1 and "unexpected" not in lines[0] and "a bug" not in lines[0]
+    assert lines[0].startswith(
+        f"edge-ops: error: the administrator {dba['username']} (secret '{ADMIN_SECRET}', the "
+        f"database secret's masterarn) may not create or alter the role {roles.clone} at "
+        f"{local_pg.host}:{local_pg.port}: permission denied to create role. Give it CREATEROLE"
+    )
+    assert lines[0].endswith("then run the rotation again; nothing was changed")
+    assert json.loads(machine.stdout)["error"]["kind"] == "admin_lacks_rights"
+    printed = human.stdout + human.stderr + machine.stdout + machine.stderr
+    for secret in (dba["password"], first["password"], pending["password"]):
         assert secret not in printed
 
 
