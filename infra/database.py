@@ -109,6 +109,7 @@ class Database(pulumi.ComponentResource):
                 "username": username,
                 "password": password,
                 "dbname": DB_NAME,
+                "sslmode": "require",  # RDS speaks TLS: never fall back to plain text
                 **more,
             }
             return pulumi.Output.secret(pulumi.Output.json_dumps(fields))

@@ -6,8 +6,11 @@ At boot (cloud-init, Amazon Linux 2023) the user data installs a pinned release 
 the systemd unit and the CloudWatch agent's config, and starts both. Before each start of the
 node, ``prepare.py`` (run by systemd as the node's user) reads the secrets and the config
 template and writes, into the unit's private runtime directory (tmpfs, mode 0700):
-``env`` (``EDGE_API_TOKEN``, ``EDGE_DATABASE_URL``) and ``node.toml`` (the template plus the
-``[[endpoints]]`` from the RPC secret). Nothing secret is in the user data or on the disk.
+``env`` and ``node.toml`` (the template plus the ``[[endpoints]]`` from the RPC secret).
+The API token and the database login are not copied there: ``env`` names their secrets
+(``EDGE_API_TOKEN_SECRET_ID``, ``EDGE_DATABASE_SECRET_ID``) and the node reads them itself and
+reads them again as they rotate (the previous token in its grace period, a refused login at
+once), so a rotation needs no restart. Nothing secret is in the user data or on the disk.
 """
 
 from __future__ import annotations
@@ -103,7 +106,32 @@ def node_config(
     drain = drain_timeout_s(data)
     data.setdefault("api", {}).update({"host": "0.0.0.0", "port": api_port})  # noqa: S104
     data.setdefault("control", {}).update({"ssm_parameter": ssm_parameter, "aws_region": region})
+    data.setdefault("secrets", {})["region"] = region  # the token and login secrets' region
+    _as_the_node_reads_it(data, region)
     return tomli_w.dumps(data), drain
+
+
+def _as_the_node_reads_it(data: dict[str, Any], region: str) -> None:
+    """Refuse at deploy what the node would refuse at boot (a boot loop on the host): the
+    template as ``prepare.py`` completes it, with a stand-in endpoint and secret names."""
+    from shared.config import ConfigError, parse_config
+
+    stand_in = {
+        "name": "deploy-check",
+        "http_url": "https://rpc.invalid",
+        "ws_url": "wss://rpc.invalid",
+    }
+    arn = f"arn:aws:secretsmanager:{region}:000000000000:secret:deploy-check"
+    try:
+        parse_config(
+            {**data, "endpoints": [stand_in]},
+            "nodeConfig",
+            env={"EDGE_API_TOKEN_SECRET_ID": arn, "EDGE_DATABASE_SECRET_ID": arn},
+        )
+    except ConfigError as err:
+        raise BadHostConfig(
+            f"nodeConfig: the node would refuse it: {'; '.join(err.problems)}"
+        ) from None
 
 
 def with_alerts_topic(template_text: str, topic_arn: str) -> str:
@@ -121,7 +149,6 @@ def with_alerts_topic(template_text: str, topic_arn: str) -> str:
 _PREPARE = '''\
 """Write the node's env and config from Secrets Manager and SSM (run by systemd)."""
 import json, os, sys
-from urllib.parse import quote
 import boto3
 
 E = os.environ
@@ -141,14 +168,9 @@ def put(path, text):
     os.replace(path + ".tmp", path)
 
 
-token = secret(E["EDGE_TOKEN_SECRET"]).strip()
 if sys.argv[1:2] == ["--token-file"]:  # Prometheus' copy (infra/host_monitoring.py)
-    put(sys.argv[2], token)
+    put(sys.argv[2], secret(E["EDGE_TOKEN_SECRET"]).strip())
     sys.exit(0)
-db = json.loads(secret(E["EDGE_DB_SECRET"]))
-url = "postgresql+psycopg://%s:%s@%s:%s/%s?sslmode=require" % (
-    quote(db["username"], safe=""), quote(db["password"], safe=""), db["host"], db["port"],
-    db["dbname"])
 endpoints = json.loads(secret(E["EDGE_RPC_SECRET"]))
 if not isinstance(endpoints, list) or not endpoints:
     sys.exit("prepare: the RPC secret must be a JSON list of endpoints")
@@ -162,7 +184,9 @@ for ep in endpoints:
     tables.append("\\n".join(lines))
 run = E["RUNTIME_DIRECTORY"]
 put(os.path.join(run, "node.toml"), template + "\\n" + "\\n\\n".join(tables) + "\\n")
-put(os.path.join(run, "env"), "EDGE_API_TOKEN=%s\\nEDGE_DATABASE_URL=%s\\n" % (token, url))
+# the node reads (and re-reads, as they rotate) the token and the login itself
+put(os.path.join(run, "env"), "EDGE_API_TOKEN_SECRET_ID=%s\\nEDGE_DATABASE_SECRET_ID=%s\\n" % (
+    E["EDGE_TOKEN_SECRET"], E["EDGE_DB_SECRET"]))
 '''
 
 

@@ -84,6 +84,7 @@ class DbLogin:
     dbname: str
     username: str
     password: str
+    sslmode: str = "prefer"  # libpq's; the stack's secrets say "require"
 
     @classmethod
     def parse(cls, value: str | dict[str, Any], what: str) -> DbLogin:
@@ -100,6 +101,7 @@ class DbLogin:
             dbname=url.database or "postgres",
             username=url.username or "",
             password=url.password or "",
+            sslmode=str(url.query.get("sslmode") or "prefer"),
         )
 
     def __repr__(self) -> str:  # never the password, even in a traceback's locals
@@ -159,6 +161,7 @@ class DatabaseRotator:
                 dbname=login.dbname,
                 user=login.username,
                 password=login.password,
+                sslmode=login.sslmode,
                 connect_timeout=max(1, int(self.connect_timeout_s)),
                 application_name="edge-ops-rotation",
             )
@@ -265,7 +268,9 @@ class DatabaseRotator:
         admin = DbLogin.parse(self.read_secret(str(master_id)), f"secret {master_id!r}")
         if (admin.host, admin.port) != (cur.host, cur.port):
             raise RotationRefused("the administrator's secret names another server")
-        login = DbLogin(admin.host, admin.port, cur.dbname, admin.username, admin.password)
+        login = DbLogin(
+            admin.host, admin.port, cur.dbname, admin.username, admin.password, admin.sslmode
+        )
         return Administrator(login, str(master_id))
 
     def _create_first_user(self, admin: Administrator, first: DbLogin) -> bool:

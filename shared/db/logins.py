@@ -79,11 +79,18 @@ def secret_fields(value: str, source: str) -> dict[str, Any]:
     return fields
 
 
+# libpq's sslmode values (https://www.postgresql.org/docs/current/libpq-ssl.html)
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
 def url_from_fields(fields: Mapping[str, Any], source: str) -> URL:
     """The URL an RDS-style object names; ``SecretUnreadable`` naming ``source`` and the fields
     at fault when it names none. Its message quotes no value but an unsupported ``engine``'s,
     and that only when it is a database product's name (``mysql``, ``oracle-ee``: one of the
-    engines RDS names): never the username, password, host, port or database."""
+    engines RDS names): never the username, password, host, port or database.
+
+    An optional ``sslmode`` (libpq's: ``require`` for RDS, which the stack writes) is kept in
+    the URL; without it libpq's default (``prefer``) applies."""
     from sqlalchemy.engine import URL
 
     missing = [k for k in ("username", "password", "host") if not fields.get(k)]
@@ -99,6 +106,9 @@ def url_from_fields(fields: Mapping[str, Any], source: str) -> URL:
         port = int(fields.get("port") or 5432)
     except (TypeError, ValueError):
         raise SecretUnreadable(f"{source}: port is not a number") from None
+    sslmode = fields.get("sslmode")
+    if sslmode is not None and sslmode not in SSL_MODES:
+        raise SecretUnreadable(f"{source}: sslmode must be one of {', '.join(SSL_MODES)}")
     return URL.create(
         "postgresql+psycopg",
         username=str(fields["username"]),
@@ -106,6 +116,7 @@ def url_from_fields(fields: Mapping[str, Any], source: str) -> URL:
         host=str(fields["host"]),
         port=port,
         database=str(fields.get("dbname") or fields.get("database") or "postgres"),
+        query={"sslmode": sslmode} if sslmode else {},
     )
 
 

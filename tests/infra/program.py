@@ -99,6 +99,8 @@ address = "0x16b9a82891338f9ba80e2d6970fdda79d1eb0dae"
 kind = "v2"
 token0 = "USDT"
 token1 = "WBNB"
+decimals0 = 18
+decimals1 = 18
 
 [control]
 drain_timeout_s = 45

@@ -48,8 +48,9 @@ def test_the_template_gets_the_stacks_surfaces_and_the_drain_timeout() -> None:
     assert data["api"] == {"host": "0.0.0.0", "port": 8080}
     assert stop_timeout_s(drain) == 45 + STOP_MARGIN_S
     # the node's own default when the template says nothing
-    _, default = node_config("[chain]\nchain_id = 56\n", ssm_parameter="/p", region="r",
-                             api_port=8080)  # fmt: skip
+    without = NODE_TOML.replace("[control]\ndrain_timeout_s = 45\n", "")
+    assert without != NODE_TOML
+    _, default = node_config(without, ssm_parameter="/p", region="eu-west-1", api_port=8080)
     assert default == 30
 
 
@@ -60,11 +61,17 @@ def test_the_template_gets_the_stacks_surfaces_and_the_drain_timeout() -> None:
         ('[api]\ntoken = "0123456789abcdef0"\n', "api.token"),
         ("not = [toml", "not valid TOML"),
         ("[control]\ndrain_timeout_s = -1\n", "drain_timeout_s"),
+        # what only the node checks: refused at deploy with its own words, not a boot loop
+        ("[chain]\nchain_id = 56\n", "the node would refuse it: pools: Field required"),
+        (
+            NODE_TOML.replace("decimals0 = 18\n", ""),
+            "the node would refuse it: pools.0.decimals0: Field required",
+        ),
     ],
 )
 def test_a_template_that_cannot_work_is_refused(text: str, problem: str) -> None:
     with pytest.raises(BadHostConfig, match=problem):
-        node_config(text, ssm_parameter="/p", region="r", api_port=8080)
+        node_config(text, ssm_parameter="/p", region="eu-west-1", api_port=8080)
 
 
 def test_the_unit_restarts_always_and_outlasts_the_drain() -> None:

@@ -25,6 +25,12 @@ def test_secret_values() -> None:
         "s",
     )
     assert (full.port, full.database) == (6432, "edge")
+    assert full.query == {}  # libpq's default sslmode
+    tls = url_from_secret(
+        '{"username": "u", "password": "p", "host": "h", "sslmode": "require"}', "s"
+    )
+    assert tls.query == {"sslmode": "require"}
+    assert "sslmode=require" in tls.render_as_string(hide_password=True)
 
 
 # A password with a character that splits it in a URL: a message quoting either part leaks it.
@@ -45,6 +51,7 @@ WITH_PASSWORD = f'"username": "u", "password": "{PASSWORD}"'
         ("{" + WITH_PASSWORD + f', "host": "h", "engine": "{PASSWORD}"}}', "s: its engine is not"),
         ("{" + WITH_PASSWORD + ', "host": "h", "engine": "aurora-mysql"}', "'aurora-mysql' is not"),
         ("{" + WITH_PASSWORD + ', "host": "h", "port": "54x"}', "s: port is not a number"),
+        ("{" + WITH_PASSWORD + ', "host": "h", "sslmode": "always"}', "s: sslmode must be one"),
         (f"not a url, but {PASSWORD}", "s is not a database URL"),
         (f"postgresql://u:{PASSWORD}@h:54x/d", "s is not a database URL"),
     ],

@@ -24,18 +24,27 @@ BASE = {"engine": "postgres", "host": "db.example", "username": "edge", "passwor
         {**BASE, "port": "6432", "database": "edge"},  # the node reads "database" too
         {**BASE, "engine": "postgresql"},
         {k: v for k, v in BASE.items() if k != "engine"},
+        {**BASE, "sslmode": "require"},  # as the stack writes it: the rotation keeps TLS too
     ],
 )
 def test_a_secret_names_the_login_the_node_logs_in_with(fields: dict[str, object]) -> None:
     node = url_from_secret(json.dumps(fields), "s")
     for value in (json.dumps(fields), dict(fields)):
         login = DbLogin.parse(value, "s")
-        assert (login.host, login.port, login.dbname, login.username, login.password) == (
+        assert (
+            login.host,
+            login.port,
+            login.dbname,
+            login.username,
+            login.password,
+            login.sslmode,
+        ) == (
             node.host,
             node.port,
             node.database,
             node.username,
             node.password,
+            node.query.get("sslmode", "prefer"),
         )
 
 
