@@ -53,17 +53,17 @@ class Release:
     sha256: str
 
     def __post_init__(self) -> None:
-        if not _WHEEL.match(self.wheel_url):
+        if not _WHEEL.fullmatch(self.wheel_url):
             raise BadHostConfig(
                 f"release.wheelUrl {self.wheel_url!r}: must be an https URL ending in "
                 "edge_node-<version>-py3-none-any.whl"
             )
-        if not _SHA256.match(self.sha256):
+        if not _SHA256.fullmatch(self.sha256):
             raise BadHostConfig("release.sha256: must be 64 lower-case hex characters")
 
     @property
     def filename(self) -> str:
-        m = _WHEEL.match(self.wheel_url)
+        m = _WHEEL.fullmatch(self.wheel_url)
         assert m is not None  # checked in __post_init__
         return m.group(1)
 

@@ -55,7 +55,7 @@ class Tarball:
 
     def __post_init__(self) -> None:
         key = f"monitoring.{self.tool}"
-        m = re.match(
+        m = re.fullmatch(
             rf"^https://[^\s'\"]+/({self.tool}-(\d+)\.(\d+)\.(\d+)\.linux-amd64)\.tar\.gz$",
             self.url,
         )
@@ -64,7 +64,7 @@ class Tarball:
                 f"{key}.url {self.url!r}: must be an https URL ending in "
                 f"{self.tool}-<x.y.z>.linux-amd64.tar.gz (the host is x86_64)"
             )
-        if not _SHA256.match(self.sha256):
+        if not _SHA256.fullmatch(self.sha256):
             raise BadMonitoringRelease(f"{key}.sha256: must be 64 lower-case hex characters")
         version = (int(m.group(2)), int(m.group(3)))
         if version < MINIMUM[self.tool] or version[0] >= BELOW_MAJOR[self.tool]:

@@ -62,7 +62,7 @@ class Allow:
         if not self.actions or not self.resources:
             raise WildcardRefused("a statement needs actions and resources")
         for action in self.actions:
-            if not _ACTION.match(action):
+            if not _ACTION.fullmatch(action):
                 raise WildcardRefused(f"action {action!r}: name one API call, no wildcard")
         for resource in self.resources:
             if resource == "*":

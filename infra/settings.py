@@ -190,7 +190,7 @@ def read(config: pulumi.Config, aws_config: pulumi.Config, root: Path) -> StackS
     rpc_endpoints, rpc_names = _secret(config, "rpcEndpoints", _endpoints)
     alert_channels, _ = _secret(config, "alertChannels", _channels)
     node_name = config.get("nodeName") or "edge"
-    if not _NAME.match(node_name):
+    if not _NAME.fullmatch(node_name):
         raise BadStackConfig(f"{NAMESPACE}:nodeName must be {NAME_RULE}")
     port = config.get_int("apiPort") or 8080
     if not 1024 <= port <= 65535:

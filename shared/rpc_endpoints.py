@@ -33,6 +33,7 @@ NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 NAME_RULE = "1-64 letters, digits, _ . -"
 NODE_KEYS = ("name", "http_url", "ws_url")  # the node's EndpointConfig, which refuses others
 _NAME = re.compile(NAME_PATTERN)
+_KEY = re.compile(r"[A-Za-z_]{1,32}")
 _NODE_SHAPE = '[{"name", "http_url", "ws_url"}]'
 
 
@@ -83,9 +84,12 @@ def _entry(i: int, item: Any) -> RpcEndpoint:
     name = _name(i, item.get("name"))
     unknown = sorted(str(k) for k in item if k not in NODE_KEYS)
     if unknown:
+        # a key is quoted only when it looks like one: a URL pasted as a key holds its API key
+        shown = [k for k in unknown if _KEY.fullmatch(k)]
+        hidden = len(unknown) - len(shown)
+        named = ", ".join([*shown, *([f"{hidden} more not shown"] if hidden else [])])
         raise BadRpcEndpoints(
-            f"endpoint {name!r} has unknown key(s) {', '.join(unknown)} "
-            f"(an endpoint has {', '.join(NODE_KEYS)})"
+            f"endpoint {name!r} has unknown key(s) {named} (an endpoint has {', '.join(NODE_KEYS)})"
         )
     return _endpoint(name, item)
 
@@ -97,7 +101,7 @@ def _name(i: int, name: Any) -> str:
         raise BadRpcEndpoints(
             f"entry {i}: name must be a JSON string of {NAME_RULE}, not a JSON {_kind(name)}"
         )
-    if not _NAME.match(name):  # not quoted: a misplaced URL would show its key
+    if not _NAME.fullmatch(name):  # not quoted: a misplaced URL would show its key
         raise BadRpcEndpoints(f"entry {i}: name must be {NAME_RULE}")
     return name
 

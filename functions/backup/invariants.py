@@ -145,7 +145,7 @@ def _journal_row_problems(rows: Iterable[Any], trade_ids: set[int]) -> list[str]
             found.append(f"{what}: tx_hash is not a 32-byte hex hash")
         if not _HEX.match(r.raw_tx or ""):
             found.append(f"{what}: raw_tx is not hex")
-        if not _ADDRESS.match(r.sender or ""):
+        if not _ADDRESS.fullmatch(r.sender or ""):
             found.append(f"{what}: sender is not an address")
         if r.nonce is None or r.nonce < 0 or (r.broadcasts or 0) < 0:
             found.append(f"{what}: negative nonce or broadcast count")

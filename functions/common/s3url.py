@@ -41,7 +41,7 @@ class S3Location:
         shown = shown or f"s3://{bucket}/{prefix}"
         if not bucket:
             raise BadInput(f"{shown!r} has no bucket: write s3://BUCKET/PREFIX")
-        if not _BUCKET.match(bucket) or ".." in bucket or _IP.match(bucket):
+        if not _BUCKET.fullmatch(bucket) or ".." in bucket or _IP.fullmatch(bucket):
             raise BadInput(
                 f"{bucket!r} is not a valid S3 bucket name (3-63 lowercase letters, digits, "
                 "dots or hyphens, starting and ending with a letter or digit)"

@@ -55,7 +55,7 @@ def tagged_kind(metadata: Mapping[str, Any]) -> SecretKind | None:
 
 
 def kind_from_value(value: str) -> SecretKind | None:
-    if _HEX64.match(value.strip()):
+    if _HEX64.fullmatch(value.strip()):
         return SecretKind.API_TOKEN
     if value.lstrip().startswith("{"):
         try:

@@ -64,7 +64,7 @@ class RotationEvent:
         if missing:
             raise BadInput(f"not a rotation event: {', '.join(missing)} missing")
         token = str(event["ClientRequestToken"])
-        if not _TOKEN.match(token):
+        if not _TOKEN.fullmatch(token):
             raise BadInput("ClientRequestToken is not a version id (32-64 letters, digits, -)")
         return cls(Step.parse(str(event["Step"])), str(event["SecretId"]), token)
 

@@ -65,6 +65,6 @@ class ApiTokenRotator:
 
 
 def _check_format(value: str) -> None:
-    if not _HEX64.match(value):
+    if not _HEX64.fullmatch(value):
         # never quote the value: it is the secret
         raise PendingSecretRefused("the pending token is not 64 lowercase hex characters")

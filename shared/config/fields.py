@@ -71,6 +71,6 @@ Amount = Annotated[Decimal, Field(ge=0, max_digits=40, decimal_places=18)]
 
 def check_address(v: str) -> str:
     """A 0x-prefixed 20-byte hex address, lower-cased so comparisons need no care."""
-    if not ADDRESS.match(v):
+    if not ADDRESS.fullmatch(v):
         raise ValueError("must be a 0x-prefixed 20-byte hex address")
     return v.lower()

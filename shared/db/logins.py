@@ -100,7 +100,7 @@ def url_from_fields(fields: Mapping[str, Any], source: str) -> URL:
         )
     engine = str(fields.get("engine", "postgres"))
     if engine not in ("postgres", "postgresql"):
-        named = f"engine {engine!r}" if _ENGINE_NAME.match(engine) else "its engine"
+        named = f"engine {engine!r}" if _ENGINE_NAME.fullmatch(engine) else "its engine"
         raise SecretUnreadable(f"{source}: {named} is not supported (postgres only)")
     try:
         port = int(fields.get("port") or 5432)

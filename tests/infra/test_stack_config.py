@@ -96,9 +96,10 @@ def test_a_bad_alert_email_is_refused(stack_config: Config) -> Any:
 
 
 @pulumi.runtime.test  # type: ignore[untyped-decorator]
-def test_a_bad_node_name_is_refused(stack_config: Config) -> Any:
+@pytest.mark.parametrize("name", ["edge node/1", "edge\n"])
+def test_a_bad_node_name_is_refused(stack_config: Config, name: str) -> Any:
     config, secrets = stack_config
-    config["edge-node:nodeName"] = "edge node/1"
+    config["edge-node:nodeName"] = name
     return _refused(config, secrets, BadStackConfig, "nodeName")
 
 

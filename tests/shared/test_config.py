@@ -48,6 +48,7 @@ def test_a_good_config() -> None:
         (lambda d: d["chain"].pop("chain_id"), "chain.chain_id"),
         (lambda d: d["chain"].update(chain_id=-1), "chain.chain_id"),
         (lambda d: d["pools"][0].update(address="0x123"), "pools.0.address"),
+        (lambda d: d["pools"][0].update(address="0x" + "ab" * 20 + "\n"), "pools.0.address"),
         (lambda d: d["pools"][0].update(decimals0=99), "pools.0.decimals0"),
         (lambda d: d["pools"][0].update(kind="v4"), "pools.0.kind"),
         (lambda d: d["endpoints"][0].update(ws_url="http://x"), "endpoints.0.ws_url"),

@@ -65,6 +65,12 @@ def test_the_stack_takes_only_the_nodes_list(value: Any, says: str) -> None:
         ([{"name": HTTP, "http_url": HTTP}], "entry 0: name must be 1-64"),
         ([{"name": "p", "ws_url": WS}], "endpoint 'p' needs an http_url"),
         ([{"name": "p", "url": HTTP}], r"endpoint 'p' has unknown key\(s\) url"),
+        # a URL pasted as a key is counted, not quoted
+        ([{"name": "p", "http_url": HTTP, HTTP: ""}], r"unknown key\(s\) 1 more not shown"),
+        ([{"name": "p", "http_url": HTTP, "url": "", HTTP: ""}], r"key\(s\) url, 1 more not"),
+        # a trailing newline is no name (the node refuses it: so must the stack and the probe)
+        ([{"name": "primary\n", "http_url": HTTP}], "entry 0: name must be 1-64"),
+        ({"primary\n": HTTP}, "entry 0: name must be 1-64"),
         ([{"name": "p", "http_url": WS}], "endpoint 'p': http_url must start with http://"),
         ([{"name": "p", "http_url": HTTP, "ws_url": HTTP}], "'p': ws_url must start with ws://"),
         ([{"name": "p", "http_url": f"https://rpc.example.com:99999/{KEY}"}], "port must be"),
