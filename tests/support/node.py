@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +21,7 @@ from edge_node.service import EdgeNode
 from edge_node.store import reader
 from shared.config import CANDLE_INTERVALS, NodeConfig
 from shared.db import schema
+from tests.support.waiting import eventually_async
 
 TOKEN = "test-token-0123456789abcdef"
 _SWAP_EXACT_IN = function_signature_to_4byte_selector(
@@ -98,14 +98,6 @@ async def running(node: EdgeNode, start_within: float = 30.0) -> AsyncIterator[E
         await asyncio.wait_for(task, 60)
 
 
-async def wait_for(pred: Callable[[], bool], within: float, what: str) -> None:
-    deadline = time.monotonic() + within
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within}s waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
 async def caught_up(node: EdgeNode, anvil: Anvil, within: float = 30.0) -> int:
     """Wait until the node has processed and stored the chain's current head."""
     head = await asyncio.to_thread(anvil.block_number)
@@ -121,7 +113,7 @@ async def caught_up(node: EdgeNode, anvil: Anvil, within: float = 30.0) -> int:
             and node.writer.queue_depth() == 0
         )
 
-    await wait_for(done, within, f"the node to process and store block {head}")
+    await eventually_async(done, within, f"the node to process and store block {head}")
     return head
 
 

@@ -19,8 +19,9 @@ from functions.runbook.settings import RunbookSettings
 from functions.runbook.trigger import by_person
 from shared.db import schema
 from shared.node_api import NodeApi
-from tests.support.node import TOKEN, wait_for
+from tests.support.node import TOKEN
 from tests.support.trading import ArbChain, running_arb_chain, trading
+from tests.support.waiting import WITHIN_S, eventually_async
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 PARAMETER = "/edge/test/runbook-stop"
@@ -64,7 +65,9 @@ async def test_pause_on_a_node(
         result = await asyncio.to_thread(runner.run, "pause-trading", trigger, ctx)
         assert result.ok, result
         desk = node.desk
-        await wait_for(lambda: desk.control.state is TradingState.PAUSED, 10, "the pause")
+        await eventually_async(
+            lambda: desk.control.state is TradingState.PAUSED, WITHIN_S, "the pause"
+        )
         # API down: both flags ask for the pause; the node applies whichever it reads first
         # (the SSM flag alone pausing a node: tests/edge_node/test_control.py)
         expected = {"api:runbook:test"} if api_up else {"remote flag", "database flag"}
