@@ -17,6 +17,7 @@ from moto import mock_aws
 from edge_node.api import build_app
 from edge_node.api_tokens import SecretTokens, StaticToken, TokenRing
 from shared.secret_versions import SecretUnreadable, Version, Versions
+from tests.support.waiting import eventually_async
 
 T0 = 1_800_000_000.0
 A, B, C = (secrets.token_hex(32) for _ in range(3))
@@ -141,10 +142,9 @@ async def test_the_timer_refreshes(sm: Any) -> None:
     stop = asyncio.Event()
     task = asyncio.create_task(tokens.run(stop))
     open_pending(sm, B)
-    for _ in range(100):
-        if tokens.ring.versions and tokens.ring.versions.pending:
-            break
-        await asyncio.sleep(0.05)
+    await eventually_async(
+        lambda: tokens.ring.versions and tokens.ring.versions.pending, what="a timed refresh"
+    )
     stop.set()
     await task
     assert tokens.ring.match(B, T0 * 2) == "AWSPENDING"
