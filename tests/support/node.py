@@ -21,7 +21,7 @@ from edge_node.service import EdgeNode
 from edge_node.store import reader
 from shared.config import CANDLE_INTERVALS, NodeConfig
 from shared.db import schema
-from tests.support.waiting import eventually_async
+from tests.support.waiting import WITHIN_S, eventually_async
 
 TOKEN = "test-token-0123456789abcdef"
 _SWAP_EXACT_IN = function_signature_to_4byte_selector(
@@ -96,6 +96,17 @@ async def running(node: EdgeNode, start_within: float = 30.0) -> AsyncIterator[E
     finally:
         stop.set()
         await asyncio.wait_for(task, 60)
+
+
+async def blocks_go_by(node: EdgeNode, n: int = 2, within: float = WITHIN_S) -> None:
+    """Waits until the node has processed ``n`` more blocks: what "a while, mid-stream" means
+    in a test (a fixed sleep says nothing on a loaded machine)."""
+    start = node.book.head.number if node.book.head is not None else -1
+    await eventually_async(
+        lambda: node.book.head is not None and node.book.head.number >= start + n,
+        within,
+        f"the node to process {n} more blocks after {start}",
+    )
 
 
 async def caught_up(node: EdgeNode, anvil: Anvil, within: float = 30.0) -> int:

@@ -17,6 +17,7 @@ from tests.support.node import (
     Chain,
     assert_candles_match_swaps,
     assert_store_matches_chain,
+    blocks_go_by,
     caught_up,
     running,
     start_chain,
@@ -75,12 +76,12 @@ async def test_websocket_cut_several_times_mid_stream(chain: Chain, sqlite_url: 
         async with running(node):
             traffic = chain.traffic(rate=40).start()
             for _ in range(4):
-                await asyncio.sleep(1.5)
+                await blocks_go_by(node)  # mid-stream
                 proxy.cut()
                 await eventually_async(
                     lambda: node.metrics.websocket_connections == 1, WITHIN_S, "reconnect"
                 )
-            await asyncio.sleep(1.0)
+            await blocks_go_by(node)
             await asyncio.to_thread(traffic.stop)
             await caught_up(node, chain.anvil)
             assert node.metrics.websocket_reconnects >= 4
@@ -101,18 +102,18 @@ async def test_first_endpoint_killed_fails_over_then_back(chain: Chain, sqlite_u
                 lambda: node.listener.status.active_endpoint == "first", WITHIN_S, "first"
             )
             traffic = chain.traffic(rate=40).start()
-            await asyncio.sleep(1.5)
+            await blocks_go_by(node)
             first.down()  # the preferred endpoint dies: no connection, no new ones
             await eventually_async(
                 lambda: node.listener.status.active_endpoint == "second", WITHIN_S, "failover"
             )
             assert node.metrics.rpc_failovers >= 1
-            await asyncio.sleep(2.0)
+            await blocks_go_by(node)  # followed through the second a while
             first.up()  # it comes back: probes see it twice, the node fails back
             await eventually_async(
                 lambda: node.listener.status.active_endpoint == "first", WITHIN_S, "failback"
             )
-            await asyncio.sleep(1.0)
+            await blocks_go_by(node)
             await asyncio.to_thread(traffic.stop)
             await caught_up(node, chain.anvil)
     _final_checks(node, chain)
@@ -124,13 +125,13 @@ async def test_a_stream_that_goes_silent_is_declared_dead(chain: Chain, sqlite_u
         node = EdgeNode(cfg)
         async with running(node):
             traffic = chain.traffic(rate=30).start()
-            await asyncio.sleep(1.5)
+            await blocks_go_by(node)
             before = node.metrics.websocket_reconnects
             proxy.freeze()  # the socket stays open; no head, no log, no pong arrives
             await eventually_async(
                 lambda: node.metrics.websocket_reconnects > before, WITHIN_S, "the stale stream"
             )
-            await asyncio.sleep(1.0)
+            await blocks_go_by(node)
             await asyncio.to_thread(traffic.stop)
             await caught_up(node, chain.anvil)
             report = node.listener.endpoint_report()[0]
@@ -239,14 +240,18 @@ async def test_database_outage_mid_run_loses_nothing(chain: Chain, pg_url: str) 
         node = EdgeNode(chain.config(via_proxy))
         async with running(node):
             traffic = chain.traffic(rate=40).start()
-            await asyncio.sleep(1.5)
+            await eventually_async(
+                lambda: node.writer.stats.committed_block is not None, WITHIN_S, "a commit"
+            )
             proxy.down()  # the database goes away mid-run
             await eventually_async(
                 lambda: node.writer.stats.db_errors > 0, WITHIN_S, "write failures"
             )
-            await asyncio.sleep(2.0)
             # The node keeps following in memory; commits wait for the database.
-            assert node.writer.queue_depth() > 0
+            await blocks_go_by(node)
+            await eventually_async(
+                lambda: node.writer.queue_depth() > 0, WITHIN_S, "commits waiting"
+            )
             detail = node.health_detail()
             assert detail["store"]["retrying_since"] is not None
             assert node.book.head is not None
@@ -302,7 +307,7 @@ async def test_removed_logs_alone_trigger_the_rollback(sqlite_url: str) -> None:
 
 @pytest.mark.postgres
 async def test_a_database_down_when_a_session_starts_is_waited_for(
-    chain: Chain, pg_url: str
+    chain: Chain, pg_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The first connection checks the chain's genesis against the store: without the
     database it waits for it, rather than failing the endpoint over or stopping."""
@@ -321,7 +326,11 @@ async def test_a_database_down_when_a_session_starts_is_waited_for(
             await asyncio.to_thread(node._resume)  # the start: schema and checkpoint
             proxy.down()
             session = asyncio.create_task(node._on_connect(rpc))
-            await asyncio.sleep(2.0)
+
+            def retries() -> int:
+                return caplog.text.count("database unavailable while starting a session")
+
+            await eventually_async(lambda: retries() >= 2, WITHIN_S, "a retry after a failure")
             assert not session.done(), session.done() and session.exception()
             proxy.up()
             await asyncio.wait_for(session, 30)
