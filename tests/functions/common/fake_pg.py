@@ -39,7 +39,7 @@ def _recv_exact(conn: socket.socket, n: int) -> bytes:
 
 def _serve_one(conn: socket.socket) -> None:
     with conn:
-        conn.settimeout(5)
+        conn.settimeout(30)  # a client on a loaded machine can take seconds to write
         try:
             while True:
                 (length,) = struct.unpack("!I", _recv_exact(conn, 4))

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 
 from functions.common.aws import AwsClients, AwsOptions, boto_config, error_code, http_status
 from functions.common.settings import OpsSettings
+from tests.support.waiting import WITHIN_S, eventually
 
 
 def test_config_bounds_timeouts_and_attempts() -> None:
@@ -44,7 +45,8 @@ def test_aws_endpoint_url_is_honoured(moto_endpoint: str, monkeypatch: pytest.Mo
 
 @pytest.fixture
 def silent_server() -> Iterator[tuple[str, list[int]]]:
-    """An endpoint that accepts connections and never answers; counts the connections."""
+    """An endpoint that accepts connections and never answers; the peer ports it accepted, in
+    order."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)
@@ -56,10 +58,10 @@ def silent_server() -> Iterator[tuple[str, list[int]]]:
     def serve() -> None:
         while not stop.is_set():
             try:
-                conn, _ = listener.accept()
+                conn, peer = listener.accept()
             except TimeoutError:
                 continue
-            accepted.append(1)
+            accepted.append(peer[1])
             held.append(conn)
 
     thread = threading.Thread(target=serve, daemon=True)
@@ -83,7 +85,13 @@ def test_a_hung_endpoint_fails_after_the_bounded_attempts(
     )
     with pytest.raises(ReadTimeoutError):
         clients.s3.list_buckets()
-    assert len(accepted) == 2  # the first try and one retry, then it gives up
+    # The server accepts in order: once it has accepted a sentinel connection made after the
+    # client gave up, it has accepted every connection of the client.
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=WITHIN_S) as sentinel:
+        mine = sentinel.getsockname()[1]
+        eventually(lambda: mine in accepted, what="the sentinel connection")
+    assert accepted.index(mine) == 2  # the first try and one retry, then it gives up
 
 
 def test_error_code_and_status_of_client_errors(aws: AwsClients) -> None:
