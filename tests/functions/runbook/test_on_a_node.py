@@ -35,7 +35,7 @@ def _context(moto: str, store_url: str, node_url: str) -> Context:
         node_url=node_url,
         stop_parameter=PARAMETER,
         poll_s=0.1,
-        confirm_within_s=10,
+        confirm_within_s=WITHIN_S,  # the node is in this process, on a loaded machine
         incidents_to="s3://edge-node-incidents/incidents",
     )
     aws = AwsClients(AwsOptions(region="us-east-1", endpoint_url=moto))
@@ -43,7 +43,11 @@ def _context(moto: str, store_url: str, node_url: str) -> Context:
     from functions.common.store import Store
 
     return Context(
-        settings, aws, "runbook:test", NodeApi(node_url, TOKEN), Store.from_url(store_url)
+        settings,
+        aws,
+        "runbook:test",
+        NodeApi(node_url, TOKEN, timeout_s=WITHIN_S),
+        Store.from_url(store_url),
     )
 
 
