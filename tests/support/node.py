@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,6 +80,17 @@ def start_chain(block_time: float | None = 0.5) -> Chain:
     market = deploy_market(anvil)
     traders = prepare_traders(anvil, market, [1, 2, 3, 4])
     return Chain(anvil, market, traders)
+
+
+def running_chain() -> Iterator[Chain]:
+    """A fresh anvil with the demo market, mining every 0.5 s, stopped after it; a module
+    makes it its ``chain`` fixture with ``chain = pytest.fixture(running_chain, name="chain")``
+    (``scope="module"`` to share one)."""
+    c = start_chain(block_time=0.5)
+    try:
+        yield c
+    finally:
+        c.anvil.stop()
 
 
 @contextlib.asynccontextmanager
