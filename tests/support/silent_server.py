@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from tests.support.loopback import accepting
 from tests.support.waiting import WITHIN_S, eventually
 
 
@@ -33,30 +33,16 @@ class SilentServer:
 
 @contextlib.contextmanager
 def silent_server() -> Iterator[SilentServer]:
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    listener.settimeout(0.2)  # how often the accept loop looks at ``stop``
-    server = SilentServer(listener.getsockname()[1])
     held: list[socket.socket] = []
-    stop = threading.Event()
+    peers: list[int] = []
 
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, peer = listener.accept()
-            except TimeoutError:
-                continue
-            held.append(conn)
-            server.peers.append(peer[1])
+    def hold(conn: socket.socket, peer: int) -> None:
+        held.append(conn)
+        peers.append(peer)
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
     try:
-        yield server
+        with accepting(hold) as port:
+            yield SilentServer(port, peers)
     finally:
-        stop.set()
-        thread.join(WITHIN_S)
         for conn in held:
             conn.close()
-        listener.close()
