@@ -8,15 +8,14 @@ import secrets
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import boto3
 import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
-from moto import mock_aws
 
 from edge_node.api import build_app
 from edge_node.api_tokens import SecretTokens, StaticToken, TokenRing
 from shared.secret_versions import SecretUnreadable, Version, Versions
+from tests.support.moto_secrets import moto_secretsmanager
 from tests.support.waiting import eventually_async
 
 T0 = 1_800_000_000.0
@@ -49,11 +48,7 @@ def test_the_ring_accepts_current_pending_and_previous_within_the_grace() -> Non
 
 @pytest.fixture
 def sm(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for k, v in (("AWS_ACCESS_KEY_ID", "t"), ("AWS_SECRET_ACCESS_KEY", "t")):
-        monkeypatch.setenv(k, v)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        client = boto3.client("secretsmanager", region_name="us-east-1")
+    with moto_secretsmanager(monkeypatch) as client:
         client.create_secret(Name="api", SecretString=A)
         yield client
 
