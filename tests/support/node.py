@@ -21,7 +21,7 @@ from edge_node.service import EdgeNode
 from edge_node.store import reader
 from shared.config import CANDLE_INTERVALS, NodeConfig
 from shared.db import schema
-from tests.support.waiting import WITHIN_S, eventually_async
+from tests.support.waiting import WITHIN_S, NotWithin, eventually_async
 
 TOKEN = "test-token-0123456789abcdef"
 _SWAP_EXACT_IN = function_signature_to_4byte_selector(
@@ -94,7 +94,9 @@ def running_chain() -> Iterator[Chain]:
 
 
 @contextlib.asynccontextmanager
-async def running(node: EdgeNode, start_within: float = 30.0) -> AsyncIterator[EdgeNode]:
+async def running(node: EdgeNode, start_within: float = 2 * WITHIN_S) -> AsyncIterator[EdgeNode]:
+    """The node started (its ``ready``), stopped afterwards; a start that fails or does not
+    end in time fails the test here, not later in whatever the test expected of the node."""
     stop, ready = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(node.run(stop, ready))
     waiter = asyncio.ensure_future(ready.wait())
@@ -102,6 +104,10 @@ async def running(node: EdgeNode, start_within: float = 30.0) -> AsyncIterator[E
     waiter.cancel()
     if task.done():
         task.result()
+    if not ready.is_set():
+        stop.set()
+        await asyncio.wait({task}, timeout=start_within)
+        raise NotWithin(f"the node did not start within {start_within:g}s")
     try:
         yield node
     finally:
