@@ -204,6 +204,10 @@ def state_of(control: Control) -> TradingState:
     return control.state  # read fresh each time (no narrowing across transitions)
 
 
+def poll_error(service: ControlService) -> str | None:
+    return service.last_poll_error  # read fresh each time (no narrowing across rounds)
+
+
 async def test_a_database_read_from_before_a_resume_does_not_stop_the_node_again(
     sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -287,7 +291,7 @@ async def test_a_remote_read_from_before_a_resume_is_not_used_by_a_later_round(
     service.cfg = cfg.model_copy(update={"poll_interval_s": 5.0})
     await service.poll_once()  # this round started after the resume, but the read did not
     assert release.is_set()
-    assert service.last_poll_error is None  # the read answered in this round...
+    assert poll_error(service) is None  # the read answered in this round...
     assert state_of(control) is TradingState.RUNNING  # ...and its "set" was not used
     monkeypatch.setattr(flags, "read_db_flags", real_read)
     await service.poll_once()  # a fresh read: the flag the resume cleared
