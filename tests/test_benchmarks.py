@@ -78,14 +78,16 @@ def test_backup_benchmark_runs_beside_pg_dump_and_verifies_its_restore() -> None
 
 
 def test_probe_benchmark_runs_and_measures_every_answering_check() -> None:
+    # A call timeout the local servers always answer within on a loaded machine (0.5 s did
+    # not): every answering check must be measured; only the silent one times out.
     result = _run(
         "bench_probe.py", "--runs", "1", "--endpoints", "2", "--delay-ms", "20",
-        "--timeout-s", "0.5", "--deadline-s", "3",
+        "--timeout-s", "3", "--deadline-s", "30",
     )  # fmt: skip
     for side in ("ours_concurrent", "baseline_sequential"):
         figures = result[side]
         assert figures["others_measured_ok"] == figures["others"] == 6
-        assert figures["silent_reported_as"] == "no answer (timed out after 0.5 s)"
+        assert figures["silent_reported_as"] == "no answer (timed out after 3 s)"
     assert isinstance(result["meets_target"], bool)
 
 

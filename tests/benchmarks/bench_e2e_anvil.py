@@ -32,8 +32,9 @@ from typing import Any
 from edge_node.chain import abi
 from edge_node.service import EdgeNode
 from tests.benchmarks.bench_latency import SYNC_ABI, plain_best
-from tests.support.node import running, wait_for
+from tests.support.node import running
 from tests.support.trading import ArbChain, caught_up_to, start_arb_chain, trader_ready
+from tests.support.waiting import eventually_async
 
 
 def _ms(values: list[float]) -> dict[str, float]:
@@ -67,7 +68,7 @@ async def run_ours(chain: ArbChain, trials: int, store_url: str) -> dict[str, An
             seen = len(trader.latencies)
             await asyncio.to_thread(chain.open_gap, 0.03, i % 2 == 0, False)
             t_mine = await _mine_timed(chain)
-            await wait_for(lambda: len(trader.latencies) > seen, 20, "the trade")  # noqa: B023
+            await eventually_async(lambda: len(trader.latencies) > seen, 20, "the trade")  # noqa: B023
             lat = trader.latencies[-1]
             rows.append(
                 {
@@ -80,7 +81,7 @@ async def run_ours(chain: ArbChain, trials: int, store_url: str) -> dict[str, An
             )
             head = await asyncio.to_thread(chain.mine)
             await caught_up_to(node, head)
-            await wait_for(lambda: not trader.pending, 20, "the trade to settle")
+            await eventually_async(lambda: not trader.pending, 20, "the trade to settle")
     return {
         "durability": durability,
         "trials": len(rows),
@@ -160,7 +161,7 @@ async def run_baseline(chain: ArbChain, trials: int) -> dict[str, Any]:
                 seen = len(accepted)
                 await asyncio.to_thread(chain.open_gap, 0.03, i % 2 == 0, False)
                 t_mine = await _mine_timed(chain)
-                await wait_for(lambda: len(accepted) > seen or task.done(), 20, "the trade")  # noqa: B023
+                await eventually_async(lambda: len(accepted) > seen or task.done(), 20, "the trade")  # noqa: B023
                 if task.done():
                     task.result()
                 times.append(accepted[-1] - t_mine)

@@ -24,6 +24,7 @@ from edge_node.service import EdgeNode
 from edge_node.telemetry import Metrics, prometheus_text, registry_for
 from shared.config import NodeConfig, load_config
 from shared.db.engine import migrate
+from tests.support.waiting import WITHIN_S
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "edge.example.toml"
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:edge-test-critical"
@@ -92,12 +93,12 @@ def test_publish_never_waits_for_sns_and_a_full_queue_drops_and_counts() -> None
     pub = AlertPublisher(TOPIC, sns, m, queue_max=3)
     pub.start()
     assert pub.publish(risk_pause_event("first"))
-    assert sns.entered.wait(10)  # the worker holds the first, stuck in SNS
+    assert sns.entered.wait(WITHIN_S)  # the worker holds the first, stuck in SNS
     results = [pub.publish(risk_pause_event(f"n{i}")) for i in range(9)]
     assert results == [True] * 3 + [False] * 6  # returned at once, whatever SNS does
     assert _counted(m, "dropped") == 6
     sns.release.set()
-    assert pub.close(timeout=10)
+    assert pub.close(timeout=WITHIN_S)
     assert [e["details"]["reason"] for e in sns.events()] == ["first", "n0", "n1", "n2"]
     assert _counted(m, "sent") == 4
 
@@ -109,7 +110,7 @@ def test_a_failing_topic_is_counted_and_the_worker_carries_on() -> None:
     pub.start()
     pub.publish(risk_pause_event("a"))
     pub.publish(risk_pause_event("b"))
-    assert pub.close(timeout=10)
+    assert pub.close(timeout=WITHIN_S)
     assert _counted(m, "failed") == 2
 
 
@@ -126,7 +127,7 @@ def test_published_to_a_real_sns_topic() -> None:
         pub.start()
         ev = emergency_stop_event("api", "drill")
         pub.publish(ev)
-        assert pub.close(timeout=10)
+        assert pub.close(timeout=WITHIN_S)
         body = json.loads(sqs.receive_message(QueueUrl=queue)["Messages"][0]["Body"])
         assert json.loads(body["Message"]) == ev
         assert body["MessageAttributes"]["severity"]["Value"] == "critical"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -11,19 +11,13 @@ import pytest_asyncio
 
 from edge_node.service import EdgeNode
 from shared import metrics
-from tests.support.node import TOKEN, Chain, caught_up, running, start_chain
+from tests.support.node import TOKEN, Chain, caught_up, running, running_chain
 
 pytestmark = [pytest.mark.chain, pytest.mark.asyncio(loop_scope="module")]
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
-@pytest.fixture(scope="module")
-def chain() -> Iterator[Chain]:
-    c = start_chain(block_time=0.5)
-    try:
-        yield c
-    finally:
-        c.anvil.stop()
+chain = pytest.fixture(running_chain, name="chain", scope="module")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

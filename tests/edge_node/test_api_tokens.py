@@ -8,15 +8,15 @@ import secrets
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import boto3
 import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
-from moto import mock_aws
 
 from edge_node.api import build_app
 from edge_node.api_tokens import SecretTokens, StaticToken, TokenRing
 from shared.secret_versions import SecretUnreadable, Version, Versions
+from tests.support.moto_secrets import moto_secretsmanager
+from tests.support.waiting import eventually_async
 
 T0 = 1_800_000_000.0
 A, B, C = (secrets.token_hex(32) for _ in range(3))
@@ -48,11 +48,7 @@ def test_the_ring_accepts_current_pending_and_previous_within_the_grace() -> Non
 
 @pytest.fixture
 def sm(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for k, v in (("AWS_ACCESS_KEY_ID", "t"), ("AWS_SECRET_ACCESS_KEY", "t")):
-        monkeypatch.setenv(k, v)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        client = boto3.client("secretsmanager", region_name="us-east-1")
+    with moto_secretsmanager(monkeypatch) as client:
         client.create_secret(Name="api", SecretString=A)
         yield client
 
@@ -141,10 +137,9 @@ async def test_the_timer_refreshes(sm: Any) -> None:
     stop = asyncio.Event()
     task = asyncio.create_task(tokens.run(stop))
     open_pending(sm, B)
-    for _ in range(100):
-        if tokens.ring.versions and tokens.ring.versions.pending:
-            break
-        await asyncio.sleep(0.05)
+    await eventually_async(
+        lambda: tokens.ring.versions and tokens.ring.versions.pending, what="a timed refresh"
+    )
     stop.set()
     await task
     assert tokens.ring.match(B, T0 * 2) == "AWSPENDING"

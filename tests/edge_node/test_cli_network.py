@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +18,7 @@ from shared.config import parse_config
 from shared.db.engine import create_engine
 from tests.edge_node.test_cli import GOOD
 from tests.support.config_file import write_config
+from tests.support.silent_server import SilentServer, silent_server
 
 TOKEN = "t" * 24
 
@@ -109,35 +109,17 @@ def test_the_token_never_goes_through_a_proxy_from_the_environment(
 
 
 @pytest.fixture
-def silent_ssm(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[socket.socket]]:
+def silent_ssm(monkeypatch: pytest.MonkeyPatch) -> Iterator[SilentServer]:
     """An SSM endpoint that accepts connections and never answers."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    accepted: list[socket.socket] = []
-
-    def accept() -> None:
-        while True:
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                return
-            accepted.append(conn)
-
-    threading.Thread(target=accept, daemon=True).start()
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SSM", f"http://127.0.0.1:{server.getsockname()[1]}")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    try:
-        yield accepted
-    finally:
-        server.close()
-        for conn in accepted:
-            conn.close()
+    with silent_server() as server:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SSM", server.url)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        yield server
 
 
 def test_emergency_stop_does_not_hang_on_an_ssm_that_never_answers(
-    silent_ssm: list[socket.socket], tmp_path: Path
+    silent_ssm: SilentServer, tmp_path: Path
 ) -> None:
     path = config_for(tmp_path, 1, ssm_parameter="/edge/stop", aws_region="ap-southeast-1")
     outcome: dict[str, Any] = {}
@@ -154,7 +136,7 @@ def test_emergency_stop_does_not_hang_on_an_ssm_that_never_answers(
     result = outcome["result"]
     assert result.exit_code == 0, result.output  # the database flag holds the stop
     assert "database flag set" in result.output and "remote flag not set" in result.output
-    assert 1 <= len(silent_ssm) <= control_flags.SSM_MAX_ATTEMPTS + 1
+    assert 1 <= silent_ssm.connections_before_now() <= control_flags.SSM_MAX_ATTEMPTS + 1
     engine = create_engine(f"sqlite:///{tmp_path}/edge.db")
     assert control_flags.read_db_flags(engine).emergency_stop
     engine.dispose()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import boto3
 import pytest
@@ -11,6 +12,7 @@ from edge_node.control import Control, ControlService, ResumeRefused, TradingSta
 from shared import control_flags as flags
 from shared.config import ControlConfig
 from shared.db.engine import create_engine, migrate
+from tests.support.waiting import WITHIN_S, eventually_async
 
 
 def test_the_state_machine() -> None:
@@ -51,10 +53,7 @@ async def test_the_database_flag_stops_the_node_as_the_manual_says(engine) -> No
         conn.execute(text("UPDATE system_config SET value='true' WHERE key='emergency_stop'"))
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(stop))
-    for _ in range(100):
-        if control.state is TradingState.STOPPED:
-            break
-        await asyncio.sleep(0.02)
+    await eventually_async(lambda: control.state is TradingState.STOPPED, what="the stop")
     stop.set()
     await task
     assert control.state is TradingState.STOPPED
@@ -83,6 +82,19 @@ async def test_a_stopped_node_starts_stopped(engine) -> None:
     assert "runbook" in control.actor
 
 
+async def _rounds_until(service: ControlService, state: TradingState) -> None:
+    """The poller's rounds until the control is in ``state`` (a read slower than a round is
+    used by a later round: on a loaded machine moto can take longer than one)."""
+
+    async def reached() -> bool:
+        await service.poll_once()
+        return service.control.state is state
+
+    deadline = asyncio.get_running_loop().time() + WITHIN_S
+    while not await reached():
+        assert asyncio.get_running_loop().time() < deadline, f"not {state.value} in time"
+
+
 @pytest.fixture
 def ssm():
     with mock_aws():
@@ -98,11 +110,7 @@ async def test_the_remote_flag(sqlite_url: str, ssm) -> None:
     await service.poll_once()  # no parameter yet: not a stop
     assert control.can_trade
     ssm.put_parameter(Name=cfg.ssm_parameter, Value="true", Type="String")  # a runbook
-    for _ in range(20):  # the poller's rounds (a read slower than a round is used next round)
-        await service.poll_once()
-        if control.state is TradingState.STOPPED:
-            break
-    assert control.state is TradingState.STOPPED
+    await _rounds_until(service, TradingState.STOPPED)
     assert control.actor == "remote flag"
     await service.resume("op", "ok")
     assert ssm.get_parameter(Name=cfg.ssm_parameter)["Parameter"]["Value"] == "false"
@@ -120,11 +128,8 @@ async def test_the_remote_flag_can_ask_for_a_pause(sqlite_url: str, ssm) -> None
     control = Control()
     service = ControlService(control, engine, cfg, ssm)
     assert flags.pause_ssm(ssm, name) is flags.RemoteState.PAUSE
-    for _ in range(20):
-        await service.poll_once()
-        if control.state is TradingState.PAUSED:
-            break
-    assert control.state is TradingState.PAUSED and control.actor == "remote flag"
+    await _rounds_until(service, TradingState.PAUSED)
+    assert control.actor == "remote flag"
     restarted = Control()
     await ControlService(restarted, engine, cfg, ssm).load()
     assert restarted.state is TradingState.PAUSED
@@ -154,41 +159,42 @@ async def test_resume_is_refused_if_a_flag_cannot_be_cleared(sqlite_url: str) ->
 
 
 class _Ssm:
-    """An SSM client that fails or hangs on reads."""
+    """An SSM client whose reads fail, or hang until the test releases them."""
 
-    def __init__(self, hang_s: float = 0.0) -> None:
-        self.hang_s = hang_s
+    def __init__(self, hang: bool) -> None:
+        self.hang = hang
+        self.release = threading.Event()
         self.reads = 0
 
     def get_parameter(self, **_: object) -> dict[str, object]:
-        import time
-
         self.reads += 1
-        if self.hang_s:
-            time.sleep(self.hang_s)
+        if self.hang:
+            self.release.wait(WITHIN_S)
             return {"Parameter": {"Value": "false"}}
         raise ConnectionError("could not connect to the SSM endpoint")
 
 
-@pytest.mark.parametrize("hang_s", [0.0, 3.0])
+@pytest.mark.parametrize("hang", [False, True])
 async def test_an_unreadable_remote_flag_never_hides_the_database_flag(
-    sqlite_url: str, hang_s: float
+    sqlite_url: str, hang: bool
 ) -> None:
     engine = create_engine(sqlite_url)
     migrate(engine)
     cfg = ControlConfig(ssm_parameter="/x", aws_region="ap-southeast-1", poll_interval_s=0.2)
     control = Control()
-    ssm = _Ssm(hang_s)
+    ssm = _Ssm(hang)
     service = ControlService(control, engine, cfg, ssm)
     flags.write_db_flag(engine, flags.EMERGENCY_STOP, True, "dba", "UPDATE system_config")
-    started = asyncio.get_running_loop().time()
-    await service.poll_once()
-    assert control.state is TradingState.STOPPED
-    assert asyncio.get_running_loop().time() - started < 1.0  # a hung read is not waited out
-    assert service.last_poll_error is not None and "SSM" in service.last_poll_error
-    await service.poll_once()
-    assert ssm.reads == 1 if hang_s else ssm.reads == 2  # a hanging read is never piled up
-    engine.dispose()
+    try:
+        # A hung read is not waited out: the rounds end while it still hangs.
+        await service.poll_once()
+        assert control.state is TradingState.STOPPED
+        assert service.last_poll_error is not None and "SSM" in service.last_poll_error
+        await service.poll_once()
+        assert ssm.reads == (1 if hang else 2)  # a hanging read is never piled up
+    finally:
+        ssm.release.set()
+        engine.dispose()
 
 
 # --- a resume wins over flag reads that started before it ---------------------------------------
@@ -196,6 +202,10 @@ async def test_an_unreadable_remote_flag_never_hides_the_database_flag(
 
 def state_of(control: Control) -> TradingState:
     return control.state  # read fresh each time (no narrowing across transitions)
+
+
+def poll_error(service: ControlService) -> str | None:
+    return service.last_poll_error  # read fresh each time (no narrowing across rounds)
 
 
 async def test_a_database_read_from_before_a_resume_does_not_stop_the_node_again(
@@ -277,9 +287,12 @@ async def test_a_remote_read_from_before_a_resume_is_not_used_by_a_later_round(
         return value
 
     monkeypatch.setattr(flags, "read_db_flags", db_read_then_release)
+    # A round long enough for the released read to answer in it on a loaded machine.
+    service.cfg = cfg.model_copy(update={"poll_interval_s": 5.0})
     await service.poll_once()  # this round started after the resume, but the read did not
     assert release.is_set()
-    assert state_of(control) is TradingState.RUNNING
+    assert poll_error(service) is None  # the read answered in this round...
+    assert state_of(control) is TradingState.RUNNING  # ...and its "set" was not used
     monkeypatch.setattr(flags, "read_db_flags", real_read)
     await service.poll_once()  # a fresh read: the flag the resume cleared
     assert state_of(control) is TradingState.RUNNING

@@ -7,23 +7,19 @@ import secrets
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from edge_node.api_tokens import SecretTokens, StaticToken
 from edge_node.node_secrets import NodeSecrets, store_shown
 from shared.config import ConfigError, parse_config
 from tests.shared.test_config import good
+from tests.support.moto_secrets import moto_secretsmanager
 
 
 @pytest.fixture
 def sm(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for k, v in (("AWS_ACCESS_KEY_ID", "t"), ("AWS_SECRET_ACCESS_KEY", "t")):
-        monkeypatch.setenv(k, v)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        yield boto3.client("secretsmanager", region_name="us-east-1")
+    with moto_secretsmanager(monkeypatch) as client:
+        yield client
 
 
 async def test_unreadable_secrets_name_their_setting(sm: Any) -> None:

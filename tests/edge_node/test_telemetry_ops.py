@@ -111,7 +111,9 @@ async def _rpc_server(delay: float) -> TestServer:
 async def test_rpc_latency_per_endpoint_answers_and_timeouts() -> None:
     m = Metrics()
     fast, slow = await _rpc_server(0.0), await _rpc_server(2.0)
-    a = HttpRpc(str(fast.make_url("/")), "fast", m, 1.0)
+    # A short timeout only for the stub that must hang (it answers 10 times later, on this
+    # same loop, so the timeout always comes first); the one that must answer gets 30 s.
+    a = HttpRpc(str(fast.make_url("/")), "fast", m, 30.0)
     b = HttpRpc(str(slow.make_url("/")), "slow", m, 0.2)
     try:
         for _ in range(3):

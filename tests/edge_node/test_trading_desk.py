@@ -6,35 +6,42 @@ import asyncio
 import types
 from pathlib import Path
 
+import pytest
+
+from edge_node import trading
 from edge_node.control import TradingState
 from edge_node.rpc.errors import EndpointMisconfigured
 from edge_node.trading import TradingDesk
 from shared import control_flags
 from shared.config import ControlConfig
 from tests.support.fake_trading import rig
+from tests.support.waiting import eventually_async
 
 
-async def test_a_refresh_that_fails_any_way_never_stops_the_flag_poller(tmp_path: Path) -> None:
+async def test_a_refresh_that_fails_any_way_never_stops_the_flag_poller(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     r = rig(tmp_path)
     await r.trader.reconcile(r.rpc)
 
+    refreshes = 0
+
     async def refresh_refused(*_: object) -> bool:
+        nonlocal refreshes
+        refreshes += 1
         raise EndpointMisconfigured("node: HTTP 403")  # a WAF, a revoked key
 
     r.trader.refresh = refresh_refused  # type: ignore[method-assign,assignment]
     service = r.trader.control_service
     service.cfg = ControlConfig(poll_interval_s=0.1)
+    monkeypatch.setattr(trading, "REFRESH_EVERY_S", 0.05)
     desk = types.SimpleNamespace(trader=r.trader, control_service=service)
     stop = asyncio.Event()
     task = asyncio.create_task(TradingDesk.run(desk, stop))  # type: ignore[arg-type]
-    await asyncio.sleep(0.3)
+    await eventually_async(lambda: refreshes >= 3, what="refreshes after a failed one")
     assert not task.done()
     control_flags.write_db_flag(r.engine, control_flags.EMERGENCY_STOP, True, "dba", "SQL")
-    for _ in range(50):
-        await asyncio.sleep(0.05)
-        if service.control.state is TradingState.STOPPED:
-            break
-    assert service.control.state is TradingState.STOPPED
+    await eventually_async(lambda: service.control.state is TradingState.STOPPED, what="the stop")
     stop.set()
     await asyncio.wait_for(task, 10)
     await r.trader.close()

@@ -17,7 +17,6 @@ from sqlalchemy import select
 from edge_node.execution.trader import Trader
 from edge_node.service import EdgeNode
 from shared.db import schema
-from tests.support.node import wait_for
 from tests.support.trading import (
     ArbChain,
     a_trade_pending,
@@ -28,8 +27,10 @@ from tests.support.trading import (
     running_arb_chain,
     trade_once,
     trade_rows,
+    trader_done_with,
     trading,
 )
+from tests.support.waiting import WITHIN_S, eventually_async
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
@@ -43,13 +44,17 @@ def signer_env(chain: ArbChain, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def _mine_until_settled(chain: ArbChain, node: EdgeNode, trader: Trader, blocks: int) -> None:
-    """Mines block after block (at most ``blocks``) until the trader has nothing pending."""
+    """Mines block after block (at most ``blocks``) until the trader has nothing pending.
+
+    After each block the trader is done with it (the positive sentinel: whatever the block made
+    it do is done) and has read the gas price again, as the desk does every few seconds: the
+    outcome depends on the blocks, not on how fast the machine mines them."""
     for _ in range(blocks):
         head = await asyncio.to_thread(chain.mine)
-        await caught_up_to(node, head)
-        await asyncio.sleep(0.3)
+        await trader_done_with(node, trader, head)
         if not trader.pending:
             return
+        assert await trader.refresh(), "the trader could not read the gas price"
 
 
 async def _live_node(chain: ArbChain, url: str, **trading: dict[str, Any]) -> EdgeNode:
@@ -66,11 +71,13 @@ async def test_a_dropped_transaction_is_rebroadcast_with_the_same_bytes(
         assert await asyncio.to_thread(chain.anvil.rpc, "anvil_dropTransaction", [tx])
         assert await asyncio.to_thread(chain.bot_pool) == []  # the node forgot it
         head = await asyncio.to_thread(chain.mine)  # a block without it: the trader notices
-        await wait_for(lambda: trader.counters.rebroadcasts == 1, 10, "the rebroadcast")
+        await eventually_async(
+            lambda: trader.counters.rebroadcasts == 1, WITHIN_S, "the rebroadcast"
+        )
         pool = await asyncio.to_thread(chain.bot_pool)
         assert [t["hash"] for t in pool] == [tx]  # the very same transaction
         await asyncio.to_thread(chain.mine)
-        await wait_for(lambda: not trader.pending, 10, "the trade to settle")
+        await eventually_async(lambda: not trader.pending, WITHIN_S, "the trade to settle")
         assert head
     counts = await asyncio.to_thread(assert_journal_agrees_with_chain, chain, node.engine)
     assert counts == {"mined": 1}
@@ -130,14 +137,18 @@ async def test_a_nonce_used_by_another_transaction_is_a_conflict_and_nonces_resy
         head = await asyncio.to_thread(chain.mine)
         await caught_up_to(node, head)
         # A conflict is decided on consistent evidence: the same seen again on a later block.
-        await wait_for(lambda: trader.pending[nonce].suspect is not None, 10, "a first look")
+        await eventually_async(
+            lambda: trader.pending[nonce].suspect is not None, WITHIN_S, "a first look"
+        )
         await asyncio.to_thread(chain.mine)
-        await wait_for(lambda: trader.counters.failures.get("nonce_conflict") == 1, 10, "it")
+        await eventually_async(
+            lambda: trader.counters.failures.get("nonce_conflict") == 1, WITHIN_S, "it"
+        )
         assert await asyncio.to_thread(chain.anvil.rpc, "eth_getTransactionReceipt", [tx]) is None
         assert await asyncio.to_thread(chain.anvil.rpc, "eth_getTransactionReceipt", [other])
         assert trader.nonces.next_nonce == nonce + 1  # resynced from the chain
         await trade_once(chain, node)  # and trading goes on with the next nonce
-        await wait_for(lambda: not trader.pending, 10, "the next trade to settle")
+        await eventually_async(lambda: not trader.pending, WITHIN_S, "the next trade to settle")
     rows = trade_rows(node.engine)
     assert [(r.status, r.nonce) for r in rows] == [("failed", nonce), ("mined", nonce + 1)]
     assert json.loads(rows[0].detail)["error"] == "nonce_conflict"
@@ -154,8 +165,8 @@ async def test_a_refused_broadcast_is_classified(
             chain.anvil.rpc, "anvil_setNextBlockBaseFeePerGas", [hex(500 * 10**9)]
         )
         await asyncio.to_thread(chain.open_gap)
-        await wait_for(
-            lambda: trader.counters.failures.get("underpriced", 0) >= 1, 10, "the refusal"
+        await eventually_async(
+            lambda: trader.counters.failures.get("underpriced", 0) >= 1, WITHIN_S, "the refusal"
         )
         prom = await prometheus_text(node)
         assert 'trade_failures_total{class="underpriced"}' in prom
@@ -185,8 +196,7 @@ async def test_a_speed_up_never_breaks_the_gas_price_limit(
         )
         for _ in range(4):
             head = await asyncio.to_thread(chain.mine)
-            await caught_up_to(node, head)
-            await asyncio.sleep(0.2)
+            await trader_done_with(node, trader, head)  # any speed-up for it is decided
         assert trader.counters.speedups == 0
         # The spike passes; the trade goes through at its own price (anvil evicts it while
         # the base fee is above it; the trader sends the same bytes again).
@@ -205,7 +215,7 @@ async def test_eip1559_transactions_for_ethereum(
     node = await _live_node(chain, sqlite_url, execution={"tx_type": "eip1559"})
     async with trading(node) as trader:
         tx = await trade_once(chain, node)
-        await wait_for(lambda: not trader.pending, 10, "the trade to settle")
+        await eventually_async(lambda: not trader.pending, WITHIN_S, "the trade to settle")
     mined = await asyncio.to_thread(chain.anvil.rpc, "eth_getTransactionByHash", [tx])
     assert mined["type"] == "0x2"
     assert int(mined["maxPriorityFeePerGas"], 16) <= int(mined["maxFeePerGas"], 16)

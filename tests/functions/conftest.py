@@ -15,6 +15,7 @@ import pytest
 from functions.common.aws import AwsClients, AwsOptions
 from functions.common.s3url import S3Location
 from tests.functions.events import FakeLambdaContext
+from tests.support.waiting import WITHIN_S
 
 REGION = "us-east-1"
 TEST_BUCKET = "edge-ops-test"
@@ -75,7 +76,7 @@ def lambda_context() -> FakeLambdaContext:
 def moto_endpoint(moto_server: str) -> str:
     """The moto server's URL, its state emptied for this test."""
     req = urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")  # noqa: S310
-    with urllib.request.urlopen(req, timeout=10) as answer:  # noqa: S310 (loopback http)
+    with urllib.request.urlopen(req, timeout=WITHIN_S) as answer:  # noqa: S310 (loopback)
         answer.read()
     return moto_server
 

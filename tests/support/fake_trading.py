@@ -27,6 +27,7 @@ from edge_node.telemetry import Metrics
 from shared.config import ControlConfig, ExecutionConfig
 from shared.db import schema
 from shared.db.engine import create_engine, migrate
+from tests.support.waiting import WITHIN_S, eventually_async
 
 # anvil's dev account 0: a well-known test key.
 KEY = bytes.fromhex("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")
@@ -174,12 +175,12 @@ class Rig:
             rows = conn.execute(select(t).order_by(t.c.id)).all()
         return [(r.nonce, r.status) for r in rows]
 
-    async def idle(self, rounds: int = 100) -> None:
-        """Let the trader's background tasks run out."""
-        for _ in range(rounds):
-            await asyncio.sleep(0.01)
-            if not self.trader._tasks:
-                return
+    async def idle(self, within: float = WITHIN_S) -> None:
+        """Let the trader's background tasks run out (fails the test if they do not)."""
+        await asyncio.sleep(0)  # what was just spawned gets to start
+        await eventually_async(
+            lambda: not self.trader._tasks, within, "the trader's tasks to finish", every=0.01
+        )
 
 
 def rig(

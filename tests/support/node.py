@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +21,7 @@ from edge_node.service import EdgeNode
 from edge_node.store import reader
 from shared.config import CANDLE_INTERVALS, NodeConfig
 from shared.db import schema
+from tests.support.waiting import WITHIN_S, NotWithin, eventually_async
 
 TOKEN = "test-token-0123456789abcdef"
 _SWAP_EXACT_IN = function_signature_to_4byte_selector(
@@ -82,8 +82,21 @@ def start_chain(block_time: float | None = 0.5) -> Chain:
     return Chain(anvil, market, traders)
 
 
+def running_chain() -> Iterator[Chain]:
+    """A fresh anvil with the demo market, mining every 0.5 s, stopped after it; a module
+    makes it its ``chain`` fixture with ``chain = pytest.fixture(running_chain, name="chain")``
+    (``scope="module"`` to share one)."""
+    c = start_chain(block_time=0.5)
+    try:
+        yield c
+    finally:
+        c.anvil.stop()
+
+
 @contextlib.asynccontextmanager
-async def running(node: EdgeNode, start_within: float = 30.0) -> AsyncIterator[EdgeNode]:
+async def running(node: EdgeNode, start_within: float = 2 * WITHIN_S) -> AsyncIterator[EdgeNode]:
+    """The node started (its ``ready``), stopped afterwards; a start that fails or does not
+    end in time fails the test here, not later in whatever the test expected of the node."""
     stop, ready = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(node.run(stop, ready))
     waiter = asyncio.ensure_future(ready.wait())
@@ -91,6 +104,10 @@ async def running(node: EdgeNode, start_within: float = 30.0) -> AsyncIterator[E
     waiter.cancel()
     if task.done():
         task.result()
+    if not ready.is_set():
+        stop.set()
+        await asyncio.wait({task}, timeout=start_within)
+        raise NotWithin(f"the node did not start within {start_within:g}s")
     try:
         yield node
     finally:
@@ -98,12 +115,15 @@ async def running(node: EdgeNode, start_within: float = 30.0) -> AsyncIterator[E
         await asyncio.wait_for(task, 60)
 
 
-async def wait_for(pred: Callable[[], bool], within: float, what: str) -> None:
-    deadline = time.monotonic() + within
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within}s waiting for {what}")
-        await asyncio.sleep(0.05)
+async def blocks_go_by(node: EdgeNode, n: int = 2, within: float = WITHIN_S) -> None:
+    """Waits until the node has processed ``n`` more blocks: what "a while, mid-stream" means
+    in a test (a fixed sleep says nothing on a loaded machine)."""
+    start = node.book.head.number if node.book.head is not None else -1
+    await eventually_async(
+        lambda: node.book.head is not None and node.book.head.number >= start + n,
+        within,
+        f"the node to process {n} more blocks after {start}",
+    )
 
 
 async def caught_up(node: EdgeNode, anvil: Anvil, within: float = 30.0) -> int:
@@ -121,7 +141,7 @@ async def caught_up(node: EdgeNode, anvil: Anvil, within: float = 30.0) -> int:
             and node.writer.queue_depth() == 0
         )
 
-    await wait_for(done, within, f"the node to process and store block {head}")
+    await eventually_async(done, within, f"the node to process and store block {head}")
     return head
 
 

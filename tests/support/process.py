@@ -17,6 +17,7 @@ from typing import Any
 
 from shared.config import load_config
 from tests.support.node import TOKEN
+from tests.support.waiting import WITHIN_S
 
 EDGE_NODE = str(Path(sys.executable).with_name("edge-node"))
 
@@ -50,7 +51,7 @@ class NodeProcess:
             stderr=out,
             env=None if self.env is None else {**os.environ, **self.env},
         )
-        self.wait_http(timeout=30)
+        self.wait_http(timeout=60)  # a cold interpreter on a loaded machine
         return self
 
     def url(self, path: str) -> str:
@@ -73,7 +74,7 @@ class NodeProcess:
         req = urllib.request.Request(self.url("/health"))  # noqa: S310
         req.add_header("Authorization", f"Bearer {TOKEN}")
         try:
-            with urllib.request.urlopen(req, timeout=5) as resp:  # noqa: S310
+            with urllib.request.urlopen(req, timeout=WITHIN_S) as resp:  # noqa: S310
                 return dict(json.loads(resp.read()))
         except urllib.error.HTTPError as err:  # 503 while not healthy: still JSON
             return dict(json.loads(err.read()))
@@ -85,7 +86,7 @@ class NodeProcess:
         req.add_header("Authorization", f"Bearer {TOKEN}")
         req.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(req, timeout=5) as resp:  # noqa: S310
+            with urllib.request.urlopen(req, timeout=WITHIN_S) as resp:  # noqa: S310
                 return resp.status, dict(json.loads(resp.read()))
         except urllib.error.HTTPError as err:
             return err.code, dict(json.loads(err.read()))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +26,8 @@ from edge_node.service import EdgeNode
 from shared.config import NodeConfig
 from shared.db import schema
 from shared.db.engine import create_engine
-from tests.support.node import TOKEN, running, wait_for
+from tests.support.node import TOKEN, running
+from tests.support.waiting import WITHIN_S, eventually_async
 
 CHAIN_ID = 31337
 
@@ -164,23 +164,35 @@ async def trading(node: EdgeNode) -> AsyncIterator[BotTrader]:
         yield node.desk.trader
 
 
-async def trader_ready(node: EdgeNode, within: float = 30.0) -> None:
-    await wait_for(
+async def trader_ready(node: EdgeNode, within: float = WITHIN_S) -> None:
+    await eventually_async(
         lambda: node.desk is not None and node.desk.trader is not None and node.desk.trader.ready,
         within,
         "the trader to reconcile and be ready",
     )
 
 
-async def caught_up_to(node: EdgeNode, number: int, within: float = 20.0) -> None:
-    await wait_for(
+async def caught_up_to(node: EdgeNode, number: int, within: float = WITHIN_S) -> None:
+    await eventually_async(
         lambda: node.book.head is not None and node.book.head.number >= number,
         within,
         f"the node to process block {number}",
     )
 
 
-async def a_trade_pending(chain: ArbChain, node: EdgeNode, within: float = 20.0) -> str:
+async def trader_done_with(node: EdgeNode, trader: BotTrader, number: int) -> None:
+    """Waits until the node has processed block ``number`` and the trader has looked at its
+    pending transactions for it (nothing of its own still running): the positive sentinel
+    after which whatever the block made the trader do (settle, speed up, send again) is done."""
+    await caught_up_to(node, number)
+    await eventually_async(
+        lambda: trader.last_block >= number and not trader._tasks,
+        WITHIN_S,
+        f"the trader to be done with block {number}",
+    )
+
+
+async def a_trade_pending(chain: ArbChain, node: EdgeNode, within: float = WITHIN_S) -> str:
     """Waits until the node has broadcast a trade that sits in anvil's pool; its hash."""
     assert node.desk is not None
 
@@ -191,15 +203,11 @@ async def a_trade_pending(chain: ArbChain, node: EdgeNode, within: float = 20.0)
             for p in t.pending.values()
         )
 
-    await wait_for(sent, within, "a trade to be sent")
-    deadline = time.monotonic() + within
-    while True:
-        pool = await asyncio.to_thread(chain.bot_pool)
-        if pool:
-            return str(pool[0]["hash"])
-        if time.monotonic() > deadline:
-            raise AssertionError("the trade never reached anvil's pool")
-        await asyncio.sleep(0.05)
+    await eventually_async(sent, within, "a trade to be sent")
+    pool = await eventually_async(
+        chain.bot_pool, within, "the trade to reach anvil's pool", in_thread=True
+    )
+    return str(pool[0]["hash"])
 
 
 async def trade_once(chain: ArbChain, node: EdgeNode) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 from typing import Any
 
 import pytest
@@ -12,6 +11,7 @@ from edge_node.devchain.anvil import Anvil
 from edge_node.devchain.market import DeployedMarket, Trader, deploy_market, prepare_traders
 from edge_node.devchain.traffic import SwapSizing, TrafficError, TrafficGenerator
 from tests.edge_node.devchain.events import SWAP_TOPIC
+from tests.support.waiting import eventually
 
 
 def _swap_logs(chain: Anvil, market: DeployedMarket, after_block: int) -> list[dict[str, Any]]:
@@ -101,7 +101,7 @@ def test_dead_node_surfaces_from_stop() -> None:
         traders = prepare_traders(chain, market, [1, 2])
         gen = TrafficGenerator(chain.http_url, market, traders, rate=50, seed=2)
         gen.start()
-        time.sleep(0.3)
+        eventually(lambda: gen.sent > 0, what="the generator to be sending")
         chain.kill()
         assert gen.wait(timeout=15), "the generator kept running against a dead node"
         assert gen.error is not None
@@ -115,17 +115,23 @@ def test_interval_mining_keeps_the_backlog_bounded() -> None:
         market = deploy_market(chain)
         traders = prepare_traders(chain, market, [1, 2])
         chain.set_interval_mining(1)  # after the set-up, which is quicker under automine
+        start = chain.block_number()
         gen = TrafficGenerator(
             chain.http_url, market, traders, rate=40, seed=5, max_pending=8
         ).start()
         peak = 0
-        deadline = time.monotonic() + 2.0
-        while time.monotonic() < deadline:
+
+        def sent_enough() -> bool:
+            nonlocal peak
             peak = max(peak, gen.pending)
-            time.sleep(0.01)
+            return gen.sent >= 24  # a full backlog three times over
+
+        eventually(sent_enough, what="24 swaps", every=0.01)
         gen.stop()
+        mined = chain.block_number() - start
         assert 0 < peak <= 8
-        # Throttled well below 40/s by the backlog bound, and nothing lost or reverted.
-        assert 8 <= gen.sent < 40 * 2.0
+        # Throttled by the backlog bound, not by the rate: a swap is sent only once one of the
+        # 8 pending is mined, so at most 8 per block mined (plus the first 8). Nothing lost.
+        assert gen.sent <= 8 * (mined + 1), (gen.sent, mined)
         assert gen.succeeded == gen.sent
         assert gen.failed == 0

@@ -4,7 +4,6 @@ success nor a failure. Figures are checked against a journal built by hand."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from edge_node.risk import Outcome, RiskGate, RiskLimits
 from shared.db import schema
 from shared.db.engine import create_engine, migrate
 from tests.support.fake_trading import intent, rig
+from tests.support.waiting import eventually_async
 
 OWNER = "0x" + "11" * 20
 NOON = time.time() // 86_400 * 86_400 + 43_200  # today, UTC: the rows are all of one day
@@ -72,10 +72,7 @@ async def test_a_refusal_is_recorded_with_its_mode_and_counted(tmp_path: Path) -
     r = rig(tmp_path, max_gas_price=10**8)  # below the trade's gas price
     await r.trader.reconcile(r.rpc)
     assert r.trader.consider(intent("P"), time.time()) is None
-    for _ in range(50):
-        await asyncio.sleep(0.02)
-        if r.trades():
-            break
+    await eventually_async(r.trades, what="the refusal to be recorded", in_thread=True)
     assert r.trades() == [(None, "refused")]
     with r.engine.connect() as conn:
         row = conn.execute(schema.trades.select()).one()

@@ -11,6 +11,7 @@ from pathlib import Path
 from edge_node.execution.broadcast import BroadcastResult
 from edge_node.execution.sendlog import SendLog, send_log_path
 from tests.support.fake_trading import intent, rig
+from tests.support.waiting import WITHIN_S
 
 
 def _lines(path: Path) -> list[dict[str, object]]:
@@ -51,15 +52,17 @@ async def test_a_trade_only_in_the_log_is_imported_and_sent_again_at_start(
 ) -> None:
     first = rig(tmp_path, send_log=True)
     await first.trader.reconcile(first.rpc)
-    slow = asyncio.Event()
+    reached, slow = asyncio.Event(), asyncio.Event()
 
     async def never(*_: object) -> None:  # the store copy never happens: a crash first
+        reached.set()
         await slow.wait()
 
     signed = first.trader.consider(intent("P"), time.time())
     assert signed is not None
     first.trader._db = never  # type: ignore[method-assign,assignment]
-    await asyncio.sleep(0.1)
+    await asyncio.wait_for(reached.wait(), WITHIN_S)  # broadcast, and at the store copy
+    assert first.broadcaster.sent == [signed.raw_hex]
     assert first.journal() == []  # only the send log has it
     for task in list(first.trader._tasks):
         task.cancel()

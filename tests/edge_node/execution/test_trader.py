@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from edge_node.control import TradingState
+from edge_node.execution.broadcast import BroadcastResult
 from edge_node.execution.trader import CANCEL_PRICE_LIMIT_FACTOR
 from tests.support.fake_trading import intent, rig
+from tests.support.waiting import WITHIN_S, eventually_async
 
 
 async def test_a_refusal_that_passes_leaves_no_hole(tmp_path: Path) -> None:
@@ -93,7 +96,7 @@ async def test_a_stop_racing_the_tracker_cancels_only_what_is_still_pending(
     r.trader.on_block(5)  # the tracker is reading the receipts...
     await asyncio.sleep(0.01)
     r.trader.control_service.control.emergency_stop("api", "test")  # ...when the stop lands
-    await r.idle(300)
+    await r.idle()
     r.rpc.delay = 0.0
     assert r.trades() == [(0, "mined"), (1, "mined")]
     assert all(kind == "trade" for _, kind, _, _ in r.journal())  # no cancel for settled ones
@@ -142,21 +145,35 @@ async def test_a_risk_pause_is_persisted(tmp_path: Path) -> None:
     r.trader.risk.consecutive_failures = 1000  # the limit in the rig is 1000
     assert r.trader.consider(intent("P"), time.time()) is None
     assert r.trader.control_service.control.state is TradingState.PAUSED
-    await asyncio.sleep(0.2)
-    assert control_flags.read_db_flags(r.engine).paused  # a restart stays paused
+    await eventually_async(  # a restart stays paused
+        lambda: control_flags.read_db_flags(r.engine).paused,
+        what="the pause to be persisted",
+        in_thread=True,
+    )
     await r.trader.close()
 
 
 async def test_drain_waits_for_a_trade_still_being_journaled(tmp_path: Path) -> None:
     r = rig(tmp_path)
     await r.trader.reconcile(r.rpc)
-    r.broadcaster.delay = 0.3  # signed, journaled, then slow to reach the node
+    reached, release = asyncio.Event(), asyncio.Event()
+    send = r.broadcaster.send
+
+    async def held_send(raw_hex: str) -> BroadcastResult:  # signed, journaled, then held
+        reached.set()
+        await release.wait()
+        return await send(raw_hex)
+
+    r.broadcaster.send = held_send  # type: ignore[method-assign]
     signed = r.trader.consider(intent("P"), time.time())
     assert signed is not None
-    drain = asyncio.create_task(r.trader.drain(5.0))
-    await asyncio.sleep(0.1)
-    assert not drain.done()  # not "nothing pending" while the trade is on its way
-    await asyncio.sleep(0.4)
+    drain = asyncio.create_task(r.trader.drain(WITHIN_S))
+    await asyncio.wait_for(reached.wait(), WITHIN_S)
+    for _ in range(5):  # the drain runs meanwhile...
+        await asyncio.sleep(0.01)
+    assert not drain.done()  # ...and is not "nothing pending" while the trade is on its way
+    release.set()
+    await r.idle()  # the broadcast is done
     r.rpc.mine(signed.hash_hex, 4)
     r.trader.on_block(4)
     assert await drain is True
@@ -169,18 +186,18 @@ async def test_close_waits_for_the_journal_thread_without_blocking_the_loop(
 ) -> None:
     r = rig(tmp_path)
     await r.trader.reconcile(r.rpc)
-    slow = asyncio.ensure_future(r.trader._db(time.sleep, 0.5))  # a commit that takes a while
-    await asyncio.sleep(0.05)
-    ticks = 0
+    started, release = threading.Event(), threading.Event()
 
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.02)
-            ticks += 1
+    def commit() -> None:  # a commit that takes until the test releases it
+        started.set()
+        release.wait(WITHIN_S)
 
-    t = asyncio.create_task(ticker())
-    await r.trader.close()
-    t.cancel()
+    slow = asyncio.ensure_future(r.trader._db(commit))
+    assert await asyncio.to_thread(started.wait, WITHIN_S)
+    closing = asyncio.create_task(r.trader.close())
+    for _ in range(5):  # the loop runs while close waits (a blocked loop never gets here...)
+        await asyncio.sleep(0.01)
+    assert not closing.done()  # ...before the commit is released)
+    release.set()
+    await asyncio.wait_for(closing, WITHIN_S)
     await slow
-    assert ticks >= 5  # the loop ran while close waited for the commit

@@ -9,7 +9,6 @@ reused or skipped.
 from __future__ import annotations
 
 import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -25,6 +24,7 @@ from tests.support.trading import (
     journal_rows,
     running_arb_chain,
 )
+from tests.support.waiting import WITHIN_S, eventually
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
@@ -45,14 +45,6 @@ def _live(chain: ArbChain, config: Path, log: Path, fault: str | None = None) ->
     return NodeProcess(config, log, args=["--live"], env=env).start()
 
 
-def _wait(pred: object, within: float, what: str) -> None:
-    deadline = time.monotonic() + within
-    while not pred():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within}s waiting for {what}")
-        time.sleep(0.05)
-
-
 def _trading(node: NodeProcess) -> dict[str, object]:
     status, body = node.request("GET", "/health")
     trading = body.get("trading")
@@ -61,11 +53,11 @@ def _trading(node: NodeProcess) -> dict[str, object]:
 
 
 def _ready(node: NodeProcess) -> None:
-    _wait(lambda: _trading(node).get("ready") is True, 30, "the trader to be ready")
+    eventually(lambda: _trading(node).get("ready") is True, WITHIN_S, "the trader to be ready")
 
 
 def _settled(node: NodeProcess) -> None:
-    _wait(lambda: _trading(node).get("pending_nonces") == [], 20, "nothing pending")
+    eventually(lambda: _trading(node).get("pending_nonces") == [], WITHIN_S, "nothing pending")
 
 
 @pytest.mark.parametrize("fault", ["crash_after_journal", "crash_after_broadcast"])
@@ -78,7 +70,7 @@ def test_sigkill_mid_trade_then_restart_agrees_with_the_chain(
     node = _live(chain, config, log, fault)
     _ready(node)
     chain.open_gap()  # the node trades it... and dies at the fault point
-    assert node.wait_exit(20) == -signal.SIGKILL, node.tail()
+    assert node.wait_exit(WITHIN_S) == -signal.SIGKILL, node.tail()
     assert f"SIGKILL at {fault}" in node.tail()
 
     # The journal is the store and, on SQLite, the send log in front of it: merged as the
@@ -101,7 +93,7 @@ def test_sigkill_mid_trade_then_restart_agrees_with_the_chain(
         chain.mine()  # a rebroadcast trade is mined here
         _settled(node)
         chain.open_gap()  # trading goes on, with the next nonce
-        _wait(lambda: chain.bot_pool() != [], 20, "the next trade")
+        eventually(chain.bot_pool, WITHIN_S, "the next trade")
         chain.mine()
         _settled(node)
         assert node.terminate() == 0, node.tail()
@@ -122,13 +114,18 @@ def test_sigterm_drains_the_pending_trade_then_exits_0(
     node = _live(chain, config, tmp_path / "node.log")
     _ready(node)
     chain.open_gap()
-    _wait(lambda: chain.bot_pool() != [], 20, "a pending trade")
+    eventually(chain.bot_pool, WITHIN_S, "a pending trade")
     assert node.proc is not None
     node.proc.send_signal(signal.SIGTERM)
-    # The node pauses and waits for the trade to settle: still running a while later.
-    time.sleep(1.5)
+    # The node pauses (the sentinel that it handled the signal) and waits for the trade to
+    # settle, which cannot happen before the test mines it: still running.
+    eventually(
+        lambda: _trading(node)["control"]["state"] == "paused",  # type: ignore[index]
+        WITHIN_S,
+        "the node to pause on SIGTERM",
+        diagnostics=node.tail,
+    )
     assert node.proc.poll() is None, node.tail()
-    assert _trading(node)["control"]["state"] == "paused"  # type: ignore[index]
     chain.mine()
     assert node.wait_exit(30) == 0, node.tail()
     engine = create_engine(sqlite_url)

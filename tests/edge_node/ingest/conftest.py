@@ -1,17 +1,9 @@
-from __future__ import annotations
+"""The ingest tests' chain: a fresh anvil with the demo market, mining every 0.5 s."""
 
-from collections.abc import Iterator
+from __future__ import annotations
 
 import pytest
 
-from tests.support.node import Chain, start_chain
+from tests.support.node import running_chain
 
-
-@pytest.fixture
-def chain() -> Iterator[Chain]:
-    """A fresh anvil with the demo market, mining every 0.5 s."""
-    c = start_chain(block_time=0.5)
-    try:
-        yield c
-    finally:
-        c.anvil.stop()
+chain = pytest.fixture(running_chain, name="chain")

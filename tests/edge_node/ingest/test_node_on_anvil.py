@@ -17,11 +17,12 @@ from tests.support.node import (
     Chain,
     assert_candles_match_swaps,
     assert_store_matches_chain,
+    blocks_go_by,
     caught_up,
     running,
     start_chain,
-    wait_for,
 )
+from tests.support.waiting import WITHIN_S, eventually_async
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
@@ -75,10 +76,12 @@ async def test_websocket_cut_several_times_mid_stream(chain: Chain, sqlite_url: 
         async with running(node):
             traffic = chain.traffic(rate=40).start()
             for _ in range(4):
-                await asyncio.sleep(1.5)
+                await blocks_go_by(node)  # mid-stream
                 proxy.cut()
-                await wait_for(lambda: node.metrics.websocket_connections == 1, 15, "reconnect")
-            await asyncio.sleep(1.0)
+                await eventually_async(
+                    lambda: node.metrics.websocket_connections == 1, WITHIN_S, "reconnect"
+                )
+            await blocks_go_by(node)
             await asyncio.to_thread(traffic.stop)
             await caught_up(node, chain.anvil)
             assert node.metrics.websocket_reconnects >= 4
@@ -95,16 +98,22 @@ async def test_first_endpoint_killed_fails_over_then_back(chain: Chain, sqlite_u
         )
         node = EdgeNode(cfg)
         async with running(node):
-            await wait_for(lambda: node.listener.status.active_endpoint == "first", 15, "first")
+            await eventually_async(
+                lambda: node.listener.status.active_endpoint == "first", WITHIN_S, "first"
+            )
             traffic = chain.traffic(rate=40).start()
-            await asyncio.sleep(1.5)
+            await blocks_go_by(node)
             first.down()  # the preferred endpoint dies: no connection, no new ones
-            await wait_for(lambda: node.listener.status.active_endpoint == "second", 15, "failover")
+            await eventually_async(
+                lambda: node.listener.status.active_endpoint == "second", WITHIN_S, "failover"
+            )
             assert node.metrics.rpc_failovers >= 1
-            await asyncio.sleep(2.0)
+            await blocks_go_by(node)  # followed through the second a while
             first.up()  # it comes back: probes see it twice, the node fails back
-            await wait_for(lambda: node.listener.status.active_endpoint == "first", 20, "failback")
-            await asyncio.sleep(1.0)
+            await eventually_async(
+                lambda: node.listener.status.active_endpoint == "first", WITHIN_S, "failback"
+            )
+            await blocks_go_by(node)
             await asyncio.to_thread(traffic.stop)
             await caught_up(node, chain.anvil)
     _final_checks(node, chain)
@@ -116,13 +125,13 @@ async def test_a_stream_that_goes_silent_is_declared_dead(chain: Chain, sqlite_u
         node = EdgeNode(cfg)
         async with running(node):
             traffic = chain.traffic(rate=30).start()
-            await asyncio.sleep(1.5)
+            await blocks_go_by(node)
             before = node.metrics.websocket_reconnects
             proxy.freeze()  # the socket stays open; no head, no log, no pong arrives
-            await wait_for(
-                lambda: node.metrics.websocket_reconnects > before, 15, "the stale stream"
+            await eventually_async(
+                lambda: node.metrics.websocket_reconnects > before, WITHIN_S, "the stale stream"
             )
-            await asyncio.sleep(1.0)
+            await blocks_go_by(node)
             await asyncio.to_thread(traffic.stop)
             await caught_up(node, chain.anvil)
             report = node.listener.endpoint_report()[0]
@@ -141,7 +150,7 @@ async def test_reorg_rolls_back_and_follows_the_new_branch(chain: Chain, db_url:
         # Replace the last 3 blocks with blocks holding other swaps (anvil_reorg re-mines).
         replacement = [(chain.swap_tx(i), i % 3) for i in range(6)]
         await asyncio.to_thread(chain.anvil.reorg, 3, replacement)
-        await wait_for(lambda: node.metrics.reorgs >= 1, 20, "the reorg to be seen")
+        await eventually_async(lambda: node.metrics.reorgs >= 1, WITHIN_S, "the reorg to be seen")
         traffic = chain.traffic(rate=40, max_swaps=30, seed=7).start()
         await asyncio.to_thread(traffic.wait, 60)
         await asyncio.to_thread(traffic.stop)
@@ -164,7 +173,9 @@ async def test_reorg_to_a_shorter_chain(chain: Chain, sqlite_url: str) -> None:
         # Back to the snapshot: every block since is gone, and the chain is shorter than
         # what the node holds until new blocks come.
         assert await asyncio.to_thread(chain.anvil.revert, snapshot)
-        await wait_for(lambda: node.metrics.reorgs >= 1, 20, "the rollback to be seen")
+        await eventually_async(
+            lambda: node.metrics.reorgs >= 1, WITHIN_S, "the rollback to be seen"
+        )
         traffic = chain.traffic(rate=40, max_swaps=20, seed=3).start()
         await asyncio.to_thread(traffic.wait, 60)
         await asyncio.to_thread(traffic.stop)
@@ -208,8 +219,8 @@ async def test_an_endpoint_of_another_chain_is_refused(chain: Chain, sqlite_url:
         endpoint = {"name": "other", "ws_url": other.ws_url, "http_url": other.http_url}
         node2 = EdgeNode(chain.config(sqlite_url, endpoints=[endpoint]))
         async with running(node2):
-            await wait_for(
-                lambda: node2.listener.endpoints.states[0].misconfigured, 15, "the refusal"
+            await eventually_async(
+                lambda: node2.listener.endpoints.states[0].misconfigured, WITHIN_S, "the refusal"
             )
             report = node2.listener.endpoint_report()[0]
             assert "genesis" in str(report["last_error"])
@@ -229,12 +240,18 @@ async def test_database_outage_mid_run_loses_nothing(chain: Chain, pg_url: str) 
         node = EdgeNode(chain.config(via_proxy))
         async with running(node):
             traffic = chain.traffic(rate=40).start()
-            await asyncio.sleep(1.5)
+            await eventually_async(
+                lambda: node.writer.stats.committed_block is not None, WITHIN_S, "a commit"
+            )
             proxy.down()  # the database goes away mid-run
-            await wait_for(lambda: node.writer.stats.db_errors > 0, 15, "write failures")
-            await asyncio.sleep(2.0)
+            await eventually_async(
+                lambda: node.writer.stats.db_errors > 0, WITHIN_S, "write failures"
+            )
             # The node keeps following in memory; commits wait for the database.
-            assert node.writer.queue_depth() > 0
+            await blocks_go_by(node)
+            await eventually_async(
+                lambda: node.writer.queue_depth() > 0, WITHIN_S, "commits waiting"
+            )
             detail = node.health_detail()
             assert detail["store"]["retrying_since"] is not None
             assert node.book.head is not None
@@ -271,11 +288,13 @@ async def test_removed_logs_alone_trigger_the_rollback(sqlite_url: str) -> None:
                 await caught_up(node, chain.anvil)
                 orphan = node.book.head
                 assert orphan is not None
-                await wait_for(lambda: orphan.hash in proxy.logs_by_block, 5, "its logs")
+                await eventually_async(
+                    lambda: orphan.hash in proxy.logs_by_block, WITHIN_S, "its logs"
+                )
                 proxy.drop_heads = True  # from here on the node hears of no new head
                 await asyncio.to_thread(chain.anvil.reorg, 1, [])
                 assert proxy.send_removed(orphan.hash) >= 2  # its Sync and Swap, removed
-                await wait_for(lambda: node.metrics.reorgs >= 1, 10, "the rollback")
+                await eventually_async(lambda: node.metrics.reorgs >= 1, WITHIN_S, "the rollback")
                 await caught_up(node, chain.anvil)
                 assert node.book.head is not None
                 assert node.book.head.hash != orphan.hash
@@ -288,7 +307,7 @@ async def test_removed_logs_alone_trigger_the_rollback(sqlite_url: str) -> None:
 
 @pytest.mark.postgres
 async def test_a_database_down_when_a_session_starts_is_waited_for(
-    chain: Chain, pg_url: str
+    chain: Chain, pg_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The first connection checks the chain's genesis against the store: without the
     database it waits for it, rather than failing the endpoint over or stopping."""
@@ -307,7 +326,11 @@ async def test_a_database_down_when_a_session_starts_is_waited_for(
             await asyncio.to_thread(node._resume)  # the start: schema and checkpoint
             proxy.down()
             session = asyncio.create_task(node._on_connect(rpc))
-            await asyncio.sleep(2.0)
+
+            def retries() -> int:
+                return caplog.text.count("database unavailable while starting a session")
+
+            await eventually_async(lambda: retries() >= 2, WITHIN_S, "a retry after a failure")
             assert not session.done(), session.done() and session.exception()
             proxy.up()
             await asyncio.wait_for(session, 30)

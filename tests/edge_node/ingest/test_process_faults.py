@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -17,22 +16,25 @@ from tests.support.node import (
     assert_store_matches_chain,
 )
 from tests.support.process import NodeProcess, free_port
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
 
-def _wait_store_at(url: str, chain_id: int, block: int, timeout: float = 60) -> None:
+def _checkpoint(url: str, chain_id: int) -> int:
+    """The last block the store says the node processed (-1 before any)."""
     engine = create_engine(url)
-    deadline = time.monotonic() + timeout
     try:
-        while time.monotonic() < deadline:
-            cp = reader.checkpoint(engine, checkpoint_name(chain_id))
-            if cp is not None and cp.block_number >= block:
-                return
-            time.sleep(0.1)
+        cp = reader.checkpoint(engine, checkpoint_name(chain_id))
+        return -1 if cp is None else cp.block_number
     finally:
         engine.dispose()
-    raise AssertionError(f"store did not reach block {block} in {timeout}s")
+
+
+def _wait_store_at(url: str, chain_id: int, block: int, within: float = 60) -> None:
+    eventually(
+        lambda: _checkpoint(url, chain_id) >= block, within, f"the store to reach block {block}"
+    )
 
 
 def _stored(url: str, chain_id: int) -> set[tuple[str, int]]:
@@ -60,16 +62,19 @@ def test_sigkill_mid_stream_then_restart_loses_and_doubles_nothing(
     )
     node = NodeProcess(write_config(cfg, tmp_path / "edge.toml"), tmp_path / "node.log")
     node.start()
+    chain_id = cfg.chain.chain_id
     traffic = chain.traffic(rate=40).start()
     try:
-        time.sleep(3)
-        node.kill()  # no flush, no goodbye
-        time.sleep(2)  # the chain moves on without the node
+        eventually(lambda: _stored(db_url, chain_id), what="the node to store swaps")
+        node.kill()  # mid-stream: no flush, no goodbye
+        left_at = chain.anvil.block_number()
+        # The chain moves on without the node.
+        eventually(lambda: chain.anvil.block_number() >= left_at + 3, what="three more blocks")
+        stored_at = _checkpoint(db_url, chain_id)
         node.start()
-        time.sleep(2)
-        node.kill()  # and again, right after it resumed
+        _wait_store_at(db_url, chain_id, stored_at + 1)  # it resumed...
+        node.kill()  # ...and is killed again, right after
         node.start()
-        time.sleep(1)
     finally:
         traffic.stop()
     head = chain.anvil.block_number()
@@ -98,9 +103,12 @@ def test_reorg_while_the_node_is_down_is_rolled_back_on_restart(
     chain.anvil.reorg(3, [(chain.swap_tx(i), i % 3) for i in range(5)])
     assert _stored(sqlite_url, cfg.chain.chain_id) == stored_before  # the node is down
     node.start()
+    eventually(
+        lambda: node.health()["chain"]["reorgs"] >= 1,  # type: ignore[index]
+        what="the reorg to be rolled back",
+        diagnostics=node.tail,
+    )
     _wait_store_at(sqlite_url, cfg.chain.chain_id, chain.anvil.block_number())
-    health = node.health()
-    assert health["chain"]["reorgs"] >= 1  # type: ignore[index]
     assert node.terminate() == 0
     _final_checks(sqlite_url, chain, cfg.chain.chain_id, cfg.candles.intervals)
     after = _stored(sqlite_url, cfg.chain.chain_id)

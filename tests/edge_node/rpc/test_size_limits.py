@@ -51,7 +51,7 @@ async def test_a_websocket_message_over_the_limit_is_refused_and_counted(
         port = server.sockets[0].getsockname()[1]
         metrics = Metrics()
         rpc = await WsRpc.open(
-            f"ws://127.0.0.1:{port}", "n", metrics, open_timeout=5, request_timeout=5
+            f"ws://127.0.0.1:{port}", "n", metrics, open_timeout=30, request_timeout=30
         )
         try:
             assert await rpc.request("small") == "0x" + "ab" * 5
@@ -96,7 +96,7 @@ async def test_an_http_body_over_the_limit_is_refused_and_counted(
 ) -> None:
     monkeypatch.setattr(http_module, "MAX_RESPONSE_BYTES", LIMIT)
     metrics = Metrics()
-    rpc = HttpRpc(big_http, "h", metrics, 5.0)
+    rpc = HttpRpc(big_http, "h", metrics, 30.0)
     try:
         assert await rpc.request("small") == "0x" + "ab" * 5
         for method in ("sized", "chunked"):

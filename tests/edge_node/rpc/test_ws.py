@@ -12,6 +12,7 @@ from edge_node.rpc import ws
 from edge_node.rpc.errors import EndpointMisconfigured, EndpointUnavailable
 from edge_node.rpc.ws import WsRpc
 from edge_node.telemetry import Metrics
+from tests.support.waiting import WITHIN_S
 
 SECRET = "APIKEY123"
 
@@ -116,7 +117,7 @@ async def test_cancelling_the_task_in_close_propagates() -> None:
     await asyncio.sleep(0)  # closer now waits for the reader to stop
     closer.cancel()
     with pytest.raises(asyncio.CancelledError):
-        await asyncio.wait_for(closer, 1)
+        await asyncio.wait_for(closer, WITHIN_S)
     assert closer.cancelled()
     assert rpc.closed
     assert conn.transport.aborted
@@ -134,11 +135,11 @@ async def test_a_service_cancelled_while_closing_does_not_wait_forever() -> None
     await asyncio.sleep(0)
     task.cancel()
     try:
-        done, _ = await asyncio.wait({task}, timeout=1)
+        done, _ = await asyncio.wait({task}, timeout=WITHIN_S)  # not forever
         assert task in done and task.cancelled()
     finally:
         task.cancel()  # so that a failure here does not leave the task behind
-        await asyncio.wait({task}, timeout=1)
+        await asyncio.wait({task}, timeout=WITHIN_S)
 
 
 async def test_close_in_the_finally_of_a_cancelled_task_still_closes() -> None:

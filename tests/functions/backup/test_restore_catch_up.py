@@ -5,7 +5,6 @@ eth_getLogs and every candle equal to its swaps (anvil, the node's own store on 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
@@ -24,19 +23,13 @@ from tests.support.node import (
     assert_store_matches_chain,
     caught_up,
     running,
-    start_chain,
+    running_chain,
 )
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow, pytest.mark.postgres]
 
 
-@pytest.fixture
-def chain() -> Iterator[Chain]:
-    c = start_chain(block_time=0.5)
-    try:
-        yield c
-    finally:
-        c.anvil.stop()
+chain = pytest.fixture(running_chain, name="chain")
 
 
 async def _trade(node: EdgeNode, chain: Chain, swaps: int, seed: int) -> None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import socket
 import struct
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from tests.support.loopback import accepting
 
 _SSL_OR_GSS = {80877103, 80877104}
 
@@ -39,7 +40,7 @@ def _recv_exact(conn: socket.socket, n: int) -> bytes:
 
 def _serve_one(conn: socket.socket) -> None:
     with conn:
-        conn.settimeout(5)
+        conn.settimeout(30)  # a client on a loaded machine can take seconds to write
         try:
             while True:
                 (length,) = struct.unpack("!I", _recv_exact(conn, 4))
@@ -59,25 +60,5 @@ def _serve_one(conn: socket.socket) -> None:
 @contextmanager
 def refusing_postgres() -> Iterator[int]:
     """The port of a server that refuses every login with "password authentication failed"."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    listener.settimeout(0.2)
-    stop = threading.Event()
-
-    def loop() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            _serve_one(conn)
-
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join(5)
-        listener.close()
+    with accepting(lambda conn, _peer: _serve_one(conn), backlog=8) as port:
+        yield port

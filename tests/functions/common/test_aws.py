@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-import socket
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -11,6 +8,7 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 
 from functions.common.aws import AwsClients, AwsOptions, boto_config, error_code, http_status
 from functions.common.settings import OpsSettings
+from tests.support.silent_server import silent_server
 
 
 def test_config_bounds_timeouts_and_attempts() -> None:
@@ -42,48 +40,17 @@ def test_aws_endpoint_url_is_honoured(moto_endpoint: str, monkeypatch: pytest.Mo
     assert direct_ssm.get_parameter(Name="/edge/x")["Parameter"]["Value"] == "1"
 
 
-@pytest.fixture
-def silent_server() -> Iterator[tuple[str, list[int]]]:
-    """An endpoint that accepts connections and never answers; counts the connections."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    listener.settimeout(0.2)
-    accepted: list[int] = []
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            accepted.append(1)
-            held.append(conn)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}", accepted
-    finally:
-        stop.set()
-        thread.join(5)
-        for conn in held:
-            conn.close()
-        listener.close()
-
-
-def test_a_hung_endpoint_fails_after_the_bounded_attempts(
-    silent_server: tuple[str, list[int]],
-) -> None:
-    url, accepted = silent_server
-    clients = AwsClients(
-        AwsOptions(read_timeout_s=0.3, connect_timeout_s=0.3, max_attempts=2, endpoint_url=url)
-    )
-    with pytest.raises(ReadTimeoutError):
-        clients.s3.list_buckets()
-    assert len(accepted) == 2  # the first try and one retry, then it gives up
+def test_a_hung_endpoint_fails_after_the_bounded_attempts() -> None:
+    with silent_server() as server:
+        clients = AwsClients(
+            AwsOptions(
+                read_timeout_s=0.3, connect_timeout_s=0.3, max_attempts=2, endpoint_url=server.url
+            )
+        )
+        with pytest.raises(ReadTimeoutError):
+            clients.s3.list_buckets()
+        # The first try and one retry, then it gives up.
+        assert server.connections_before_now() == 2
 
 
 def test_error_code_and_status_of_client_errors(aws: AwsClients) -> None:

@@ -189,7 +189,7 @@ def test_a_real_password_failure_from_psycopg_and_sqlalchemy_is_refused() -> Non
     with refusing_postgres() as port:
         url = f"postgresql://edge:wrong@127.0.0.1:{port}/edge"
         with pytest.raises(psycopg.OperationalError) as raw:
-            psycopg.connect(url, connect_timeout=5)
+            psycopg.connect(url, connect_timeout=30)
         assert "password authentication failed" in str(raw.value)
         assert is_auth_refusal(raw.value)
         engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))

@@ -74,7 +74,10 @@ def build(
     policy: RetryPolicy | None = None,
     real_sleep: bool = False,
 ) -> Harness:
-    policy = policy or RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05, timeout=2.0)
+    # The local sinks answer at once, but a loaded machine can hold an answer for seconds: a
+    # timeout that expired would send again and double a request count. A test whose sink
+    # must hang passes its own short policy.
+    policy = policy or RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05, timeout=10.0)
     secrets = secrets_for(sinks)
     box = SecretBox.fixed(secrets)
     http = HttpTransport(policy.timeout)

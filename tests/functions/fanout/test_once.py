@@ -18,6 +18,7 @@ from tests.functions.events import FakeLambdaContext
 from tests.functions.fanout.harness import build
 from tests.functions.fanout.recorded import recorded
 from tests.functions.fanout.sinks import Reply, Sinks, running_sinks
+from tests.support.waiting import WITHIN_S, eventually
 
 TABLE = "edge-fanout-idempotency"
 
@@ -117,22 +118,23 @@ def test_a_concurrent_duplicate_waits_for_the_first_and_a_dead_one_expires(
     send a second message. If the first invocation dies mid-delivery (its in-progress record
     left behind), the record expires with that invocation's time and a retry delivers."""
     import threading
-    import time
 
     [alert] = parse_event(recorded("sns_cloudwatch_alarm"))
-    release = threading.Event()
+    running, release = threading.Event(), threading.Event()
     first_gate = DynamoDBGate(TABLE, dynamodb)
-    first_gate.register_context(FakeLambdaContext(remaining_ms=1500))  # type: ignore[arg-type]
+    # Its time: long enough for the duplicate below to come while it runs on a loaded machine.
+    first_gate.register_context(FakeLambdaContext(remaining_ms=5000))  # type: ignore[arg-type]
 
     def hung() -> dict[str, Any]:
-        release.wait(10)
+        running.set()  # its in-progress record is saved: the delivery has begun
+        release.wait(WITHIN_S)
         raise SystemExit  # killed: powertools gets no chance to clean up its record
 
     worker = threading.Thread(
         target=lambda: _swallow(lambda: first_gate.once(alert, Channel.SLACK, hung))
     )
     worker.start()
-    time.sleep(0.3)
+    assert running.wait(WITHIN_S)
     second = DynamoDBGate(TABLE, dynamodb)
     second.register_context(FakeLambdaContext())  # type: ignore[arg-type]
     sent: list[str] = []
@@ -143,8 +145,13 @@ def test_a_concurrent_duplicate_waits_for_the_first_and_a_dead_one_expires(
 
     assert second.once(alert, Channel.SLACK, deliver) is None  # in progress elsewhere
     assert sent == []
-    time.sleep(1.5)  # the first invocation's time is up
-    assert second.once(alert, Channel.SLACK, deliver) == {
+    # Retries of the duplicate until the first invocation's time is up: then one delivers.
+    delivered = eventually(
+        lambda: second.once(alert, Channel.SLACK, deliver),
+        what="the first invocation's record to expire",
+        every=0.2,
+    )
+    assert delivered == {
         "run_id": "r2",
         "status": "delivered",
         "attempts": 1,
@@ -152,7 +159,7 @@ def test_a_concurrent_duplicate_waits_for_the_first_and_a_dead_one_expires(
     }
     assert sent == ["slack"]
     release.set()
-    worker.join(5)
+    worker.join(WITHIN_S)
 
 
 def _swallow(fn: Any) -> None:

@@ -19,8 +19,9 @@ from functions.runbook.settings import RunbookSettings
 from functions.runbook.trigger import by_person
 from shared.db import schema
 from shared.node_api import NodeApi
-from tests.support.node import TOKEN, wait_for
+from tests.support.node import TOKEN
 from tests.support.trading import ArbChain, running_arb_chain, trading
+from tests.support.waiting import WITHIN_S, eventually_async
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 PARAMETER = "/edge/test/runbook-stop"
@@ -34,7 +35,7 @@ def _context(moto: str, store_url: str, node_url: str) -> Context:
         node_url=node_url,
         stop_parameter=PARAMETER,
         poll_s=0.1,
-        confirm_within_s=10,
+        confirm_within_s=WITHIN_S,  # the node is in this process, on a loaded machine
         incidents_to="s3://edge-node-incidents/incidents",
     )
     aws = AwsClients(AwsOptions(region="us-east-1", endpoint_url=moto))
@@ -42,7 +43,11 @@ def _context(moto: str, store_url: str, node_url: str) -> Context:
     from functions.common.store import Store
 
     return Context(
-        settings, aws, "runbook:test", NodeApi(node_url, TOKEN), Store.from_url(store_url)
+        settings,
+        aws,
+        "runbook:test",
+        NodeApi(node_url, TOKEN, timeout_s=WITHIN_S),
+        Store.from_url(store_url),
     )
 
 
@@ -64,7 +69,9 @@ async def test_pause_on_a_node(
         result = await asyncio.to_thread(runner.run, "pause-trading", trigger, ctx)
         assert result.ok, result
         desk = node.desk
-        await wait_for(lambda: desk.control.state is TradingState.PAUSED, 10, "the pause")
+        await eventually_async(
+            lambda: desk.control.state is TradingState.PAUSED, WITHIN_S, "the pause"
+        )
         # API down: both flags ask for the pause; the node applies whichever it reads first
         # (the SSM flag alone pausing a node: tests/edge_node/test_control.py)
         expected = {"api:runbook:test"} if api_up else {"remote flag", "database flag"}
