@@ -121,14 +121,16 @@ class RotatingLogin:
         """(user, password) to try, current first."""
         return self.logins.candidates
 
-    def refresh(self, since: float) -> None:
+    def refresh(self, since: float, tried: Logins | None = None) -> None:
         """Read the versions again, unless a read began after ``since`` (``time.monotonic``
-        when the caller's login was refused: that read already knows what it needs); at
+        when the caller's login was refused: that read already knows what it needs) or the
+        logins changed since the caller took ``tried`` (a read that began before the caller's
+        attempt but ended after it: the caller has not tried what it found yet); at
         most once per gap, waiting out the gap after a read that succeeded. After one that
         failed, ``SecretUnreadable`` at once until the gap is over: a failing Secrets Manager
         is not asked again for every connection attempt."""
         with self._lock:
-            if self._read_started >= since:
+            if self._read_started >= since or (tried is not None and self.logins is not tried):
                 return
             wait = self.gate.wait_before_on_demand(self.clock())
             if wait > 0 and self._last_read_failed:
@@ -170,8 +172,8 @@ def attach(engine: Engine, login: RotatingLogin) -> Engine:
         tried: set[tuple[str, str]] = set()
         refused: BaseException | None = None
         for attempt in range(2):
-            since = time.monotonic()
-            for user, password in login.candidates():
+            since, seen = time.monotonic(), login.logins
+            for user, password in seen.candidates:
                 if (user, password) in tried:
                     continue
                 tried.add((user, password))
@@ -184,7 +186,7 @@ def attach(engine: Engine, login: RotatingLogin) -> Engine:
                     refused = err
             if attempt == 0:
                 try:
-                    login.refresh(since)
+                    login.refresh(since, seen)
                 except SecretUnreadable as err:
                     log.warning("database credentials not read again: %s", err)
                     break
