@@ -75,9 +75,20 @@ async def test_websocket_cut_several_times_mid_stream(chain: Chain, sqlite_url: 
         node = EdgeNode(cfg)
         async with running(node):
             traffic = chain.traffic(rate=40).start()
-            for _ in range(4):
+            for i in range(4):
                 await blocks_go_by(node)  # mid-stream
-                proxy.cut()
+                if i < 3:
+                    proxy.cut()
+                else:  # down while the chain moves on: the reconnect must backfill blocks
+                    proxy.down()
+                    gone = await asyncio.to_thread(chain.anvil.block_number)
+                    await eventually_async(
+                        lambda: chain.anvil.block_number() >= gone + 2,
+                        WITHIN_S,
+                        "two blocks mined while the endpoint is down",
+                        in_thread=True,
+                    )
+                    proxy.up()
                 await eventually_async(
                     lambda: node.metrics.websocket_connections == 1, WITHIN_S, "reconnect"
                 )

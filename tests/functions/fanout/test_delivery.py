@@ -153,11 +153,11 @@ def test_500_until_the_attempts_run_out(sinks: Sinks) -> None:
 
 def test_a_silent_server_times_out_and_is_dead_lettered(sinks: Sinks) -> None:
     sinks.telegram.answer(HANG, HANG)
-    policy = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.01, timeout=1.5)
+    policy = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.01, timeout=3.0)
     h = build(sinks, policy=policy)
     out = by_channel(h.fanout.deliver(parse_event(recorded("sns_cloudwatch_alarm")), 30))
     assert out["telegram"].status == "dead_lettered"
-    assert out["telegram"].reason == "gave up after 2 attempts: no answer within 1.5 s"
+    assert out["telegram"].reason == "gave up after 2 attempts: no answer within 3 s"
     assert out["slack"].status == out["pagerduty"].status == "delivered"
 
 
@@ -193,7 +193,7 @@ def test_secrets_appear_in_no_outcome_dead_letter_or_error(sinks: Sinks) -> None
     sinks.pagerduty.answer(Reply(400, {"errors": [f"bad routing_key {ROUTING_KEY}"]}))
     sinks.slack.answer(Reply(500))
     sinks.telegram.answer(HANG)
-    policy = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.01, timeout=1.5)
+    policy = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.01, timeout=3.0)
     h = build(sinks, policy=policy)
     out = h.fanout.deliver(parse_event(recorded("sns_cloudwatch_alarm")), 30)
     text = repr([o.as_dict() for o in out]) + repr(h.dlq.records)
