@@ -6,12 +6,11 @@ a missing tool fails the test instead, so the gate can never pass without runnin
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from tests.support.prerequisites import missing
 
 MONITORING = Path(__file__).resolve().parents[3] / "infra" / "monitoring"
 
@@ -20,10 +19,7 @@ def require(name: str) -> str:
     path = shutil.which(name)
     if path is not None:
         return path
-    why = f"{name} not found (Debian: prometheus / prometheus-alertmanager; scripts/setup)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{why}: under CI=true this test must run")
-    pytest.skip(why)
+    missing(f"{name} not found (Debian: prometheus / prometheus-alertmanager; scripts/setup)")
 
 
 def run(name: str, *args: str, cwd: Path = MONITORING) -> subprocess.CompletedProcess[str]:
