@@ -83,7 +83,7 @@ async def test_websocket_cut_several_times_mid_stream(chain: Chain, sqlite_url: 
                     proxy.down()
                     gone = await asyncio.to_thread(chain.anvil.block_number)
                     await eventually_async(
-                        lambda: chain.anvil.block_number() >= gone + 2,
+                        lambda gone=gone: chain.anvil.block_number() >= gone + 2,
                         WITHIN_S,
                         "two blocks mined while the endpoint is down",
                         in_thread=True,

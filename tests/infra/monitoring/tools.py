@@ -17,9 +17,9 @@ MONITORING = Path(__file__).resolve().parents[3] / "infra" / "monitoring"
 
 def require(name: str) -> str:
     path = shutil.which(name)
-    if path is not None:
-        return path
-    missing(f"{name} not found (Debian: prometheus / prometheus-alertmanager; scripts/setup)")
+    if path is None:
+        missing(f"{name} not found (Debian: prometheus / prometheus-alertmanager; scripts/setup)")
+    return path
 
 
 def run(name: str, *args: str, cwd: Path = MONITORING) -> subprocess.CompletedProcess[str]:
