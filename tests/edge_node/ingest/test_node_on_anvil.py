@@ -8,6 +8,7 @@ stored swaps of its bucket.
 from __future__ import annotations
 
 import asyncio
+import functools
 
 import pytest
 
@@ -25,6 +26,10 @@ from tests.support.node import (
 from tests.support.waiting import WITHIN_S, eventually_async
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
+
+
+def _mined_to(chain: Chain, number: int) -> bool:
+    return chain.anvil.block_number() >= number
 
 
 def _proxied(chain: Chain, proxy: TcpProxy, name: str) -> dict[str, str]:
@@ -81,9 +86,9 @@ async def test_websocket_cut_several_times_mid_stream(chain: Chain, sqlite_url: 
                     proxy.cut()
                 else:  # down while the chain moves on: the reconnect must backfill blocks
                     proxy.down()
-                    gone = await asyncio.to_thread(chain.anvil.block_number)
+                    after = await asyncio.to_thread(chain.anvil.block_number) + 2
                     await eventually_async(
-                        lambda gone=gone: chain.anvil.block_number() >= gone + 2,
+                        functools.partial(_mined_to, chain, after),
                         WITHIN_S,
                         "two blocks mined while the endpoint is down",
                         in_thread=True,
