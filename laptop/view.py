@@ -69,11 +69,12 @@ def deliveries_text(r: Receivers) -> list[str]:
     c = r.counts
     tally = (
         f"    deliveries: {c['delivered']} ok, {c['failed']} failed (retried), "
-        f"{c['unreadable']} unreadable, {c['sqs_errors']} SQS errors, "
+        f"{c['unreadable']} unreadable, {c['returned']} back after handling (deleted), "
+        f"{c['sqs_errors']} SQS errors, "
         f"{c['parked']} parked in the failures queue | pollers {r.alive()}/{len(r.subscribed)}"
     )
     parked = [
-        f"    PARKED {p.subscription}: {p.summary} after {p.attempts} tries: {p.error[:100]}"
+        f"    PARKED {p.source}: {p.summary} after {p.attempts} tries: {p.error[:100]}"
         for p in list(r.parked)[-3:]
     ]
     return [tally, *parked]
