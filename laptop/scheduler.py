@@ -130,7 +130,8 @@ class Scheduler:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=60)
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout=60)
         if self.unsent and not self._thread.is_alive():
             self.send_parked()  # a last try: moto stops after the scheduler
 

@@ -5,16 +5,18 @@ goes on after a failure, never calls a function that is not built, and coalesces
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 import pytest
 
+from laptop import scheduler
 from laptop.aws import create_resources
 from laptop.failures import ASYNC_TRIES, FailureQueue
 from laptop.schedule import CompressedClock
 from laptop.scheduler import Job, Scheduler, catalog_jobs
 from laptop.view import runs_text
-from tests.laptop.support import parked_records
+from tests.laptop.support import eventually, parked_records
 
 START = dt.datetime(2026, 12, 2, 1, 0, tzinfo=dt.UTC)
 CLOCK = CompressedClock(start_real=0.0, start_sim=START, speed=720.0)
@@ -185,3 +187,40 @@ def test_a_failed_run_the_queue_does_not_take_is_parked_later_once() -> None:
     assert [p.source for p in s.parked] == ["schedule prune"] and not s.unsent
     s.send_parked()
     assert len(sink.records) == 1  # sent once
+
+
+def test_the_running_scheduler_sends_what_was_not_parked_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(scheduler, "PARK_RETRY_S", 0.5)
+    calls: list[str] = []
+
+    def prune(event: dict[str, Any], ctx: Any) -> None:
+        calls.append(event["id"])
+        raise RuntimeError("archive bucket unreachable")
+
+    sink = Sink(refuse=2)
+    # the prune due at once: a minute before 23:00, a minute being 1/12 s here
+    clock = CompressedClock(time.monotonic(), START.replace(hour=22, minute=59), speed=720.0)
+    job = Job("prune", ("cron(0 23 * * ? *)",), "x.prune", handler=prune)
+    s = Scheduler([job], clock, failures=sink, min_gap_s=600.0).start()
+    try:
+        eventually(lambda: sink.records, 30, "the failed run parked, SQS failing twice first")
+    finally:
+        s.stop()
+    assert len(calls) == 3 and s.park_errors == 2
+    (record,) = sink.records
+    assert record["requestPayload"]["time"] == "2026-12-02T23:00:00Z"
+    assert [p.source for p in s.parked] == ["schedule prune"] and not s.unsent
+
+
+def test_stopping_sends_what_was_not_parked_once_more() -> None:
+    def prune(event: dict[str, Any], ctx: Any) -> None:
+        raise RuntimeError("archive bucket unreachable")
+
+    sink = Sink(refuse=1)
+    s = scheduler_with([Job("prune", ("cron(0 23 * * ? *)",), "x.prune", handler=prune)], sink)
+    s.run_due(START + dt.timedelta(hours=23))
+    assert len(s.unsent) == 1 and not sink.records
+    s.stop()
+    assert len(sink.records) == 1 and len(s.parked) == 1 and not s.unsent
