@@ -14,27 +14,34 @@ never be delivered: it is counted and parked at once (``condition: Unreadable``,
 invoked). Nothing ends a poller but ``stop()``: a failed SQS call is logged, counted and tried
 again after a back-off (``BACKOFF_S``, doubling to ``BACKOFF_MAX_S``), the message it was about
 coming back after its visibility timeout.
+
+Each poller remembers what became of the messages it handled (``Handled``, by SQS message id,
+the last ``REMEMBERED``), so that one coming back because an SQS call after its handling failed
+is not handled twice: delivered, or parked, it is only deleted (counted ``returned``), never
+delivered again nor parked as exhausted; one whose parking failed is parked once it is back,
+with what it was parked for, and counted (failed, unreadable) once.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import threading
 import time
 import uuid
-from collections import Counter, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from laptop import aws
+from laptop.failures import ASYNC_TRIES, Parked, failure_record
 from laptop.subscriptions import Subscribed
 
 log = logging.getLogger(__name__)
 
-MAX_RECEIVES = 3  # Lambda's asynchronous invocation: the first try and two retries
+MAX_RECEIVES = ASYNC_TRIES  # Lambda's asynchronous invocation: the first try and two retries
+REMEMBERED = 10_000  # message ids a poller remembers the outcome of
 BACKOFF_S = 0.5  # after a failed SQS call; doubled on each failure in a row
 BACKOFF_MAX_S = 8.0
 UNREADABLE = "not an SNS notification"
@@ -72,14 +79,36 @@ class Delivery:
 
 
 @dataclass(frozen=True, slots=True)
-class Parked:
-    """A delivery given up on, as put in the failures queue."""
+class Outcome:
+    """What became of a message: settled (delivered, or parked: only its deletion is left), or
+    to be parked (its parking failed) for ``error`` after ``attempts`` calls."""
 
-    subscription: str
-    at: float
-    summary: str
-    error: str
-    attempts: int  # times the function was called with it
+    settled: bool
+    error: str = ""
+    attempts: int = 0
+
+
+SETTLED = Outcome(settled=True)
+
+
+class Handled:
+    """The outcomes of the last ``size`` messages handled, by SQS message id (pure)."""
+
+    def __init__(self, size: int = REMEMBERED) -> None:
+        self.size = size
+        self._outcomes: OrderedDict[str, Outcome] = OrderedDict()
+
+    def get(self, message_id: str) -> Outcome | None:
+        return self._outcomes.get(message_id)
+
+    def put(self, message_id: str, outcome: Outcome) -> None:
+        self._outcomes[message_id] = outcome
+        self._outcomes.move_to_end(message_id)
+        while len(self._outcomes) > self.size:
+            self._outcomes.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._outcomes)
 
 
 Target = Callable[[dict[str, Any]], Any]  # a function, called with its Lambda event
@@ -111,33 +140,6 @@ def summary(notification: Mapping[str, Any]) -> str:
     return str(notification.get("Subject") or "")[:80]
 
 
-def function_arn(function: str) -> str:
-    return f"arn:aws:lambda:us-east-1:000000000000:function:edge-laptop-{function}"
-
-
-def failure_record(
-    function: str, payload: Any, error: str, attempts: int, condition: str
-) -> dict[str, Any]:
-    """What Lambda sends an asynchronous invocation's on-failure destination."""
-    return {
-        "version": "1.0",
-        "timestamp": dt.datetime.now(dt.UTC).isoformat(),
-        "requestContext": {
-            "requestId": str(uuid.uuid4()),
-            "functionArn": f"{function_arn(function)}:$LATEST",
-            "condition": condition,
-            "approximateInvokeCount": attempts,
-        },
-        "requestPayload": payload,
-        "responseContext": {
-            "statusCode": 200,
-            "executedVersion": "$LATEST",
-            "functionError": "Unhandled",
-        },
-        "responsePayload": {"errorMessage": error},
-    }
-
-
 class Receivers:
     """One polling thread per subscription, calling ``targets[subscription.function]``; what
     fails for good goes to ``failures_url``."""
@@ -158,8 +160,10 @@ class Receivers:
         self.failures_url = failures_url
         self.deliveries: deque[Delivery] = deque(maxlen=500)
         self.parked: deque[Parked] = deque(maxlen=100)
-        # delivered, failed, unreadable, parked, sqs_errors
+        # delivered, failed, unreadable, parked, returned, sqs_errors
         self.counts: Counter[str] = Counter()
+        # each poller's own (a queue's message ids are its poller's alone)
+        self.handled = {s.subscription.name: Handled() for s in subscribed}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads = [
@@ -218,35 +222,52 @@ class Receivers:
 
     def _handle(self, sqs: Any, s: Subscribed, m: Mapping[str, Any]) -> None:
         """One received message: delivered (then deleted), left for a retry, or parked (then
-        deleted). An SQS error here leaves it in the queue: it comes back."""
+        deleted); one handled before is only deleted, or parked if its parking had failed. An
+        SQS error here leaves it in the queue: it comes back."""
+        before = self.handled[s.subscription.name].get(m["MessageId"])
         received = _received(m)
-        if received > MAX_RECEIVES:  # its tries were made, but an SQS call after them failed
+        if before is not None and before.settled:  # an SQS call after it failed
+            self.count("returned")
+            log.info("%s: %s back after it was handled", s.subscription.name, m["MessageId"])
+        elif before is not None:  # its parking failed
+            self._park(sqs, s, m, before)
+        elif received > MAX_RECEIVES:  # its tries were made, but an SQS call after them failed
             why = f"received {received} times: its tries were made, their end not recorded"
-            self._park(sqs, s, m["Body"], why, MAX_RECEIVES)
+            self._park(sqs, s, m, Outcome(False, why, MAX_RECEIVES))
         else:
             d = self.deliver(s, m["Body"])
-            if d.unreadable:
-                self._park(sqs, s, m["Body"], d.error or "", 0)
-            elif not d.ok and received >= MAX_RECEIVES:
-                self._park(sqs, s, m["Body"], d.error or "", received)
-            elif not d.ok:
+            if d.ok:
+                self.handled[s.subscription.name].put(m["MessageId"], SETTLED)
+            elif d.unreadable:
+                self._park(sqs, s, m, Outcome(False, d.error or "", 0))
+            elif received >= MAX_RECEIVES:
+                self._park(sqs, s, m, Outcome(False, d.error or "", received))
+            else:
                 return  # comes back after the queue's visibility timeout
         sqs.delete_message(QueueUrl=s.queue_url, ReceiptHandle=m["ReceiptHandle"])
 
-    def _park(self, sqs: Any, s: Subscribed, body: str, error: str, attempts: int) -> None:
-        notification = _notification(body)
+    def _park(self, sqs: Any, s: Subscribed, m: Mapping[str, Any], why: Outcome) -> None:
+        """Park ``m`` in the failures queue; remembered as to be parked until it is."""
+        handled, message_id = self.handled[s.subscription.name], m["MessageId"]
+        handled.put(message_id, why)
+        notification = _notification(m["Body"])
         if notification is None:
-            payload: Any = body
+            payload: Any = m["Body"]
             what, condition = UNREADABLE, "Unreadable"
         else:
             payload = lambda_sns_event(notification, s.arn)
             what, condition = summary(notification), "RetriesExhausted"
-        record = failure_record(s.subscription.function, payload, error, attempts, condition)
+        # one request id per message: a record sent twice (its answer lost) reads as one
+        request_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{s.queue_url}#{message_id}"))
+        record = failure_record(
+            s.subscription.function, payload, why.error, why.attempts, condition, request_id
+        )
         sqs.send_message(QueueUrl=self.failures_url, MessageBody=json.dumps(record))
+        handled.put(message_id, SETTLED)
         name = s.subscription.name
-        log.error("%s: parked %s after %d tries: %s", name, what, attempts, error)
+        log.error("%s: parked %s after %d tries: %s", name, what, why.attempts, why.error)
         self.count("parked")
-        self.parked.append(Parked(name, time.time(), what, error, attempts))
+        self.parked.append(Parked(name, time.time(), what, why.error, why.attempts))
 
     def deliver(self, s: Subscribed, body: str) -> Delivery:
         """One notification to the subscribed function: what came of it (also recorded)."""

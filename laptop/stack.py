@@ -24,6 +24,7 @@ from laptop import aws, compressed_rules, subscriptions
 from laptop.chain import DemoChain
 from laptop.chat import ChatStandIn
 from laptop.control import Control
+from laptop.failures import FailureQueue
 from laptop.monitoring import DEPLOYED_RULES, Monitoring, Targets
 from laptop.receivers import Receivers, Target, fanout_target
 from laptop.runbook import run_runbook
@@ -161,12 +162,16 @@ class Stack:
             self._start_scheduler()
 
     def _start_scheduler(self) -> None:
-        assert self.chain is not None
+        assert self.chain is not None and self.resources is not None
         # The simulated day starts just before the prune (23:00), so that within the first
         # minute of real time the prune, the daily report and the backup have all run.
         today = dt.datetime.now(dt.UTC).replace(hour=22, minute=58, second=0, microsecond=0)
         clock = CompressedClock(time.monotonic(), today, SPEED)
-        self.scheduler = Scheduler(catalog_jobs(), clock, min_gap_s=MIN_GAP_S).start()
+        # a run failing its three tries goes where the deployed one goes: the failures queue
+        failures = FailureQueue(self.resources.endpoint, self.resources.failures_url)
+        self.scheduler = Scheduler(
+            catalog_jobs(), clock, failures=failures, min_gap_s=MIN_GAP_S
+        ).start()
         self._exit.callback(self.scheduler.stop)
 
     # --- what the stack shows ---------------------------------------------------------------

@@ -1,13 +1,16 @@
 """The terminal view of the laptop stack: where everything listens, then one status block
 every few seconds (the node's head and trading state, the alerts in Prometheus, the stop flag,
-incident reports, the subscriptions' deliveries and what was parked in the failures queue, and
-the last messages the chat stand-in received)."""
+incident reports, the scheduled functions' last runs, the subscriptions' deliveries, what was
+parked in the failures queue, and the last messages the chat stand-in received)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 
+from laptop.failures import Parked
 from laptop.receivers import Receivers
+from laptop.scheduler import Run, Scheduler
 from laptop.stack import Stack
 
 
@@ -51,13 +54,7 @@ def status_text(stack: Stack) -> str:
         f"alerts: {alerts or 'none'} | incident reports {len(stack.incident_reports())}"
     ]
     if stack.scheduler is not None:
-        sim = stack.scheduler.now().strftime("%Y-%m-%d %H:%M")
-        runs = list(stack.scheduler.runs)[-4:]
-        done = "; ".join(
-            f"{r.job} {r.sim_time:%m-%d %H:%M} {'ok' if r.ok else 'FAILED ' + r.detail[:80]}"
-            for r in runs
-        )
-        lines.append(f"    functions (simulated {sim} UTC): {done or 'none run yet'}")
+        lines += runs_text(stack.scheduler)
     if stack.receivers is not None:
         lines += deliveries_text(stack.receivers)
     lines += [f"    {p.channel}: {p.text.splitlines()[0][:120]}" for p in posts if p.text]
@@ -69,11 +66,34 @@ def deliveries_text(r: Receivers) -> list[str]:
     c = r.counts
     tally = (
         f"    deliveries: {c['delivered']} ok, {c['failed']} failed (retried), "
-        f"{c['unreadable']} unreadable, {c['sqs_errors']} SQS errors, "
+        f"{c['unreadable']} unreadable, {c['returned']} back after handling (deleted), "
+        f"{c['sqs_errors']} SQS errors, "
         f"{c['parked']} parked in the failures queue | pollers {r.alive()}/{len(r.subscribed)}"
     )
-    parked = [
-        f"    PARKED {p.subscription}: {p.summary} after {p.attempts} tries: {p.error[:100]}"
-        for p in list(r.parked)[-3:]
+    return [tally, *parked_text(r.parked)]
+
+
+def runs_text(s: Scheduler) -> list[str]:
+    """The scheduled functions' last runs, and each run given up on (in the failures queue)."""
+    sim = s.now().strftime("%Y-%m-%d %H:%M")
+    done = "; ".join(run_text(r) for r in list(s.runs)[-4:])
+    line = f"    functions (simulated {sim} UTC): {done or 'none run yet'}"
+    if s.unsent:
+        line += f" | {len(s.unsent)} failed runs not yet parked (SQS failing)"
+    return [line, *parked_text(s.parked)]
+
+
+def run_text(r: Run) -> str:
+    if not r.ok:
+        outcome = f"FAILED after {r.attempts} tries: {r.detail[:80]}"
+    else:
+        outcome = "ok" if r.attempts == 1 else f"ok on try {r.attempts}"
+    return f"{r.job} {r.sim_time:%m-%d %H:%M} {outcome}"
+
+
+def parked_text(parked: Iterable[Parked]) -> list[str]:
+    """The last three invocations given up on."""
+    return [
+        f"    PARKED {p.source}: {p.summary} after {p.attempts} tries: {p.error[:100]}"
+        for p in list(parked)[-3:]
     ]
-    return [tally, *parked]

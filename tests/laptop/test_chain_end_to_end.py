@@ -46,6 +46,7 @@ def diagnostics(stack: Stack) -> str:
         parts.append(f"receiver deliveries: {list(stack.receivers.deliveries)}")
     if stack.scheduler is not None:
         parts.append(f"scheduled runs: {list(stack.scheduler.runs)}")
+        parts.append(f"scheduled runs parked: {list(stack.scheduler.parked)}")
     if stack.monitoring is not None:
         try:
             parts.append(f"prometheus alerts: {stack.monitoring.alerts()}")

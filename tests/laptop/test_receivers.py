@@ -5,43 +5,18 @@ Lambda's on-failure record, and shown in the view; none of it ends a poller."""
 
 from __future__ import annotations
 
-import json
 import threading
 from typing import Any
 
 import pytest
 
-from infra.monitoring.subscription_plan import FANOUT, Subscription
+from infra.monitoring.subscription_plan import FANOUT
 from laptop import aws
-from laptop.aws import client, create_resources
+from laptop.aws import client
 from laptop.receivers import MAX_RECEIVES, Receivers
-from laptop.subscriptions import Subscribed, subscribe
 from laptop.view import deliveries_text
 from shared import alert_notice
-from tests.laptop.support import eventually, publish, queue_left
-
-
-def fanout_on_high(moto_url: str) -> tuple[Any, Subscribed]:
-    res = create_resources(moto_url, "http://127.0.0.1:9")
-    (sub,) = subscribe(moto_url, res.topics, [Subscription(FANOUT, "high", None, None)])
-    return res, sub
-
-
-def parked_records(moto_url: str, url: str, n: int) -> list[dict[str, Any]]:
-    """The ``n`` records in the failures queue, taken out of it (and none more left)."""
-    sqs = client("sqs", moto_url)
-    got: list[dict[str, Any]] = []
-
-    def read() -> bool:
-        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
-        for m in batch.get("Messages", []):
-            got.append(json.loads(m["Body"]))
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-        return len(got) >= n
-
-    eventually(read, 30, f"{n} records in the failures queue")
-    assert queue_left(sqs, url) == 0, "more records than expected"
-    return got
+from tests.laptop.support import eventually, fanout_on_high, parked_records, publish, queue_left
 
 
 def test_unreadable_messages_are_parked_and_the_poller_goes_on(moto_url: str) -> None:
@@ -87,7 +62,7 @@ def test_a_delivery_failing_three_times_is_parked_not_dropped(moto_url: str) -> 
         r.stop()
     assert len(calls) == MAX_RECEIVES == 3
     assert r.counts["failed"] == 3 and r.counts["parked"] == 1
-    assert (parked.subscription, parked.summary, parked.attempts) == (
+    assert (parked.source, parked.summary, parked.attempts) == (
         "fanout-on-high",
         "RpcHeadLag firing",
         3,
