@@ -4,13 +4,13 @@ having run the chain."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 
 from laptop.aws import MotoServer
 from laptop.monitoring import ALERTMANAGER_NAMES, PROMETHEUS_NAMES, ToolMissing, find_tool
+from tests.support.prerequisites import missing
 
 
 def require_monitoring_tools() -> None:
@@ -18,9 +18,7 @@ def require_monitoring_tools() -> None:
         find_tool(PROMETHEUS_NAMES)
         find_tool(ALERTMANAGER_NAMES)
     except ToolMissing as err:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true and {err}")
-        pytest.skip(str(err))
+        missing(str(err))
 
 
 @pytest.fixture

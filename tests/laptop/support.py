@@ -5,28 +5,15 @@ reading queues."""
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from typing import Any, TypeVar
-
-import pytest
 
 from infra.monitoring.subscription_plan import FANOUT, Subscription
 from laptop.aws import Resources, client, create_resources
 from laptop.subscriptions import Subscribed, subscribe
 from shared import alert_notice
+from tests.support.waiting import eventually
 
 T = TypeVar("T")
-
-
-def eventually(check: Callable[[], T | None], timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"{what} not within {timeout:.0f}s")
 
 
 def publish(

@@ -9,7 +9,6 @@ then the endpoint comes back and the resolution is delivered, to the fan-out onl
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -21,6 +20,7 @@ from infra import catalog
 from laptop.chain import CONTROL_POLL_S
 from laptop.stack import Stack
 from tests.laptop.conftest import require_monitoring_tools
+from tests.support import waiting
 
 pytestmark = [pytest.mark.slow, pytest.mark.chain, pytest.mark.timeout(420)]
 
@@ -29,13 +29,10 @@ PAUSE_ALERTS = ("RpcHeadLag", "MarketDataStale")  # the deployed rules naming pa
 
 
 def eventually(check: Callable[[], T | None], timeout: float, what: str, stack: Stack) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.25)
-    pytest.fail(f"{what} not within {timeout:.0f}s\n{diagnostics(stack)}")
+    """tests.support.waiting.eventually, failing with what the stack saw."""
+    return waiting.eventually(
+        check, timeout, what, every=0.25, diagnostics=lambda: diagnostics(stack)
+    )
 
 
 def diagnostics(stack: Stack) -> str:

@@ -17,7 +17,8 @@ from laptop.aws import Resources, client
 from laptop.receivers import SETTLED, Handled, Outcome, Receivers, Target
 from laptop.subscriptions import Subscribed
 from laptop.view import deliveries_text
-from tests.laptop.support import eventually, fanout_on_high, parked_records, publish, queue_left
+from tests.laptop.support import fanout_on_high, parked_records, publish, queue_left
+from tests.support.waiting import eventually
 
 
 class FaultySqs:

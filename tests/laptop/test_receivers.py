@@ -16,7 +16,8 @@ from laptop.aws import client
 from laptop.receivers import MAX_RECEIVES, Receivers
 from laptop.view import deliveries_text
 from shared import alert_notice
-from tests.laptop.support import eventually, fanout_on_high, parked_records, publish, queue_left
+from tests.laptop.support import fanout_on_high, parked_records, publish, queue_left
+from tests.support.waiting import eventually
 
 
 def test_unreadable_messages_are_parked_and_the_poller_goes_on(moto_url: str) -> None:

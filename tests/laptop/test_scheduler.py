@@ -16,7 +16,8 @@ from laptop.failures import ASYNC_TRIES, FailureQueue
 from laptop.schedule import CompressedClock
 from laptop.scheduler import Job, Scheduler, catalog_jobs
 from laptop.view import runs_text
-from tests.laptop.support import eventually, parked_records
+from tests.laptop.support import parked_records
+from tests.support.waiting import eventually
 
 START = dt.datetime(2026, 12, 2, 1, 0, tzinfo=dt.UTC)
 CLOCK = CompressedClock(start_real=0.0, start_sim=START, speed=720.0)

@@ -24,7 +24,8 @@ from laptop.subscriptions import (
     subscribe,
 )
 from shared import alert_notice
-from tests.laptop.support import eventually, publish, queue_left
+from tests.laptop.support import publish, queue_left
+from tests.support.waiting import eventually
 
 PAUSE = "runbook-pause-trading"
 

@@ -32,7 +32,7 @@ def _failure(what: str, within: float, diagnostics: Callable[[], str] | None) ->
 
 
 def eventually(
-    check: Callable[[], T],
+    check: Callable[[], T | None],
     within: float = WITHIN_S,
     what: str = "the condition",
     *,
