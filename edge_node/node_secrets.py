@@ -72,6 +72,13 @@ class NodeSecrets:
         return tokens
 
 
+def connected_url(engine: Engine) -> str:
+    """The URL ``engine`` connects to, password hidden: what the store is (its backend, its
+    file) whether it came from ``store.url`` or from ``store.secret_id``, where ``store.url``
+    keeps its default and names no store at all."""
+    return engine.url.render_as_string(hide_password=True)
+
+
 def store_shown(cfg: NodeConfig, engine: Engine) -> str:
     """The store's URL for logs and status (password hidden; the secret's id if any)."""
     login = login_of(engine)

@@ -38,7 +38,7 @@ from edge_node.market.book import MarketBook, ReorgTooDeep
 from edge_node.market.book_records import BlockCommit, Rollback
 from edge_node.market.candles import interval_seconds
 from edge_node.market.pools import PoolInfo
-from edge_node.node_secrets import NodeSecrets, store_shown
+from edge_node.node_secrets import NodeSecrets, connected_url, store_shown
 from edge_node.node_views import NodeViews
 from edge_node.rpc.errors import EndpointMisconfigured, ResponseInvalid
 from edge_node.startup import checkpoint_name
@@ -94,7 +94,8 @@ class EdgeNode(NodeViews, TradingSurfaces):
             on_malformed=self.metrics.market_data_error,
             on_write_timed=lambda s: self.metrics.db_latency("store_batch", s),
         )
-        self.usage = UsageSampler(self.engine, cfg.store.url, self.metrics)
+        # the store as connected: store.url is not it when the login comes from a secret
+        self.usage = UsageSampler(self.engine, connected_url(self.engine), self.metrics)
         self.assembler = BlockAssembler(self.metrics)
         self.follower = Follower(
             self.book,

@@ -36,6 +36,7 @@ from edge_node.ingest.assembler import BlockAssembler
 from edge_node.ingest.follower import Rpc
 from edge_node.market.book import MarketBook
 from edge_node.market.live import LiveOverlay
+from edge_node.node_secrets import connected_url
 from edge_node.risk import RiskGate
 from edge_node.strategy.arbitrage import TwoPoolArbitrage
 from edge_node.telemetry import Metrics
@@ -183,7 +184,7 @@ class TradingDesk(TradingViews):
         the broadcast (see ``execution.sendlog``); on PostgreSQL, by the journal's commit."""
         if not self.live:
             return None
-        path = send_log_path(self.cfg.store.url)
+        path = send_log_path(connected_url(self.engine))  # not store.url (a secret may name it)
         return None if path is None else SendLog(path)
 
     # --- 3. running -----------------------------------------------------------------------------

@@ -48,6 +48,9 @@ try:
         ssm_parameter=f"/{prefix}/emergency-stop",
         region=settings.region,
         api_port=settings.api_port,
+        endpoints=list(
+            zip(settings.rpc_endpoint_names, settings.rpc_endpoint_websockets, strict=True)
+        ),
     )
 except BadHostConfig as err:
     raise BadStackConfig(f"{NAMESPACE}:{err}") from None

@@ -121,7 +121,9 @@ class Database(pulumi.ComponentResource):
             opts=here,
         )
         # the application's first login: its role is created by the first rotation, which
-        # then moves AWSCURRENT to a new version (a refresh must not move it back)
+        # then moves AWSCURRENT to a new version (a refresh must not move it back). After that
+        # the rotation owns the value: a change to this text (a field added to rds_json) must
+        # not replace the version, which would make a long-rotated-away password current again.
         self.app_credentials = rds_json(
             logins.app_username, logins.app_password, masterarn=logins.admin_secret.arn
         )
@@ -129,7 +131,9 @@ class Database(pulumi.ComponentResource):
             child(name, "credentials"),
             secret_id=logins.app_secret.id,
             secret_string=self.app_credentials,
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["version_stages"]),
+            opts=pulumi.ResourceOptions(
+                parent=self, ignore_changes=["version_stages", "secret_string"]
+            ),
         )
         self.address = db.address
         self.identifier = db.identifier

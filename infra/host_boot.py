@@ -21,6 +21,7 @@ import math
 import re
 import textwrap
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,14 +84,20 @@ def stop_timeout_s(drain_s: float) -> int:
 
 
 def node_config(
-    template_text: str, *, ssm_parameter: str, region: str, api_port: int
+    template_text: str,
+    *,
+    ssm_parameter: str,
+    region: str,
+    api_port: int,
+    endpoints: Sequence[tuple[str, bool]],
 ) -> tuple[str, float]:
     """The config template stored for the host, and the node's drain timeout.
 
     The operator's TOML minus anything the stack decides: the API listens on every interface
     (the security group decides who reaches it) on the stack's port, the emergency-stop flag is
     the stack's SSM parameter, and endpoints come from the RPC secret at boot (so the template
-    must not carry them: their URLs hold keys).
+    must not carry them: their URLs hold keys). ``endpoints``: the secret's (name, has a
+    ws_url), for checking the template as the node will read it.
     """
     try:
         data = tomllib.loads(template_text)
@@ -107,30 +114,34 @@ def node_config(
     data.setdefault("api", {}).update({"host": "0.0.0.0", "port": api_port})  # noqa: S104
     data.setdefault("control", {}).update({"ssm_parameter": ssm_parameter, "aws_region": region})
     data.setdefault("secrets", {})["region"] = region  # the token and login secrets' region
-    _as_the_node_reads_it(data, region)
+    _as_the_node_reads_it(data, region, endpoints)
     return tomli_w.dumps(data), drain
 
 
-def _as_the_node_reads_it(data: dict[str, Any], region: str) -> None:
+def _as_the_node_reads_it(
+    data: dict[str, Any], region: str, endpoints: Sequence[tuple[str, bool]]
+) -> None:
     """Refuse at deploy what the node would refuse at boot (a boot loop on the host): the
-    template as ``prepare.py`` completes it, with a stand-in endpoint and secret names."""
+    template as ``prepare.py`` completes it, with the secret's endpoints (URLs standing in for
+    theirs: a ws_url where theirs has one) and the secrets' names."""
     from shared.config import ConfigError, parse_config
 
-    stand_in = {
-        "name": "deploy-check",
-        "http_url": "https://rpc.invalid",
-        "ws_url": "wss://rpc.invalid",
-    }
+    stand_ins = [
+        {"name": name, "http_url": "https://rpc.invalid"}
+        | ({"ws_url": "wss://rpc.invalid"} if websocket else {})
+        for name, websocket in endpoints
+    ]
     arn = f"arn:aws:secretsmanager:{region}:000000000000:secret:deploy-check"
     try:
         parse_config(
-            {**data, "endpoints": [stand_in]},
+            {**data, "endpoints": stand_ins},
             "nodeConfig",
             env={"EDGE_API_TOKEN_SECRET_ID": arn, "EDGE_DATABASE_SECRET_ID": arn},
         )
     except ConfigError as err:
         raise BadHostConfig(
-            f"nodeConfig: the node would refuse it: {'; '.join(err.problems)}"
+            f"nodeConfig: the node would refuse it with the rpcEndpoints secret: "
+            f"{'; '.join(err.problems)}"
         ) from None
 
 

@@ -55,6 +55,7 @@ class StackSettings:
     node_config_text: str
     rpc_endpoints: pulumi.Output[str]
     rpc_endpoint_names: tuple[str, ...]  # not secret: the probe's Endpoint dimension
+    rpc_endpoint_websockets: tuple[bool, ...]  # which of them have a ws_url (not secret)
     alert_channels: pulumi.Output[str]
     alert_email: AlertEmail | None
     node_name: str
@@ -94,11 +95,13 @@ def _secret(config: pulumi.Config, key: str, check: Any) -> tuple[pulumi.Output[
 _NAME = re.compile(NAME_PATTERN)
 
 
-def _endpoints(value: Any) -> tuple[str, ...]:
-    """The endpoints' names (the probe's Endpoint dimension, one alarm each). The secret is read
-    as the probe reads it (shared/rpc_endpoints.py), in the node's shape only: the host's boot
-    script writes each entry as an ``[[endpoints]]`` table."""
-    return tuple(e.name for e in check_endpoints(value, node_shape=True))
+def _endpoints(value: Any) -> tuple[tuple[str, ...], tuple[bool, ...]]:
+    """The endpoints' names (the probe's Endpoint dimension, one alarm each) and which have a
+    ws_url (the node's websocket mode needs one). The secret is read as the probe reads it
+    (shared/rpc_endpoints.py), in the node's shape only: the host's boot script writes each
+    entry as an ``[[endpoints]]`` table."""
+    endpoints = check_endpoints(value, node_shape=True)
+    return tuple(e.name for e in endpoints), tuple(e.ws_url is not None for e in endpoints)
 
 
 def _alert_email(value: Any) -> AlertEmail | None:
@@ -187,7 +190,7 @@ def read(config: pulumi.Config, aws_config: pulumi.Config, root: Path) -> StackS
         raise BadStackConfig(f"{NAMESPACE}:logRetentionDays must be one of {LOG_RETENTIONS}")
     db = config.get_object("database") or {}
     azs = config.get_object("availabilityZones")
-    rpc_endpoints, rpc_names = _secret(config, "rpcEndpoints", _endpoints)
+    rpc_endpoints, (rpc_names, rpc_websockets) = _secret(config, "rpcEndpoints", _endpoints)
     alert_channels, _ = _secret(config, "alertChannels", _channels)
     node_name = config.get("nodeName") or "edge"
     if not _NAME.fullmatch(node_name):
@@ -203,6 +206,7 @@ def read(config: pulumi.Config, aws_config: pulumi.Config, root: Path) -> StackS
         node_config_text=node_text,
         rpc_endpoints=rpc_endpoints,
         rpc_endpoint_names=rpc_names,
+        rpc_endpoint_websockets=rpc_websockets,
         alert_channels=alert_channels,
         alert_email=_alert_email(config.get_object("alertEmail")),
         node_name=node_name,

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from edge_node.cli.app import EXIT_USAGE, fail, load, main
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 @main.group()
@@ -28,12 +33,24 @@ def db() -> None:
     """The database."""
 
 
-def _url(config_path: str | None, url: str | None) -> str:
+def _store(config_path: str | None, url: str | None) -> tuple[Engine, str]:
+    """The store to work on and how to name it: ``--url``, or the config's store as the node
+    opens it (``store.secret_id`` when set, credentials read from Secrets Manager; else
+    ``store.url``)."""
+    from edge_node.node_secrets import NodeSecrets, store_shown
+    from shared.config import ConfigError
+    from shared.db.engine import create_engine, redact_url
+
     if url is not None:
-        return url
+        return create_engine(url), redact_url(url)
     if config_path is None:
         fail("give --config or --url", EXIT_USAGE)
-    return load(config_path).store.url
+    cfg = load(config_path)
+    try:
+        engine = NodeSecrets(cfg).store_engine()
+    except ConfigError as err:
+        fail(f"{config_path}: {'; '.join(err.problems)}", EXIT_USAGE)
+    return engine, store_shown(cfg, engine)
 
 
 @db.command("migrate")
@@ -41,20 +58,19 @@ def _url(config_path: str | None, url: str | None) -> str:
 @click.option("--url", help="Database URL (instead of the config's store.url).")
 def db_migrate(config_path: str | None, url: str | None) -> None:
     """Bring the database schema to the version this code needs."""
-    from shared.db.engine import create_engine, migrate, redact_url
+    from shared.db.engine import migrate
 
-    url = _url(config_path, url)
-    engine = create_engine(url)
+    engine, shown = _store(config_path, url)
     try:
         before, after = migrate(engine)
     except Exception as err:
-        fail(f"migration of {redact_url(url)} failed: {err}")
+        fail(f"migration of {shown} failed: {err}")
     finally:
         engine.dispose()
     if before == after:
-        click.echo(f"{redact_url(url)}: schema already at {after}")
+        click.echo(f"{shown}: schema already at {after}")
     else:
-        click.echo(f"{redact_url(url)}: schema migrated from {before or 'nothing'} to {after}")
+        click.echo(f"{shown}: schema migrated from {before or 'nothing'} to {after}")
 
 
 @db.command("downgrade")
@@ -64,14 +80,13 @@ def db_migrate(config_path: str | None, url: str | None) -> None:
 @click.confirmation_option(prompt="Downgrading can drop tables and data. Continue?")
 def db_downgrade(config_path: str | None, url: str | None, revision: str) -> None:
     """Take the schema back to an earlier revision (for a code rollback)."""
-    from shared.db.engine import create_engine, downgrade, redact_url
+    from shared.db.engine import downgrade
 
-    url = _url(config_path, url)
-    engine = create_engine(url)
+    engine, shown = _store(config_path, url)
     try:
         before, after = downgrade(engine, revision)
     except Exception as err:
-        fail(f"downgrade of {redact_url(url)} failed: {err}")
+        fail(f"downgrade of {shown} failed: {err}")
     finally:
         engine.dispose()
-    click.echo(f"{redact_url(url)}: schema downgraded from {before} to {after or 'nothing'}")
+    click.echo(f"{shown}: schema downgraded from {before} to {after or 'nothing'}")

@@ -88,6 +88,41 @@ def test_db_migrate_then_again(tmp_path: Path) -> None:
     assert f"downgraded from {head} to nothing" in down.output
 
 
+@pytest.mark.postgres
+def test_db_migrate_with_the_config_migrates_the_store_its_secret_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_url: str
+) -> None:
+    """On the edge host the config names a secret (store.secret_id), and store.url keeps its
+    default: migrating that default would leave the real store without its schema."""
+    from sqlalchemy import inspect
+
+    from shared.db.engine import create_engine, head_revision
+    from tests.support.moto_secrets import moto_secretsmanager
+
+    decoy = tmp_path / "decoy.db"
+    with moto_secretsmanager(monkeypatch) as sm:
+        sm.create_secret(Name="edge/db", SecretString=pg_url)
+        data = {
+            **GOOD,
+            "store": {"url": f"sqlite:///{decoy}", "secret_id": "edge/db"},
+            "secrets": {"region": "us-east-1"},
+        }
+        path = write_config(parse_config(data, env={}), tmp_path / "edge.toml")
+        r = cli("db", "migrate", "--config", str(path))
+        assert r.exit_code == 0, r.output
+        assert "(credentials from secret edge/db): schema migrated from nothing to" in r.output
+        assert r.output.rstrip().endswith(head_revision())
+        sm.delete_secret(SecretId="edge/db", ForceDeleteWithoutRecovery=True)
+        gone = cli("db", "migrate", "--config", str(path))
+    assert gone.exit_code == 2 and "store.secret_id" in gone.output, gone.output
+    assert not decoy.exists()
+    engine = create_engine(pg_url)
+    try:
+        assert "alembic_version" in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+
+
 def test_db_migrate_reports_an_unreachable_database() -> None:
     r = cli("db", "migrate", "--url", "postgresql://nobody@127.0.0.1:1/nothing")
     assert r.exit_code == 1

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from edge_node.api_tokens import SecretTokens, StaticToken
-from edge_node.node_secrets import NodeSecrets, store_shown
+from edge_node.node_secrets import NodeSecrets, connected_url, store_shown
 from shared.config import ConfigError, parse_config
 from tests.shared.test_config import good
 from tests.support.moto_secrets import moto_secretsmanager
@@ -58,3 +59,28 @@ async def test_the_token_and_the_store_from_secrets(sm: Any) -> None:
         await NodeSecrets(parse_config(without, env={}), sm).api_authenticator()
     static = await NodeSecrets(parse_config(good(), env={}), sm).api_authenticator()
     assert isinstance(static, StaticToken)
+
+
+@pytest.mark.postgres
+def test_a_store_from_a_secret_is_the_store_measured(
+    sm: Any, pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """store.url keeps its SQLite default when the login comes from a secret (the edge host):
+    the node measures, and decides on a send log for, the store it is connected to."""
+    from edge_node.execution.sendlog import send_log_path
+    from edge_node.service import EdgeNode
+
+    monkeypatch.chdir(tmp_path)
+    d = good()
+    d["store"] = {"secret_id": "edge/db"}
+    sm.create_secret(Name="edge/db", SecretString=pg_url)
+    node = EdgeNode(parse_config(d, env={}), secrets_client=sm)
+    try:
+        assert node.cfg.store.url.startswith("sqlite")  # what must not be measured
+        assert connected_url(node.engine).startswith("postgresql")
+        usage = node.usage.sample()
+        assert usage.store_bytes is not None and usage.store_bytes > 0  # pg_database_size
+        assert send_log_path(connected_url(node.engine)) is None  # PostgreSQL commits first
+        assert not (tmp_path / "data").exists()
+    finally:
+        node.engine.dispose()

@@ -86,6 +86,9 @@ class Recorder(pulumi.runtime.Mocks):
         raise AssertionError(f"the program called {args.token}, which the mocks do not know")
 
 
+# the rpcEndpoints secret's shape the program checks NODE_TOML with: (name, has a ws_url)
+ENDPOINTS_SHAPE = [("primary", True), ("backup-rpc", False)]  # as base_config writes
+
 NODE_TOML = """\
 websocket = true
 

@@ -14,6 +14,7 @@ from infra.host_boot import Release, node_config
 from infra.host_monitoring import MonitoringRelease, Tarball
 from tests.infra.program import (
     ACCOUNT,
+    ENDPOINTS_SHAPE,
     NODE_TOML,
     PROJECT,
     REGION,
@@ -31,7 +32,9 @@ TOPICS = {s: f"arn:aws:sns:{REGION}:{ACCOUNT}:host-test-{s.value}" for s in Seve
 def _host() -> Program:
     recorder = Recorder()
     pulumi.runtime.set_mocks(recorder, project=PROJECT, stack="test", preview=False)
-    template, _ = node_config(NODE_TOML, ssm_parameter="/p", region=REGION, api_port=8080)
+    template, _ = node_config(
+        NODE_TOML, ssm_parameter="/p", region=REGION, api_port=8080, endpoints=ENDPOINTS_SHAPE
+    )
     EdgeHost(
         "host-test",
         EdgeHostArgs(

@@ -23,7 +23,7 @@ from infra.host_boot import (
     with_alerts_topic,
 )
 from shared.config import AlertsConfig
-from tests.infra.program import NODE_TOML, SHA
+from tests.infra.program import ENDPOINTS_SHAPE, NODE_TOML, SHA
 
 RELEASE = Release("https://releases.example.com/edge_node-0.1.0-py3-none-any.whl", SHA)
 
@@ -40,7 +40,11 @@ def boot(**kw: object) -> Boot:
 
 def test_the_template_gets_the_stacks_surfaces_and_the_drain_timeout() -> None:
     text, drain = node_config(
-        NODE_TOML, ssm_parameter="/edge-prod/emergency-stop", region="eu-west-1", api_port=8080
+        NODE_TOML,
+        ssm_parameter="/edge-prod/emergency-stop",
+        region="eu-west-1",
+        api_port=8080,
+        endpoints=ENDPOINTS_SHAPE,
     )
     data = tomllib.loads(text)
     assert drain == 45
@@ -50,7 +54,9 @@ def test_the_template_gets_the_stacks_surfaces_and_the_drain_timeout() -> None:
     # the node's own default when the template says nothing
     without = NODE_TOML.replace("[control]\ndrain_timeout_s = 45\n", "")
     assert without != NODE_TOML
-    _, default = node_config(without, ssm_parameter="/p", region="eu-west-1", api_port=8080)
+    _, default = node_config(
+        without, ssm_parameter="/p", region="eu-west-1", api_port=8080, endpoints=ENDPOINTS_SHAPE
+    )
     assert default == 30
 
 
@@ -62,16 +68,34 @@ def test_the_template_gets_the_stacks_surfaces_and_the_drain_timeout() -> None:
         ("not = [toml", "not valid TOML"),
         ("[control]\ndrain_timeout_s = -1\n", "drain_timeout_s"),
         # what only the node checks: refused at deploy with its own words, not a boot loop
-        ("[chain]\nchain_id = 56\n", "the node would refuse it: pools: Field required"),
+        (
+            "[chain]\nchain_id = 56\n",
+            "the node would refuse it with the rpcEndpoints secret: pools: Field required",
+        ),
         (
             NODE_TOML.replace("decimals0 = 18\n", ""),
-            "the node would refuse it: pools.0.decimals0: Field required",
+            "the rpcEndpoints secret: pools.0.decimals0: Field required",
         ),
     ],
 )
 def test_a_template_that_cannot_work_is_refused(text: str, problem: str) -> None:
     with pytest.raises(BadHostConfig, match=problem):
-        node_config(text, ssm_parameter="/p", region="eu-west-1", api_port=8080)
+        node_config(
+            text, ssm_parameter="/p", region="eu-west-1", api_port=8080, endpoints=ENDPOINTS_SHAPE
+        )
+
+
+def test_a_template_in_websocket_mode_needs_an_endpoint_with_a_ws_url() -> None:
+    # NODE_TOML says websocket = true: the node refuses to start if no endpoint has a ws_url
+    with pytest.raises(BadHostConfig, match=r"with the rpcEndpoints secret: .*ws_url"):
+        node_config(
+            NODE_TOML, ssm_parameter="/p", region="eu-west-1", api_port=8080,
+            endpoints=[("a", False), ("b", False)],
+        )  # fmt: skip
+    polling = NODE_TOML.replace("websocket = true", "websocket = false")
+    assert polling != NODE_TOML
+    node_config(polling, ssm_parameter="/p", region="eu-west-1", api_port=8080,
+                endpoints=[("a", False)])  # fmt: skip
 
 
 def test_the_unit_restarts_always_and_outlasts_the_drain() -> None:

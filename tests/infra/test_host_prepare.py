@@ -20,7 +20,7 @@ import pytest
 
 from infra.host_boot import _PREPARE, node_config
 from shared.config import parse_config
-from tests.infra.program import NODE_TOML
+from tests.infra.program import ENDPOINTS_SHAPE, NODE_TOML
 
 REGION = "eu-west-1"
 TOKEN = "f" * 64
@@ -60,7 +60,13 @@ def host(moto_server: str, tmp_path: Path) -> Host:
     }
     db_arn = sm.create_secret(Name=f"d-{tag}", SecretString=json.dumps(db))["ARN"]
     rpc_arn = sm.create_secret(Name=f"r-{tag}", SecretString=json.dumps(ENDPOINTS))["ARN"]
-    template, _ = node_config(NODE_TOML, ssm_parameter=f"/{tag}/stop", region=REGION, api_port=8080)
+    template, _ = node_config(
+        NODE_TOML,
+        ssm_parameter=f"/{tag}/stop",
+        region=REGION,
+        api_port=8080,
+        endpoints=ENDPOINTS_SHAPE,
+    )
     ssm.put_parameter(Name=f"/{tag}/config", Value=template, Type="String")
     run = tmp_path / "run"
     run.mkdir(mode=0o700)

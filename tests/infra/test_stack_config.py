@@ -76,6 +76,18 @@ def test_a_numeric_endpoint_name_is_refused_as_the_probe_refuses_it(stack_config
 
 
 @pulumi.runtime.test  # type: ignore[untyped-decorator]
+def test_websocket_mode_without_a_ws_url_is_refused_at_deploy(stack_config: Config) -> Any:
+    config, secrets = stack_config
+    # the template says websocket = true; the probe would take these, the node would not start
+    config["edge-node:rpcEndpoints"] = json.dumps(
+        [{"name": "primary", "http_url": "https://rpc.example.com/KEY-RPC-0001"}]
+    )
+    with pytest.raises(BadStackConfig, match=r"nodeConfig: the node would refuse it.*ws_url"):
+        run(config, secrets)
+    return _nothing()
+
+
+@pulumi.runtime.test  # type: ignore[untyped-decorator]
 def test_an_endpoint_the_node_would_refuse_is_refused_at_deploy(stack_config: Config) -> Any:
     config, secrets = stack_config
     # the host's boot script writes the entry into the node's config, which checks the URL

@@ -46,11 +46,9 @@ def to_toml(cfg: NodeConfig) -> str:
     data = cfg.model_dump(mode="json")
     data["api"]["token"] = cfg.api_token()
     lines = [f"websocket = {_value(data.pop('websocket'))}", ""]
-    for key in ("chain", "store", "api", "health", "candles", "risk", "control"):
-        _table(lines, key, data[key])
-    for key in ("strategy", "execution"):
-        if data.get(key) is not None:
-            _table(lines, key, data[key])
+    for key, value in data.items():  # every section the config has (secrets, alerts, ...)
+        if isinstance(value, dict):
+            _table(lines, key, value)
     for ep in data["endpoints"]:
         _table(lines, "endpoints", ep, array=True)
     for pool in data["pools"]:
