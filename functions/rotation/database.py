@@ -23,9 +23,16 @@ On a fresh database the application's role does not exist yet: the secret names 
 password the deployment generated (infra/secrets.py), and its first rotation creates it. The
 current credentials being refused, setSecret asks the administrator whether that role exists;
 only if neither it nor its alternate does, it creates the role with that password and the
-rights the store needs (``FIRST_USER_RIGHTS``), then the clone as above. A role that exists
-but refuses the current password is still refused: we never overwrite a password we cannot
+rights the store needs (``first_user.FIRST_USER_RIGHTS``), checks that each grant took (a
+grant by an administrator that does not own the database only warns: ``AdminLacksRights``
+naming the grant, nothing committed), then creates the clone as above. A role that exists but
+refuses the current password is still refused: we never overwrite a password we cannot
 verify, and a role left without its alternate is not recreated.
+
+A login the operator must fix is never "unavailable, retry later": the secret's database
+missing on the server is ``BadInput`` (fix the secret's ``dbname``), the administrator's role
+not permitted to log in ``AdminLacksRights`` (give it LOGIN). An application role without
+LOGIN is a refused login like a wrong password (setSecret gives the alternate LOGIN again).
 
 Generated passwords use letters and digits only: nothing a URL, a libpq connection string or
 a shell would need to escape (a password with ``@``, ``/`` or ``%`` breaks a database URL).
@@ -40,11 +47,19 @@ import string
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, LiteralString
+from typing import TYPE_CHECKING, Any
 
 from functions.common.errors import BadInput, OpsError, Unavailable
 from functions.common.secrets import is_auth_refusal
-from functions.rotation.pg_errors import Work, connect_denied, lacks_rights, named
+from functions.rotation.first_user import FIRST_USER_RIGHTS, not_taken
+from functions.rotation.pg_errors import (
+    Work,
+    connect_denied,
+    database_missing,
+    lacks_rights,
+    login_not_permitted,
+    named,
+)
 from functions.rotation.staging import RotationRefused
 from functions.rotation.token import PendingSecretRefused
 from shared.db.logins import secret_fields, url_from_fields
@@ -58,15 +73,6 @@ log = logging.getLogger(__name__)
 CLONE_SUFFIX = "_clone"
 PASSWORD_ALPHABET = string.ascii_letters + string.digits
 PASSWORD_LENGTH = 32
-# What the application's first role may do beyond logging in (a fresh database only): create
-# the store's tables in the public schema (PostgreSQL 15 took CREATE there from PUBLIC), and
-# create the scratch databases that the backup verification and drill restore into
-# (functions/backup/scratch.py). No CREATEROLE, no membership in the administrator's roles.
-FIRST_USER_RIGHTS: tuple[LiteralString, ...] = (
-    "ALTER ROLE {user} CREATEDB",
-    "GRANT CONNECT, TEMPORARY ON DATABASE {db} TO {user}",
-    "GRANT USAGE, CREATE ON SCHEMA public TO {user}",
-)
 
 
 class AdminSecretRefused(OpsError):
@@ -125,6 +131,12 @@ def _fields(value: str, what: str) -> dict[str, Any]:
         raise BadInput(str(err)) from None
 
 
+def _refused(err: BaseException) -> bool:
+    """The server refused the login itself (a wrong password, no such role, a role without
+    LOGIN): the credentials do not work, which is no outage."""
+    return is_auth_refusal(err) or login_not_permitted(err)
+
+
 def alternate(username: str) -> str:
     """``app`` <-> ``app_clone``."""
     if username.endswith(CLONE_SUFFIX) and len(username) > len(CLONE_SUFFIX):
@@ -149,9 +161,11 @@ class DatabaseRotator:
     def connect(
         self, login: DbLogin, *, admin_secret: str | None = None
     ) -> Iterator[psycopg.Connection[Any]]:
-        """A connection as ``login``: ``Unavailable`` if the server cannot be reached; a refused
-        login is the driver's error, or ``AdminSecretRefused`` for the administrator (the
-        ``admin_secret`` it came from)."""
+        """A connection as ``login``: ``Unavailable`` if the server cannot be reached;
+        ``BadInput`` if its database does not exist; a refused login (``_refused``) is the
+        driver's error, or for the administrator (the ``admin_secret`` it came from)
+        ``AdminSecretRefused``, or ``AdminLacksRights`` if its role may not log in or connect
+        to the database."""
         import psycopg
 
         try:
@@ -166,6 +180,20 @@ class DatabaseRotator:
                 application_name="edge-ops-rotation",
             )
         except psycopg.OperationalError as err:
+            if database_missing(err):
+                raise BadInput(
+                    f"the database {login.dbname!r} does not exist at {login.host}:{login.port}: "
+                    "fix the database secret's dbname (the database the store's tables are in), "
+                    "then run the rotation again; nothing was changed"
+                ) from None
+            if admin_secret is not None and login_not_permitted(err):
+                work = Work(f"{login.host}:{login.port}", "log in", login.username, admin_secret)
+                raise lacks_rights(
+                    work,
+                    f"its role {login.username!r} is not permitted to log in",
+                    f"Give it LOGIN (ALTER ROLE {login.username} LOGIN, run by a superuser or "
+                    "the RDS master user)",
+                ) from None
             if is_auth_refusal(err) and admin_secret is not None:
                 raise AdminSecretRefused(
                     f"the database at {login.host}:{login.port} refused the administrator's "
@@ -173,7 +201,7 @@ class DatabaseRotator:
                     "masterarn): fix that secret's username or password, then run the rotation "
                     "again; nothing was changed"
                 ) from None
-            if is_auth_refusal(err):
+            if _refused(err):
                 raise
             if admin_secret is not None and connect_denied(err):
                 work = Work(
@@ -223,7 +251,7 @@ class DatabaseRotator:
             with self._session(login, work) as conn:
                 conn.execute("SELECT 1")
         except psycopg.OperationalError as err:
-            if is_auth_refusal(err):
+            if _refused(err):
                 return False
             raise
         return True
@@ -297,12 +325,21 @@ class DatabaseRotator:
                     sql.Identifier(user), sql.Literal(first.password)
                 )
             )
-            for statement in FIRST_USER_RIGHTS:
+            names = {"user": user, "db": first.dbname}
+            for right in FIRST_USER_RIGHTS:
                 conn.execute(
-                    sql.SQL(statement).format(
+                    sql.SQL(right.grant).format(
                         user=sql.Identifier(user), db=sql.Identifier(first.dbname)
                     )
                 )
+            for right in FIRST_USER_RIGHTS:  # a GRANT that takes nothing only warns
+                held = conn.execute(right.held, names).fetchone()
+                if not (held and held[0]):
+                    raise lacks_rights(
+                        work,
+                        not_taken(user, first.dbname, right),
+                        right.advice(admin.login.username, first.dbname),
+                    )
         log.info("created the application's first role %s on %s", user, first.host)
         return True
 
@@ -346,7 +383,7 @@ class DatabaseRotator:
             with self._session(new, work) as conn:
                 row = conn.execute("SELECT session_user, now()").fetchone()
         except psycopg.OperationalError as err:
-            if is_auth_refusal(err):
+            if _refused(err):
                 raise PendingSecretRefused(
                     f"the database refused the pending credentials of {new.username}"
                 ) from None

@@ -13,6 +13,10 @@ import).
   concurrent step between our look and our ``CREATE ROLE``): ``Unavailable``, run it again;
   every step resumes.
 
+A connection refused for a cause no retry mends (``database_missing``,
+``login_not_permitted``; the driver gives no SQLSTATE then, so its message is read) is told
+apart from an outage, for ``database.DatabaseRotator.connect`` to name.
+
 Anything else (a syntax error, an undefined object) is a bug and stays the driver's error.
 A message quotes the server's primary message and detail, never the statement (which may
 carry a password).
@@ -20,6 +24,7 @@ carry a password).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from functions.common.errors import OpsError, Unavailable
@@ -32,6 +37,9 @@ DUPLICATE_OBJECT = "42710"
 # available), operator intervention (cancel, shutdown), system error
 _TRANSIENT_CLASSES = ("08", "40", "53", "55", "57", "58")
 _NO_CONNECT_TEXT = "permission denied for database"
+# a failed connection's messages (no SQLSTATE: 3D000 and 28000 on the server)
+_NO_DATABASE_TEXT = re.compile(r'database "[^"]*" does not exist')
+_NO_LOGIN_TEXT = re.compile(r'role "[^"]*" is not permitted to log in')
 
 
 class AdminLacksRights(OpsError):
@@ -121,3 +129,15 @@ def connect_denied(err: BaseException) -> bool:
     """A login accepted but refused the database (no CONNECT privilege): the driver's message,
     since a failed connection carries no SQLSTATE."""
     return _NO_CONNECT_TEXT in str(err)
+
+
+def database_missing(err: BaseException) -> bool:
+    """A login refused because the database it names does not exist (3D000): the secret's
+    ``dbname`` is wrong, which no retry mends."""
+    return _sqlstate(err) == "3D000" or _NO_DATABASE_TEXT.search(str(err)) is not None
+
+
+def login_not_permitted(err: BaseException) -> bool:
+    """A login refused because its role has no LOGIN attribute (28000, 'role "x" is not
+    permitted to log in'): the role must be given LOGIN, which no retry mends."""
+    return _NO_LOGIN_TEXT.search(str(err)) is not None

@@ -19,6 +19,8 @@ import psycopg
 from psycopg import sql
 
 from functions.common.aws import AwsClients
+from functions.rotation.staging import Step
+from tests.support.rotation import SecretsManagerDriver
 from tests.support.scram_pg import ScramPostgres
 
 ADMIN_SECRET = "edge/db-admin"
@@ -160,6 +162,18 @@ def role_exists(server: ScramPostgres, name: str) -> bool:
 def login_at(aws: AwsClients, stage: str) -> dict[str, Any]:
     value = aws.secretsmanager.get_secret_value(SecretId=APP_SECRET, VersionStage=stage)
     return dict(json.loads(value["SecretString"]))
+
+
+def started(driver: SecretsManagerDriver) -> str:
+    """A rotation of the application's secret opened, its createSecret run: its version."""
+    token = driver.open(APP_SECRET)
+    driver.step(APP_SECRET, token, Step.CREATE)
+    return token
+
+
+def still_pending(aws: AwsClients, token: str) -> bool:
+    stages = aws.secretsmanager.describe_secret(SecretId=APP_SECRET)["VersionIdsToStages"]
+    return stages[token] == ["AWSPENDING"]
 
 
 @dataclass

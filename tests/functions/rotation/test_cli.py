@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from psycopg import sql
 
 from functions.common.aws import AwsClients, AwsOptions
 from tests.functions.cli_runner import edge_ops
@@ -161,6 +162,54 @@ def test_an_administrator_without_the_rights_is_one_line_saying_what_to_grant(
     assert lines[0].endswith("then run the rotation again; nothing was changed")
     assert json.loads(machine.stdout)["error"]["kind"] == "admin_lacks_rights"
     printed = human.stdout + human.stderr + machine.stdout + machine.stderr
+    for secret in (dba["password"], first["password"], pending["password"]):
+        assert secret not in printed
+
+
+@pytest.mark.postgres
+def test_logins_the_operator_must_mend_are_one_line_saying_what_to_fix(
+    cli_env: dict[str, str], server_aws: AwsClients, local_pg: ScramPostgres
+) -> None:
+    """The secret's database missing (exit 2, like any input to fix), then, the secret
+    mended, the administrator's role without LOGIN (exit 1): neither is "retry later"."""
+    with app_roles(local_pg, with_clone=False) as roles, administrator(local_pg) as dba:
+        first = store_secrets(server_aws, roles)
+        use_administrator(server_aws, dba)
+        missing = f"{roles.schema}_gone"
+        server_aws.secretsmanager.put_secret_value(
+            SecretId=APP_SECRET, SecretString=json.dumps({**first, "dbname": missing})
+        )
+        no_db = edge_ops("rotate", APP_SECRET, env=cli_env)
+        no_db_json = edge_ops("rotate", APP_SECRET, "--json", env=cli_env)
+        ok("rotate", APP_SECRET, "--abandon", env=cli_env)
+        server_aws.secretsmanager.put_secret_value(
+            SecretId=APP_SECRET, SecretString=json.dumps(first)
+        )
+        with admin(local_pg) as conn:
+            conn.execute(sql.SQL("ALTER ROLE {} NOLOGIN").format(sql.Identifier(dba["username"])))
+        no_login = edge_ops("rotate", APP_SECRET, env=cli_env)
+        no_login_json = edge_ops("rotate", APP_SECRET, "--json", env=cli_env)
+        pending = login_at(server_aws, "AWSPENDING")
+        assert not role_exists(local_pg, roles.clone)  # nothing was changed
+        with admin(local_pg) as conn:  # the fixture drops it
+            conn.execute(sql.SQL("ALTER ROLE {} LOGIN").format(sql.Identifier(dba["username"])))
+    assert no_db.returncode == no_db_json.returncode == 2
+    assert no_db.stderr.splitlines() == [
+        f"edge-ops: error: the database '{missing}' does not exist at {local_pg.host}:"
+        f"{local_pg.port}: fix the database secret's dbname (the database the store's tables "
+        "are in), then run the rotation again; nothing was changed"
+    ]
+    assert json.loads(no_db_json.stdout)["error"]["kind"] == "bad_input"
+    assert no_login.returncode == no_login_json.returncode == 1
+    lines = no_login.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        f"edge-ops: error: the administrator {dba['username']} (secret '{ADMIN_SECRET}', the "
+        f"database secret's masterarn) may not log in at {local_pg.host}:{local_pg.port}: its "
+        f"role '{dba['username']}' is not permitted to log in. Give it LOGIN"
+    )
+    assert json.loads(no_login_json.stdout)["error"]["kind"] == "admin_lacks_rights"
+    printed = "".join(p.stdout + p.stderr for p in (no_db, no_db_json, no_login, no_login_json))
+    assert "unavailable" not in printed and "retry later" not in printed
     for secret in (dba["password"], first["password"], pending["password"]):
         assert secret not in printed
 

@@ -29,6 +29,8 @@ from tests.functions.rotation.pg_roles import (
     fresh_database,
     login_at,
     role_exists,
+    started,
+    still_pending,
     store_fresh_secrets,
     store_secrets,
     use_administrator,
@@ -38,17 +40,6 @@ from tests.support.rotation import SecretsManagerDriver
 from tests.support.scram_pg import ScramPostgres
 
 pytestmark = pytest.mark.postgres
-
-
-def still_pending(aws: AwsClients, token: str) -> bool:
-    stages = aws.secretsmanager.describe_secret(SecretId=APP_SECRET)["VersionIdsToStages"]
-    return stages[token] == ["AWSPENDING"]
-
-
-def started(driver: SecretsManagerDriver) -> str:
-    token = driver.open(APP_SECRET)
-    driver.step(APP_SECRET, token, Step.CREATE)
-    return token
 
 
 def test_an_administrator_without_createrole_fails_the_step_saying_what_to_grant(

@@ -14,6 +14,8 @@ from functions.rotation.pg_errors import (
     DatabaseReadOnly,
     Work,
     connect_denied,
+    database_missing,
+    login_not_permitted,
     named,
     reason,
 )
@@ -100,3 +102,17 @@ def test_a_database_denied_to_a_login_is_read_from_the_driver_message() -> None:
     )
     assert connect_denied(denied)
     assert not connect_denied(psycopg.OperationalError("connection refused"))
+
+
+def test_logins_no_retry_mends_are_read_from_the_driver_message() -> None:
+    failed = 'connection failed: connection to server at "127.0.0.1", port 5432 failed: FATAL:  '
+    no_db = psycopg.OperationalError(failed + 'database "edge" does not exist')
+    no_login = psycopg.OperationalError(failed + 'role "dba" is not permitted to log in')
+    wrong = psycopg.OperationalError(failed + 'password authentication failed for user "dba"')
+    down = psycopg.OperationalError(failed + "Connection refused")
+    assert database_missing(no_db) and database_missing(pg.InvalidCatalogName())  # 3D000
+    assert login_not_permitted(no_login)
+    for other in (wrong, down, no_login):
+        assert not database_missing(other)
+    for other in (wrong, down, no_db):
+        assert not login_not_permitted(other)
