@@ -111,7 +111,7 @@ def _alert_email(value: Any) -> AlertEmail | None:
     if not isinstance(value, dict):
         raise BadStackConfig(f"{full} must be an object {{from, to, identityArn}}")
     sender, to, identity = value.get("from"), value.get("to"), value.get("identityArn")
-    if not isinstance(sender, str) or not re.match(r"^[^@\s]+@[^@\s]+$", sender):
+    if not isinstance(sender, str) or not re.fullmatch(r"[^@\s]+@[^@\s]+", sender):
         raise BadStackConfig(f"{full}.from must be an e-mail address")
     recipients = tuple(to) if isinstance(to, list) else (to,) if isinstance(to, str) else ()
     if not recipients or not all(isinstance(r, str) and "@" in r for r in recipients):

@@ -26,14 +26,14 @@ class BadSchedule(ValueError):
 
 def next_fire(expression: str, after: dt.datetime) -> dt.datetime:
     """The first time strictly after ``after`` (UTC) at which the schedule fires."""
-    if m := _RATE.match(expression):
+    if m := _RATE.fullmatch(expression):
         every = int(m.group(1)) * _UNIT_S[m.group(2).rstrip("s")]
         if every <= 0:
             raise BadSchedule(f"{expression}: the rate must be positive")
         # EventBridge counts rates from the rule's creation; the laptop counts from the epoch.
         ts = int(after.timestamp())
         return dt.datetime.fromtimestamp((ts // every + 1) * every, dt.UTC)
-    if m := _CRON.match(expression):
+    if m := _CRON.fullmatch(expression):
         fields = m.group(1).split()
         if len(fields) != 6:
             raise BadSchedule(f"{expression}: EventBridge cron has six fields")

@@ -167,8 +167,10 @@ class Scheduler:
             except Exception as err:
                 error = f"{type(err).__name__}: {err}"[:300]
                 log.warning("scheduled %s at %s failed (try %d): %s", job.name, fired, attempt, err)
-                if attempt < ASYNC_TRIES:
-                    self._stop.wait(RETRY_WAITS_S[attempt - 1] / self.clock.speed)
+                if attempt < ASYNC_TRIES and self._stop.wait(
+                    RETRY_WAITS_S[attempt - 1] / self.clock.speed
+                ):  # the stack is stopping: no more tries (parked as it stands)
+                    return Run(job.name, fired, False, f"{error} (stopped before a retry)", attempt)
                 continue
             return Run(job.name, fired, True, str(result)[:300], attempt)
         return Run(job.name, fired, False, error, ASYNC_TRIES)

@@ -309,7 +309,7 @@ _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 
 
 def parse_duration(text: str) -> timedelta:
-    m = _DURATION.match(text.strip())
+    m = _DURATION.fullmatch(text.strip())
     if not m:
         raise BadInput(f"{text!r} is not a duration: write e.g. 30s, 15m, 24h or 1d")
     scale = {"s": 1, "m": 60, "h": 3600, "d": 86_400}[m.group(2)]

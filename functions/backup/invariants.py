@@ -141,9 +141,9 @@ def _journal_row_problems(rows: Iterable[Any], trade_ids: set[int]) -> list[str]
             found.append(f"{what}: unknown status {r.status!r}")
         if r.kind not in TX_KINDS:
             found.append(f"{what}: unknown kind {r.kind!r}")
-        if not _HASH.match(r.tx_hash or ""):
+        if not _HASH.fullmatch(r.tx_hash or ""):
             found.append(f"{what}: tx_hash is not a 32-byte hex hash")
-        if not _HEX.match(r.raw_tx or ""):
+        if not _HEX.fullmatch(r.raw_tx or ""):
             found.append(f"{what}: raw_tx is not hex")
         if not _ADDRESS.fullmatch(r.sender or ""):
             found.append(f"{what}: sender is not an address")
@@ -165,7 +165,7 @@ def journal_problems(conn: Connection) -> list[str]:
             found.append(f"trade {r.id}: unknown mode {r.mode!r}")
         if r.status not in TRADE_STATUSES:
             found.append(f"trade {r.id}: unknown status {r.status!r}")
-        if r.status in ("mined", "reverted") and not _HASH.match(r.tx_hash or ""):
+        if r.status in ("mined", "reverted") and not _HASH.fullmatch(r.tx_hash or ""):
             found.append(f"trade {r.id}: {r.status} without a transaction hash")
     rows = conn.execute(
         text(

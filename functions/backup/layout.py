@@ -25,11 +25,11 @@ def new_backup_id(now: datetime) -> str:
 
 
 def is_backup_id(text: str) -> bool:
-    return _ID.match(text) is not None
+    return _ID.fullmatch(text) is not None
 
 
 def id_time(backup_id: str) -> datetime:
-    m = _ID.match(backup_id)
+    m = _ID.fullmatch(backup_id)
     if m is None:
         raise ValueError(f"not a backup id: {backup_id!r}")
     return datetime.strptime(m.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)

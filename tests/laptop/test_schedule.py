@@ -39,7 +39,14 @@ def test_next_fire(expression: str, after: dt.datetime, expected: dt.datetime) -
 
 @pytest.mark.parametrize(
     "expression",
-    ["cron(0 2 * * ?)", "cron(0 2 * * ? 2027)", "cron(0 25 * * ? *)", "every day", "rate(0 days)"],
+    [
+        "cron(0 2 * * ?)",
+        "cron(0 2 * * ? 2027)",
+        "cron(0 25 * * ? *)",
+        "every day",
+        "rate(0 days)",
+        "rate(5 minutes)\n",  # a trailing newline is no schedule
+    ],
 )
 def test_bad_schedules_are_refused_by_name(expression: str) -> None:
     with pytest.raises(BadSchedule, match=r"rate|cron|six fields|year|positive|25"):

@@ -225,3 +225,21 @@ def test_stopping_sends_what_was_not_parked_once_more() -> None:
     assert len(s.unsent) == 1 and not sink.records
     s.stop()
     assert len(sink.records) == 1 and len(s.parked) == 1 and not s.unsent
+
+
+def test_a_stop_during_the_retry_wait_ends_the_run_without_more_tries() -> None:
+    tries: list[str] = []
+    sink = Sink()
+
+    def backup(event: dict[str, Any], ctx: Any) -> str:
+        tries.append(event["id"])
+        s.stop()  # the stack is told to stop while this try fails (not started: no join)
+        raise TimeoutError("database busy")
+
+    s = scheduler_with([Job("backup", ("cron(0 2 * * ? *)",), "x.backup", handler=backup)], sink)
+    s.run_due(START + dt.timedelta(hours=2))
+    assert len(tries) == 1  # not tried again while stopping
+    (run,) = s.runs
+    assert (run.ok, run.attempts) == (False, 1)
+    assert "stopped before a retry" in run.detail
+    assert [r["requestContext"]["approximateInvokeCount"] for r in sink.records] == [1]
