@@ -27,7 +27,15 @@ class NodeSecrets:
     def client(self) -> Any:
         """One Secrets Manager client, made when first needed (AWS_ENDPOINT_URL honoured)."""
         if self._client is None:
-            self._client = secrets_client(self.cfg.secrets.region, self.cfg.secrets.timeout_s)
+            from botocore.exceptions import NoRegionError
+
+            try:
+                self._client = secrets_client(self.cfg.secrets.region, self.cfg.secrets.timeout_s)
+            except NoRegionError:
+                raise ConfigError(
+                    "config",
+                    ["secrets.region: required to read secrets (or set AWS_REGION)"],
+                ) from None
         return self._client
 
     def store_engine(self) -> Engine:

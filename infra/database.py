@@ -109,7 +109,6 @@ class Database(pulumi.ComponentResource):
                 "username": username,
                 "password": password,
                 "dbname": DB_NAME,
-                "sslmode": "require",  # RDS speaks TLS: never fall back to plain text
                 **more,
             }
             return pulumi.Output.secret(pulumi.Output.json_dumps(fields))
@@ -121,9 +120,9 @@ class Database(pulumi.ComponentResource):
             opts=here,
         )
         # the application's first login: its role is created by the first rotation, which
-        # then moves AWSCURRENT to a new version (a refresh must not move it back). After that
-        # the rotation owns the value: a change to this text (a field added to rds_json) must
-        # not replace the version, which would make a long-rotated-away password current again.
+        # then moves AWSCURRENT to a new version (a refresh must not move it back). Its text
+        # stays as it is: a changed text would replace the version and make the deploy-time
+        # password current again (TLS is required through PGSSLMODE, not a field here).
         self.app_credentials = rds_json(
             logins.app_username, logins.app_password, masterarn=logins.admin_secret.arn
         )
@@ -131,9 +130,7 @@ class Database(pulumi.ComponentResource):
             child(name, "credentials"),
             secret_id=logins.app_secret.id,
             secret_string=self.app_credentials,
-            opts=pulumi.ResourceOptions(
-                parent=self, ignore_changes=["version_stages", "secret_string"]
-            ),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["version_stages"]),
         )
         self.address = db.address
         self.identifier = db.identifier

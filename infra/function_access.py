@@ -180,6 +180,9 @@ KMS_USERS = {
 }  # fmt: skip
 
 
+DB_CONNECTING = {Access.DB_SECRET, Access.ROTATE_DB}
+
+
 def environment(fn: Function, prefix: str, t: Targets) -> dict[str, pulumi.Input[str]]:
     """The settings a function reads (EDGE_OPS_..., functions/common/settings.py and each
     function's own settings class)."""
@@ -188,6 +191,8 @@ def environment(fn: Function, prefix: str, t: Targets) -> dict[str, pulumi.Input
     s3 = pulumi.Output.concat
     if Access.DB_SECRET in a:
         env["EDGE_OPS_DATABASE_SECRET_ID"] = t.db_secret_arn
+    if a & DB_CONNECTING:
+        env["PGSSLMODE"] = catalog.PGSSLMODE
     if Access.BACKUPS_RW in a or Access.BACKUPS_RO in a:
         env["EDGE_OPS_BACKUP_LOCATION"] = s3(
             "s3://", t.backups_bucket, f"/{catalog.BACKUPS_PREFIX}"

@@ -103,6 +103,9 @@ def node_config(
         data = tomllib.loads(template_text)
     except tomllib.TOMLDecodeError as err:
         raise BadHostConfig(f"nodeConfig: not valid TOML: {err}") from None
+    for section in ("api", "control", "secrets", "alerts"):
+        if not isinstance(data.get(section, {}), dict):
+            raise BadHostConfig(f"nodeConfig: {section} must be a table ([{section}])")
     if "endpoints" in data:
         raise BadHostConfig(
             "nodeConfig: remove [[endpoints]]; their URLs carry keys and belong in the "
@@ -132,9 +135,11 @@ def _as_the_node_reads_it(
         for name, websocket in endpoints
     ]
     arn = f"arn:aws:secretsmanager:{region}:000000000000:secret:deploy-check"
+    # the stack writes the node's alert topic (with_alerts_topic): an operator's is replaced
+    alerts = {**data.get("alerts", {}), "sns_topic_arn": f"arn:aws:sns:{region}:000000000000:x"}
     try:
         parse_config(
-            {**data, "endpoints": stand_ins},
+            {**data, "endpoints": stand_ins, "alerts": alerts},
             "nodeConfig",
             env={"EDGE_API_TOKEN_SECRET_ID": arn, "EDGE_DATABASE_SECRET_ID": arn},
         )
@@ -228,6 +233,7 @@ def unit(boot: Boot) -> str:
         User=edge-node
         Group=edge-node
         Environment=AWS_REGION={boot.region}
+        Environment=PGSSLMODE={catalog.PGSSLMODE}
         Environment=EDGE_TOKEN_SECRET={boot.token_secret_arn}
         Environment=EDGE_DB_SECRET={boot.db_secret_arn}
         Environment=EDGE_RPC_SECRET={boot.rpc_secret_arn}

@@ -143,6 +143,8 @@ class Scheduler:
 
     def run_due(self, now: dt.datetime) -> None:
         for job in self.due(now):
+            if self._stop.is_set():  # the stack is stopping: start nothing more
+                break
             assert job.handler is not None and job.next_at is not None
             fired = job.next_at
             event = scheduled_event(job.name, fired)

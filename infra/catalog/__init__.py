@@ -13,7 +13,7 @@ alarm record, severities, namespaces, deploy-time dimension values), ``node_alar
 ``job_alarms`` (the alarms themselves), ``alarms`` (all of them together).
 """
 
-from infra.catalog.access import Access, Network
+from infra.catalog.access import PGSSLMODE, Access, Network
 from infra.catalog.alarm import (
     DAY,
     ENDPOINT,
@@ -63,6 +63,7 @@ __all__ = [
     "NODE",
     "NONCURRENT_DAYS",
     "PENDING",
+    "PGSSLMODE",
     "REPORTS_DAYS",
     "REPORTS_PREFIX",
     "ROTATION",

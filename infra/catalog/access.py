@@ -37,3 +37,10 @@ class Access(enum.StrEnum):
     RUN_COMMAND = "run-command"  # SSM Run Command on the edge host (restart the service)
     RUNBOOK_LOCKS = "runbook-locks"  # the runbooks' lock and once-records (DynamoDB)
     ALARM_STATE = "alarm-state"  # read the alarms' state (a runbook acts only while in ALARM)
+
+
+# The database is RDS, which speaks TLS: libpq (psycopg) must never fall back to plain text.
+# Set in the environment of every process that connects (the functions reaching the database,
+# the edge node's unit) rather than in the credentials secret, whose text the rotation owns
+# once it is written (a changed text would replace the version and bring back an old password).
+PGSSLMODE = "require"

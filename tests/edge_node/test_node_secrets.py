@@ -84,3 +84,14 @@ def test_a_store_from_a_secret_is_the_store_measured(
         assert not (tmp_path / "data").exists()
     finally:
         node.engine.dispose()
+
+
+def test_a_secret_without_a_region_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_CONFIG_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    d = good()
+    d["store"] = {"secret_id": "edge/db"}
+    with pytest.raises(ConfigError) as err:
+        NodeSecrets(parse_config(d, env={})).store_engine()
+    assert err.value.problems == ["secrets.region: required to read secrets (or set AWS_REGION)"]

@@ -87,7 +87,7 @@ class Recorder(pulumi.runtime.Mocks):
 
 
 # the rpcEndpoints secret's shape the program checks NODE_TOML with: (name, has a ws_url)
-ENDPOINTS_SHAPE = [("primary", True), ("backup-rpc", False)]  # as base_config writes
+ENDPOINTS_SHAPE = [("primary", True), ("backup-rpc", False)]  # as base_config writes them
 
 NODE_TOML = """\
 websocket = true

@@ -127,6 +127,19 @@ def settings_built_from_the_programs_environment(p: Program, c: Checks) -> int:
     return len(BUILT)
 
 
+def every_database_connection_requires_tls(p: Program, c: Checks) -> int:
+    """libpq's sslmode comes from PGSSLMODE (the secret's text belongs to the rotation): every
+    function that opens the store, and the database rotation, has it set to require."""
+    envs = _environments(p, c)
+    connecting = [fn for fn in BUILT if drift.reaches(fn, drift.OPENS_STORE)]
+    connecting.append(catalog.function("rotate-database"))
+    for fn in connecting:
+        c.examined += 1
+        c.that(envs[fn.name].get("PGSSLMODE") == "require", f"{fn.name}: {envs[fn.name]}")
+    c.that(len(connecting) >= 5, f"only {[f.name for f in connecting]} connect?")
+    return len(connecting)
+
+
 def doctored_environments_are_caught(p: Program, c: Checks) -> int:
     envs = _environments(p, c)
     probe = catalog.function("probe")
@@ -159,7 +172,11 @@ def doctored_environments_are_caught(p: Program, c: Checks) -> int:
 
 @pytest.mark.parametrize(
     "policy",
-    [settings_built_from_the_programs_environment, doctored_environments_are_caught],
+    [
+        settings_built_from_the_programs_environment,
+        doctored_environments_are_caught,
+        every_database_connection_requires_tls,
+    ],
     ids=lambda f: f.__name__,
 )
 @pulumi.runtime.test  # type: ignore[untyped-decorator]

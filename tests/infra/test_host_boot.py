@@ -67,6 +67,8 @@ def test_the_template_gets_the_stacks_surfaces_and_the_drain_timeout() -> None:
         ('[api]\ntoken = "0123456789abcdef0"\n', "api.token"),
         ("not = [toml", "not valid TOML"),
         ("[control]\ndrain_timeout_s = -1\n", "drain_timeout_s"),
+        ("api = 1\n", r"nodeConfig: api must be a table \(\[api\]\)"),
+        ('secrets = "x"\n', r"nodeConfig: secrets must be a table"),
         # what only the node checks: refused at deploy with its own words, not a boot loop
         (
             "[chain]\nchain_id = 56\n",
@@ -83,6 +85,15 @@ def test_a_template_that_cannot_work_is_refused(text: str, problem: str) -> None
         node_config(
             text, ssm_parameter="/p", region="eu-west-1", api_port=8080, endpoints=ENDPOINTS_SHAPE
         )
+
+
+def test_an_operators_alert_topic_is_no_reason_to_refuse() -> None:
+    # the stack replaces it (with_alerts_topic): a placeholder is not what the node reads
+    text = NODE_TOML + '\n[alerts]\nsns_topic_arn = "set-by-the-stack"\nqueue_max = 500\n'
+    kept, _ = node_config(
+        text, ssm_parameter="/p", region="eu-west-1", api_port=8080, endpoints=ENDPOINTS_SHAPE
+    )
+    assert tomllib.loads(kept)["alerts"]["queue_max"] == 500
 
 
 def test_a_template_in_websocket_mode_needs_an_endpoint_with_a_ws_url() -> None:
@@ -103,6 +114,7 @@ def test_the_unit_restarts_always_and_outlasts_the_drain() -> None:
     assert "Restart=always" in u and "TimeoutStopSec=75" in u
     assert "edge-node run --config /run/edge-node/node.toml --live" in u
     assert "--live" not in unit(boot())
+    assert "Environment=PGSSLMODE=require" in u  # libpq never falls back to plain text
 
 
 def test_user_data_checks_the_release_and_fits_ec2s_limit() -> None:

@@ -20,7 +20,7 @@ import pytest
 
 from infra.host_boot import _PREPARE, node_config
 from shared.config import parse_config
-from tests.infra.program import ENDPOINTS_SHAPE, NODE_TOML
+from tests.infra.program import NODE_TOML
 
 REGION = "eu-west-1"
 TOKEN = "f" * 64
@@ -65,7 +65,7 @@ def host(moto_server: str, tmp_path: Path) -> Host:
         ssm_parameter=f"/{tag}/stop",
         region=REGION,
         api_port=8080,
-        endpoints=ENDPOINTS_SHAPE,
+        endpoints=[(e["name"], "ws_url" in e) for e in ENDPOINTS],  # its secret
     )
     ssm.put_parameter(Name=f"/{tag}/config", Value=template, Type="String")
     run = tmp_path / "run"

@@ -243,3 +243,26 @@ def test_a_stop_during_the_retry_wait_ends_the_run_without_more_tries() -> None:
     assert (run.ok, run.attempts) == (False, 1)
     assert "stopped before a retry" in run.detail
     assert [r["requestContext"]["approximateInvokeCount"] for r in sink.records] == [1]
+
+
+def test_nothing_more_starts_once_the_stack_is_stopping() -> None:
+    ran: list[str] = []
+
+    def first(event: dict[str, Any], ctx: Any) -> str:
+        ran.append("first")
+        s.stop()
+        return "done"
+
+    def second(event: dict[str, Any], ctx: Any) -> str:
+        ran.append("second")
+        return "done"
+
+    daily = ("cron(0 2 * * ? *)",)
+    s = scheduler_with(
+        [
+            Job("first", daily, "x.first", handler=first),
+            Job("second", daily, "x.second", handler=second),
+        ]
+    )
+    s.run_due(START + dt.timedelta(hours=2))
+    assert ran == ["first"]
