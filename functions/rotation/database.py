@@ -53,12 +53,14 @@ from functions.common.errors import BadInput, OpsError, Unavailable
 from functions.common.secrets import is_auth_refusal
 from functions.rotation.first_user import FIRST_USER_RIGHTS, not_taken
 from functions.rotation.pg_errors import (
+    INSUFFICIENT_PRIVILEGE,
     Work,
     connect_denied,
     database_missing,
     lacks_rights,
     login_not_permitted,
     named,
+    reason,
 )
 from functions.rotation.staging import RotationRefused
 from functions.rotation.token import PendingSecretRefused
@@ -304,6 +306,7 @@ class DatabaseRotator:
     def _create_first_user(self, admin: Administrator, first: DbLogin) -> bool:
         """Create the role ``first`` names, with its password, if neither it nor its alternate
         exists (a fresh database); False if it exists (then its password is wrong)."""
+        import psycopg
         from psycopg import sql
 
         user, clone = first.username, alternate(first.username)
@@ -327,11 +330,22 @@ class DatabaseRotator:
             )
             names = {"user": user, "db": first.dbname}
             for right in FIRST_USER_RIGHTS:
-                conn.execute(
-                    sql.SQL(right.grant).format(
-                        user=sql.Identifier(user), db=sql.Identifier(first.dbname)
+                try:
+                    conn.execute(
+                        sql.SQL(right.grant).format(
+                            user=sql.Identifier(user), db=sql.Identifier(first.dbname)
+                        )
                     )
-                )
+                except psycopg.Error as err:
+                    # refused outright (PostgreSQL 16: a CREATEROLE administrator may grant
+                    # CREATEDB only if it holds it): this right's advice, not CREATEROLE's
+                    if err.sqlstate != INSUFFICIENT_PRIVILEGE:
+                        raise
+                    raise lacks_rights(
+                        work,
+                        f"{right.statement(user, first.dbname)} was refused: {reason(err)}",
+                        right.advice(admin.login.username, first.dbname),
+                    ) from None
             for right in FIRST_USER_RIGHTS:  # a GRANT that takes nothing only warns
                 held = conn.execute(right.held, names).fetchone()
                 if not (held and held[0]):

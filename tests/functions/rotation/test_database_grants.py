@@ -114,3 +114,25 @@ def test_a_database_grant_that_does_not_take_is_named(
         in str(err.value)
     )
     assert fresh.role(fresh.user) is None and still_pending(aws, token)
+
+
+def test_a_grant_refused_outright_gets_its_own_advice_not_createrole(
+    driver: SecretsManagerDriver, aws: AwsClients, not_owned: FreshDatabase
+) -> None:
+    """An administrator with no right at all on the schema public is refused the grant with an
+    error (42501), not a warning: the advice is the grant's own (own the database), never the
+    CREATEROLE it already has."""
+    fresh = not_owned
+    # as the server's superuser, in that database: PUBLIC loses its USAGE on the schema
+    with fresh.connect(fresh.server.admin_user, fresh.server.admin_password) as conn:
+        conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
+    store_fresh_secrets(aws, fresh, secrets.token_hex(16))
+    token = started(driver)
+    with pytest.raises(AdminLacksRights) as err:
+        driver.step(APP_SECRET, token, Step.SET)
+    message = str(err.value)
+    assert f"GRANT USAGE, CREATE ON SCHEMA public TO {fresh.user} was refused" in message
+    assert "permission denied for schema public" in message
+    assert f"ALTER DATABASE {fresh.dbname} OWNER TO {fresh.admin_user}" in message
+    assert "Give it CREATEROLE" not in message
+    assert fresh.role(fresh.user) is None and still_pending(aws, token)
