@@ -11,10 +11,8 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 import sqlalchemy.exc
-from moto import mock_aws
 from psycopg import sql
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
@@ -25,6 +23,7 @@ from shared.db.engine import create_engine, normalize_url
 from shared.db.logins import login_refused, url_from_secret
 from shared.secret_versions import CURRENT, PENDING, PREVIOUS
 from tests.conftest import postgres_base_url
+from tests.support.moto_secrets import moto_secretsmanager
 from tests.support.scram_pg import ScramPostgres
 
 pytestmark = pytest.mark.postgres
@@ -32,11 +31,8 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture
 def sm(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for k, v in (("AWS_ACCESS_KEY_ID", "t"), ("AWS_SECRET_ACCESS_KEY", "t")):
-        monkeypatch.setenv(k, v)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        yield boto3.client("secretsmanager", region_name="us-east-1")
+    with moto_secretsmanager(monkeypatch) as client:
+        yield client
 
 
 @pytest.fixture
