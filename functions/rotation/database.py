@@ -92,7 +92,9 @@ class DbLogin:
     dbname: str
     username: str
     password: str
-    sslmode: str = "prefer"  # libpq's; the stack's secrets say "require"
+    # the secret's, if it names one; else libpq decides (PGSSLMODE, which the stack sets to
+    # require for this function; libpq's own default is prefer)
+    sslmode: str | None = None
 
     @classmethod
     def parse(cls, value: str | dict[str, Any], what: str) -> DbLogin:
@@ -109,7 +111,7 @@ class DbLogin:
             dbname=url.database or "postgres",
             username=url.username or "",
             password=url.password or "",
-            sslmode=str(url.query.get("sslmode") or "prefer"),
+            sslmode=str(url.query["sslmode"]) if url.query.get("sslmode") else None,
         )
 
     def __repr__(self) -> str:  # never the password, even in a traceback's locals
@@ -170,6 +172,8 @@ class DatabaseRotator:
         to the database."""
         import psycopg
 
+        # the secret's sslmode if it names one; else libpq's PGSSLMODE (the stack's require)
+        tls: dict[str, Any] = {"sslmode": login.sslmode} if login.sslmode else {}
         try:
             conn = psycopg.connect(
                 host=login.host,
@@ -177,7 +181,7 @@ class DatabaseRotator:
                 dbname=login.dbname,
                 user=login.username,
                 password=login.password,
-                sslmode=login.sslmode,
+                **tls,
                 connect_timeout=max(1, int(self.connect_timeout_s)),
                 application_name="edge-ops-rotation",
             )

@@ -89,8 +89,9 @@ def url_from_fields(fields: Mapping[str, Any], source: str) -> URL:
     and that only when it is a database product's name (``mysql``, ``oracle-ee``: one of the
     engines RDS names): never the username, password, host, port or database.
 
-    An optional ``sslmode`` (libpq's: ``require`` for RDS, which the stack writes) is kept in
-    the URL; without it libpq's default (``prefer``) applies."""
+    An optional ``sslmode`` (libpq's) is kept in the URL; without it libpq decides:
+    ``PGSSLMODE`` (the stack sets ``require`` for every process that connects), else
+    ``prefer``."""
     from sqlalchemy.engine import URL
 
     missing = [k for k in ("username", "password", "host") if not fields.get(k)]

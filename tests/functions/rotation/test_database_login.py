@@ -44,7 +44,7 @@ def test_a_secret_names_the_login_the_node_logs_in_with(fields: dict[str, object
             node.database,
             node.username,
             node.password,
-            node.query.get("sslmode", "prefer"),
+            node.query.get("sslmode"),
         )
 
 
@@ -75,3 +75,38 @@ def test_a_secret_that_is_no_json_object_is_bad_input() -> None:
             DbLogin.parse(value, "the secret")
         assert PASSWORD not in f"{err.value} {err.value!r}"
     assert PASSWORD not in repr(DbLogin.parse(json.dumps(BASE), "s"))
+
+
+@pytest.mark.postgres
+def test_the_rotation_connects_with_pgsslmode_unless_the_secret_names_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The stack sets PGSSLMODE=require for the rotation (the secret's text is the rotation's):
+    a login from a secret without sslmode must leave libpq to it. The machine's PostgreSQL
+    speaks no TLS, so require refuses it: proof the variable applied."""
+    from sqlalchemy.engine import make_url
+
+    from functions.common.errors import Unavailable
+    from functions.rotation.database import DatabaseRotator
+    from shared.db.engine import normalize_url
+    from tests.conftest import postgres_base_url
+
+    url = make_url(normalize_url(postgres_base_url()))
+    fields = {
+        "host": url.host or "127.0.0.1",
+        "port": url.port or 5432,
+        "username": url.username or "postgres",
+        "password": url.password or "unused",
+        "dbname": url.database or "postgres",
+    }
+    rotator = DatabaseRotator(lambda _: "{}")
+    with rotator.connect(DbLogin.parse(dict(fields), "s")) as conn:
+        tls = conn.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetchone()
+    if tls == (True,):
+        pytest.skip("this PostgreSQL speaks TLS: require cannot be told from prefer here")
+    monkeypatch.setenv("PGSSLMODE", "require")
+    with pytest.raises(Unavailable, match="SSL"), rotator.connect(DbLogin.parse(fields, "s")):
+        pass
+    own = DbLogin.parse({**fields, "sslmode": "disable"}, "s")  # the secret's own wins
+    with rotator.connect(own) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
