@@ -34,23 +34,27 @@ missing on the server is ``BadInput`` (fix the secret's ``dbname``), the adminis
 not permitted to log in ``AdminLacksRights`` (give it LOGIN). An application role without
 LOGIN is a refused login like a wrong password (setSecret gives the alternate LOGIN again).
 
-Generated passwords use letters and digits only: nothing a URL, a libpq connection string or
-a shell would need to escape (a password with ``@``, ``/`` or ``%`` breaks a database URL).
+The login records and the alternating names and passwords are ``db_login``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import secrets
-import string
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from functions.common.errors import BadInput, OpsError, Unavailable
+from functions.common.errors import BadInput, Unavailable
 from functions.common.secrets import is_auth_refusal
+from functions.rotation.db_login import (
+    Administrator,
+    AdminSecretRefused,
+    DbLogin,
+    alternate,
+    new_password,
+    secret_object,
+)
 from functions.rotation.first_user import FIRST_USER_RIGHTS, not_taken
 from functions.rotation.pg_errors import (
     INSUFFICIENT_PRIVILEGE,
@@ -64,93 +68,17 @@ from functions.rotation.pg_errors import (
 )
 from functions.rotation.staging import RotationRefused
 from functions.rotation.token import PendingSecretRefused
-from shared.db.logins import secret_fields, url_from_fields
-from shared.secret_versions import SecretUnreadable
 
 if TYPE_CHECKING:
     import psycopg
 
 log = logging.getLogger(__name__)
 
-CLONE_SUFFIX = "_clone"
-PASSWORD_ALPHABET = string.ascii_letters + string.digits
-PASSWORD_LENGTH = 32
-
-
-class AdminSecretRefused(OpsError):
-    """The database refused the administrator's login (the secret the database secret's
-    ``masterarn`` names): fix that secret's username or password, then run the rotation again.
-    Nothing was changed: the pending version stays pending."""
-
-    kind = "admin_secret_refused"
-
-
-@dataclass(frozen=True, slots=True)
-class DbLogin:
-    host: str
-    port: int
-    dbname: str
-    username: str
-    password: str
-    # the secret's, if it names one; else libpq decides (PGSSLMODE, which the stack sets to
-    # require for this function; libpq's own default is prefer)
-    sslmode: str | None = None
-
-    @classmethod
-    def parse(cls, value: str | dict[str, Any], what: str) -> DbLogin:
-        """The login an RDS-style secret (a JSON object) names, read as the node reads it
-        (``shared.db.logins``); ``BadInput`` naming ``what`` (never quoting a value)."""
-        fields = value if isinstance(value, dict) else _fields(value, what)
-        try:
-            url = url_from_fields(fields, what)
-        except SecretUnreadable as err:
-            raise BadInput(str(err)) from None
-        return cls(
-            host=url.host or "",
-            port=url.port or 5432,
-            dbname=url.database or "postgres",
-            username=url.username or "",
-            password=url.password or "",
-            sslmode=str(url.query["sslmode"]) if url.query.get("sslmode") else None,
-        )
-
-    def __repr__(self) -> str:  # never the password, even in a traceback's locals
-        return f"DbLogin({self.username}@{self.host}:{self.port}/{self.dbname})"
-
-
-@dataclass(frozen=True, slots=True)
-class Administrator:
-    login: DbLogin
-    secret_id: str  # the masterarn it was read from (for messages)
-
-    def work(self, doing: str) -> Work:
-        server = f"{self.login.host}:{self.login.port}"
-        return Work(server, doing, self.login.username, self.secret_id)
-
-
-def _fields(value: str, what: str) -> dict[str, Any]:
-    try:
-        return secret_fields(value, what)
-    except SecretUnreadable as err:
-        raise BadInput(str(err)) from None
-
 
 def _refused(err: BaseException) -> bool:
     """The server refused the login itself (a wrong password, no such role, a role without
     LOGIN): the credentials do not work, which is no outage."""
     return is_auth_refusal(err) or login_not_permitted(err)
-
-
-def alternate(username: str) -> str:
-    """``app`` <-> ``app_clone``."""
-    if username.endswith(CLONE_SUFFIX) and len(username) > len(CLONE_SUFFIX):
-        return username[: -len(CLONE_SUFFIX)]
-    return username + CLONE_SUFFIX
-
-
-def new_password(length: int = PASSWORD_LENGTH) -> str:
-    # ~190 bits at 32 characters; a CSPRNG, never ``random``
-    return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(length))
 
 
 class DatabaseRotator:
@@ -263,7 +191,7 @@ class DatabaseRotator:
         return True
 
     def create(self, current: str) -> str:
-        fields = _fields(current, "the current database secret")
+        fields = secret_object(current, "the current database secret")
         DbLogin.parse(fields, "the current database secret")  # complete before we build on it
         fields["username"] = alternate(str(fields["username"]))
         fields["password"] = new_password()
@@ -293,7 +221,7 @@ class DatabaseRotator:
 
     def _administrator(self, current: str, cur: DbLogin) -> Administrator:
         """The credentials of the secret ``masterarn`` names, on the current database."""
-        master_id = _fields(current, "the current database secret").get("masterarn")
+        master_id = secret_object(current, "the current database secret").get("masterarn")
         if not master_id:
             raise BadInput(
                 "the database secret has no masterarn (the id of the administrator's secret "

@@ -151,6 +151,22 @@ def use_administrator(aws: AwsClients, login: dict[str, Any]) -> None:
     aws.secretsmanager.put_secret_value(SecretId=ADMIN_SECRET, SecretString=json.dumps(login))
 
 
+@contextmanager
+def roles_and_administrator(
+    aws: AwsClients, server: ScramPostgres, *attributes: LiteralString, with_clone: bool = False
+) -> Iterator[tuple[AppRoles, dict[str, Any], dict[str, Any]]]:
+    """The application's roles and an administrator with ``attributes``, both secrets stored
+    (the administrator's as the application secret's masterarn): (the roles, the
+    administrator's login, the application's current login)."""
+    with (
+        app_roles(server, with_clone=with_clone) as roles,
+        administrator(server, *attributes) as dba,
+    ):
+        first = store_secrets(aws, roles)
+        use_administrator(aws, dba)
+        yield roles, dba, first
+
+
 def role_exists(server: ScramPostgres, name: str) -> bool:
     with admin(server) as conn:
         return (

@@ -21,14 +21,11 @@ from tests.functions.rotation.pg_roles import (
     ADMIN_SECRET,
     APP_SECRET,
     admin,
-    administrator,
-    app_roles,
     login_at,
     role_exists,
+    roles_and_administrator,
     started,
     still_pending,
-    store_secrets,
-    use_administrator,
 )
 from tests.support.leaks import everything_shown
 from tests.support.rotation import SecretsManagerDriver
@@ -43,12 +40,7 @@ def test_a_secret_naming_a_missing_database_is_bad_input_saying_to_fix_its_dbnam
     local_pg: ScramPostgres,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    with (
-        app_roles(local_pg, with_clone=False) as roles,
-        administrator(local_pg, "CREATEROLE") as dba,
-    ):
-        first = store_secrets(aws, roles)
-        use_administrator(aws, dba)
+    with roles_and_administrator(aws, local_pg, "CREATEROLE") as (roles, dba, first):
         missing = f"{roles.schema}_gone"  # a database of that name was never created
         wrong = {**first, "dbname": missing}
         aws.secretsmanager.put_secret_value(SecretId=APP_SECRET, SecretString=json.dumps(wrong))
@@ -73,12 +65,7 @@ def test_a_secret_naming_a_missing_database_is_bad_input_saying_to_fix_its_dbnam
 def test_an_administrator_that_may_not_log_in_is_told_to_give_it_login(
     driver: SecretsManagerDriver, aws: AwsClients, local_pg: ScramPostgres
 ) -> None:
-    with (
-        app_roles(local_pg, with_clone=False) as roles,
-        administrator(local_pg, "CREATEROLE") as dba,
-    ):
-        store_secrets(aws, roles)
-        use_administrator(aws, dba)
+    with roles_and_administrator(aws, local_pg, "CREATEROLE") as (roles, dba, _):
         name = sql.Identifier(dba["username"])
         with admin(local_pg) as conn:
             conn.execute(sql.SQL("ALTER ROLE {} NOLOGIN").format(name))
@@ -106,9 +93,11 @@ def test_an_administrator_that_may_not_log_in_is_told_to_give_it_login(
 def test_an_alternate_without_login_is_given_it_back(
     driver: SecretsManagerDriver, aws: AwsClients, local_pg: ScramPostgres
 ) -> None:
-    with app_roles(local_pg) as roles, administrator(local_pg, "CREATEROLE") as dba:
-        first = store_secrets(aws, roles)
-        use_administrator(aws, dba)
+    with roles_and_administrator(aws, local_pg, "CREATEROLE", with_clone=True) as (
+        roles,
+        _,
+        first,
+    ):
         with admin(local_pg) as conn:
             conn.execute(sql.SQL("ALTER ROLE {} NOLOGIN").format(sql.Identifier(roles.clone)))
         token = started(driver)

@@ -13,7 +13,7 @@ import pytest
 from psycopg import sql
 
 from functions.common.aws import AwsClients
-from functions.rotation.database import alternate
+from functions.rotation.db_login import alternate
 from functions.rotation.staging import RotationRefused, Step
 from tests.functions.rotation.pg_roles import (
     ADMIN_SECRET,

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from functions.common.errors import BadInput
-from functions.rotation.database import DbLogin
+from functions.rotation.db_login import DbLogin
 from shared.db.logins import url_from_secret
 from shared.secret_versions import SecretUnreadable
 

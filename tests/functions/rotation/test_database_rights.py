@@ -17,7 +17,8 @@ from psycopg import sql
 
 from functions.common.aws import AwsClients
 from functions.common.errors import Unavailable
-from functions.rotation.database import DatabaseRotator, DbLogin
+from functions.rotation.database import DatabaseRotator
+from functions.rotation.db_login import DbLogin
 from functions.rotation.pg_errors import AdminLacksRights, DatabaseReadOnly
 from functions.rotation.staging import Step
 from tests.functions.rotation.pg_roles import (
@@ -29,6 +30,7 @@ from tests.functions.rotation.pg_roles import (
     fresh_database,
     login_at,
     role_exists,
+    roles_and_administrator,
     started,
     still_pending,
     store_fresh_secrets,
@@ -184,12 +186,7 @@ def test_the_server_ending_the_set_step_part_way_is_unavailable_and_a_retry_resu
     local_pg: ScramPostgres,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    with (
-        app_roles(local_pg, with_clone=False) as roles,
-        administrator(local_pg, "CREATEROLE") as dba,
-    ):
-        store_secrets(aws, roles)
-        use_administrator(aws, dba)
+    with roles_and_administrator(aws, local_pg, "CREATEROLE") as (roles, dba, _):
         token = started(driver)
         pending = login_at(aws, "AWSPENDING")
         with (
@@ -212,12 +209,7 @@ def test_the_server_ending_the_test_step_part_way_is_unavailable(
     local_pg: ScramPostgres,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    with (
-        app_roles(local_pg, with_clone=False) as roles,
-        administrator(local_pg, "CREATEROLE") as dba,
-    ):
-        store_secrets(aws, roles)
-        use_administrator(aws, dba)
+    with roles_and_administrator(aws, local_pg, "CREATEROLE") as (roles, _, _):
         token = started(driver)
         driver.step(APP_SECRET, token, Step.SET)
         with (

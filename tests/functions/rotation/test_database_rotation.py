@@ -14,12 +14,8 @@ import pytest
 from functions.common.aws import AwsClients
 from functions.common.secrets import SecretSource
 from functions.common.store import Store
-from functions.rotation.database import (
-    AdminSecretRefused,
-    DatabaseRotator,
-    alternate,
-    new_password,
-)
+from functions.rotation.database import DatabaseRotator
+from functions.rotation.db_login import AdminSecretRefused, alternate, new_password
 from functions.rotation.staging import RotationRefused, Step
 from tests.functions.rotation.pg_roles import (
     ADMIN_SECRET,
